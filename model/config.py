@@ -1,0 +1,94 @@
+"""Hyperparameters of a training run, validated when constructed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from model.augment import AugmentConfig
+from model.functions import ACTIVATIONS
+from model.network import Architecture
+from model.optim import OPTIMIZERS, SCHEDULES
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a run's result, so that the same config and seed give the same theta.
+
+    ``hidden`` lists the hidden layer sizes (784 inputs and 10 outputs are fixed by MNIST).
+    ``lr`` is the peak learning rate; ``schedule`` shapes it over the run ("step" multiplies it by
+    ``lr_gamma`` every ``lr_step_epochs`` epochs). ``l2`` is the weight-decay strength.
+    ``validation`` holds out that many training digits to report accuracy on (0: none).
+    """
+
+    hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    cost: str = "cross_entropy"
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    schedule: str = "constant"
+    lr_step_epochs: int = 10
+    lr_gamma: float = 0.1
+    min_lr: float = 0.0
+    epochs: int = 10
+    batch_size: int = 128
+    l2: float = 0.0
+    augment: AugmentConfig | None = None
+    seed: int = 0
+    validation: int = 0
+    limit: int = 0  # train on the first ``limit`` digits only (0: all), for quick runs and tests
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        checks = [
+            (all(h >= 1 for h in self.hidden), f"hidden sizes must be >= 1, got {self.hidden}"),
+            (self.activation in ACTIVATIONS and self.activation != "softmax",
+             f"activation must be one of sigmoid, relu, leaky_relu, tanh, got {self.activation!r}"),
+            (self.optimizer in OPTIMIZERS,
+             f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"),
+            (self.schedule in SCHEDULES,
+             f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}"),
+            (0 < self.lr < 1e6, f"lr must be positive, got {self.lr}"),
+            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (self.lr_step_epochs >= 1, f"lr_step_epochs must be >= 1, got {self.lr_step_epochs}"),
+            (0 < self.lr_gamma <= 1, f"lr_gamma must be in (0, 1], got {self.lr_gamma}"),
+            (0 <= self.min_lr <= self.lr, f"min_lr must be in [0, lr], got {self.min_lr}"),
+            (1 <= self.epochs <= 10_000, f"epochs must be in 1..10000, got {self.epochs}"),
+            (1 <= self.batch_size <= 60_000,
+             f"batch_size must be in 1..60000, got {self.batch_size}"),
+            (0 <= self.l2 < 1, f"l2 must be in [0, 1), got {self.l2}"),
+            (0 <= self.seed < 2**63, f"seed must be a non-negative integer, got {self.seed}"),
+            (0 <= self.validation < 60_000, f"validation must be in 0..59999, got {self.validation}"),
+            (self.limit >= 0, f"limit must be >= 0, got {self.limit}"),
+            (self.dtype in ("float32", "float64"), f"dtype must be float32 or float64, got {self.dtype!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        self.architecture()  # validates the activation/cost pairing
+
+    def architecture(self, n_in: int = 784, n_out: int = 10) -> Architecture:
+        output = "softmax"
+        return Architecture((n_in, *self.hidden, n_out), self.activation, output, self.cost)
+
+    def to_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> TrainConfig:
+        values = dict(d)
+        augment = values.get("augment")
+        if isinstance(augment, dict):
+            values["augment"] = AugmentConfig(**augment)
+        if "hidden" in values:
+            values["hidden"] = tuple(values["hidden"])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+PRESETS: dict[str, TrainConfig] = {
+    # The seed document's network: 784-128-10, ReLU, softmax + cross-entropy, gradient descent.
+    "seed": TrainConfig(hidden=(128,), optimizer="sgd", lr=0.1, epochs=10, batch_size=128),
+}

@@ -1,0 +1,243 @@
+"""A fully connected network whose parameters all live in one vector theta.
+
+Forward propagation, one dense layer after another, on a batch ``x`` of shape (N, n_in)::
+
+    z = x W + b          (N, n_in) @ (n_in, n_out) -> (N, n_out)
+    a = f(z)
+
+(The column notation ``z = W a + b`` of many textbooks is the transpose of this row layout: our
+``W`` is their ``W`` transposed, and a batch is a stack of row vectors. See docs/math.md.)
+
+Backpropagation applies the chain rule from the cost back to every parameter. With
+``dz = dC/dz`` of a layer::
+
+    dW = x^T dz                    (n_in, N) @ (N, n_out) -> (n_in, n_out)
+    db = sum over rows of dz       (n_out,)
+    dx = dz W^T                    (N, n_out) @ (n_out, n_in) -> (N, n_in)
+    dz_prev = dx * f'(z_prev)      element by element
+
+theta is laid out layer by layer as W1, b1, W2, b2, ... (each W row-major); every layer's W and b are
+views into it, and dW, db are views into the matching vector ``grad``. An optimiser therefore
+updates the whole network in one vectorised step on theta.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.functions import (
+    ACTIVATIONS,
+    COST_NAMES,
+    COSTS,
+    cross_entropy_delta,
+    log_softmax,
+    softmax_jacobian_vector,
+)
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape of a network: layer sizes, activations and cost, all as plain values.
+
+    ``sizes`` counts units from the input to the output, e.g. (784, 128, 10) is one hidden layer of
+    128 units. ``cross_entropy`` requires a softmax output (they are computed fused).
+    """
+
+    sizes: tuple[int, ...]
+    hidden_activation: str = "relu"
+    output_activation: str = "softmax"
+    cost: str = "cross_entropy"
+
+    def __post_init__(self) -> None:
+        sizes = tuple(self.sizes)
+        object.__setattr__(self, "sizes", sizes)
+        if len(sizes) < 2:
+            raise ValueError(f"a network needs at least an input and an output size, got {sizes}")
+        if any(not isinstance(s, int | np.integer) or s < 1 for s in sizes):
+            raise ValueError(f"layer sizes must be positive integers, got {sizes}")
+        if self.hidden_activation not in ACTIVATIONS or self.hidden_activation == "softmax":
+            names = sorted(set(ACTIVATIONS) - {"softmax"})
+            raise ValueError(f"hidden activation must be one of {names}, got {self.hidden_activation!r}")
+        if self.output_activation not in ACTIVATIONS:
+            raise ValueError(
+                f"output activation must be one of {sorted(ACTIVATIONS)}, "
+                f"got {self.output_activation!r}"
+            )
+        if self.cost not in COST_NAMES:
+            raise ValueError(f"cost must be one of {list(COST_NAMES)}, got {self.cost!r}")
+        if self.cost == "cross_entropy" and self.output_activation != "softmax":
+            raise ValueError("cross_entropy is computed fused with a softmax output layer")
+
+    @property
+    def n_params(self) -> int:
+        """Number of entries of theta: sum over layers of n_in * n_out + n_out."""
+        return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True))
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "sizes": list(self.sizes),
+            "hidden_activation": self.hidden_activation,
+            "output_activation": self.output_activation,
+            "cost": self.cost,
+        }
+
+
+class Dense:
+    """One layer ``a = f(x W + b)``. ``forward`` keeps x, z and a for ``backward``.
+
+    W, b, dW and db are views into the network's theta and grad vectors, never copies.
+    """
+
+    def __init__(self, W: Array, b: Array, dW: Array, db: Array, activation: str) -> None:
+        self.W, self.b, self.dW, self.db = W, b, dW, db
+        self.activation = activation
+        self.f = ACTIVATIONS[activation]
+        self.x: Array | None = None
+        self.z: Array | None = None
+        self.a: Array | None = None
+
+    def forward(self, x: Array) -> Array:
+        """z = x W + b; a = f(z). Returns a of shape (N, n_out)."""
+        z = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
+        z += self.b
+        self.x, self.z = x, z
+        self.a = self.f.forward(z)
+        return self.a
+
+    def backward_from_z(self, dz: Array, need_input_grad: bool = True) -> Array | None:
+        """Given dz = dC/dz, write dW = x^T dz and db = sum(dz) into grad; return dx = dz W^T."""
+        assert self.x is not None, "backward before forward"
+        np.matmul(self.x.T, dz, out=self.dW)  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
+        np.sum(dz, axis=0, out=self.db)
+        if not need_input_grad:
+            return None
+        return dz @ self.W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
+
+    def backward(self, da: Array, need_input_grad: bool = True) -> Array | None:
+        """Given da = dC/da, apply the chain rule dz = da * f'(z), then ``backward_from_z``."""
+        assert self.z is not None and self.a is not None, "backward before forward"
+        if self.f.derivative is None:  # softmax: a Jacobian-vector product
+            dz = softmax_jacobian_vector(self.z, self.a, da)
+        else:
+            dz = da * self.f.derivative(self.z, self.a)
+        return self.backward_from_z(dz, need_input_grad)
+
+
+class Network:
+    """A stack of Dense layers over one parameter vector ``theta`` (and one gradient ``grad``).
+
+    Parameters
+    ----------
+    arch : the layer sizes, activations and cost.
+    dtype : float32 for training speed, float64 for gradient checks.
+    theta : optional initial parameters of length ``arch.n_params`` (copied).
+    """
+
+    def __init__(self, arch: Architecture, dtype: type = np.float32, theta: Array | None = None):
+        self.arch = arch
+        self.dtype = np.dtype(dtype)
+        self.theta = np.zeros(arch.n_params, dtype=self.dtype)
+        self.grad = np.zeros_like(self.theta)
+        if theta is not None:
+            if theta.shape != self.theta.shape:
+                raise ValueError(f"theta has shape {theta.shape}, expected {self.theta.shape}")
+            self.theta[:] = theta
+        self.log_probs: Array = np.empty((0, arch.sizes[-1]), dtype=self.dtype)
+        self.layers: list[Dense] = []
+        offset = 0
+        last = len(arch.sizes) - 2
+        for i, (n_in, n_out) in enumerate(zip(arch.sizes[:-1], arch.sizes[1:], strict=True)):
+            w_end = offset + n_in * n_out
+            b_end = w_end + n_out
+            activation = arch.output_activation if i == last else arch.hidden_activation
+            self.layers.append(
+                Dense(
+                    self.theta[offset:w_end].reshape(n_in, n_out),
+                    self.theta[w_end:b_end],
+                    self.grad[offset:w_end].reshape(n_in, n_out),
+                    self.grad[w_end:b_end],
+                    activation,
+                )
+            )
+            offset = b_end
+
+    def initialize(self, rng: np.random.Generator) -> None:
+        """Fill theta in place: biases 0; W ~ N(0, 2/n_in) (He) before ReLU-like units, else
+        N(0, 2/(n_in + n_out)) (Xavier/Glorot), so activations keep their scale through depth."""
+        for layer in self.layers:
+            n_in, n_out = layer.W.shape
+            if layer.activation in ("relu", "leaky_relu"):
+                std = np.sqrt(2.0 / n_in)
+            else:
+                std = np.sqrt(2.0 / (n_in + n_out))
+            layer.W[...] = rng.standard_normal((n_in, n_out)) * std
+            layer.b[...] = 0.0
+
+    def _fused(self) -> bool:
+        return self.arch.cost == "cross_entropy"
+
+    def forward(self, x: Array) -> Array:
+        """Forward propagation; returns the output activations (probabilities for softmax)."""
+        a = x
+        for layer in self.layers[:-1]:
+            a = layer.forward(a)
+        out = self.layers[-1]
+        if self._fused():
+            # keep the logits: the fused cost needs log-probabilities, which exp(log p) turns into p.
+            z = a @ out.W  # (N, n_hidden) @ (n_hidden, K) -> (N, K)
+            z += out.b
+            out.x, out.z = a, z
+            self.log_probs = log_softmax(z)
+            out.a = np.exp(self.log_probs)
+            return out.a
+        return out.forward(a)
+
+    def predict_proba(self, x: Array) -> Array:
+        """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype."""
+        return self.forward(np.asarray(x, dtype=self.dtype))
+
+    def loss(self, x: Array, y: Array, l2: float = 0.0) -> float:
+        """The cost on (x, y) plus the weight-decay term (l2 / 2) * sum of squared weights."""
+        probs = self.forward(x)
+        return self._cost(probs, y) + self._penalty(l2)
+
+    def _cost(self, probs: Array, y: Array) -> float:
+        if self._fused():
+            # C = -(1/N) sum_i log p[i, y_i], read from the log-probabilities of the last forward.
+            return float(-self.log_probs[np.arange(len(y)), y].mean())
+        return COSTS[self.arch.cost].value(probs, y)
+
+    def _penalty(self, l2: float) -> float:
+        if l2 == 0.0:
+            return 0.0
+        return 0.5 * l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+
+    def loss_and_gradient(self, x: Array, y: Array, l2: float = 0.0) -> tuple[float, Array]:
+        """Forward, cost and backpropagation: fills ``self.grad`` with dC/dtheta.
+
+        Parameters
+        ----------
+        x : (N, n_in) inputs. y : (N,) integer labels. l2 : weight-decay strength.
+
+        Returns
+        -------
+        (loss, probs) with probs of shape (N, K). The gradient is in ``self.grad``.
+        """
+        probs = self.forward(x)
+        loss = self._cost(probs, y) + self._penalty(l2)
+        out = self.layers[-1]
+        if self._fused():
+            grad: Array | None = out.backward_from_z(cross_entropy_delta(probs, y))
+        else:
+            grad = out.backward(COSTS[self.arch.cost].gradient(probs, y))
+        for i in range(len(self.layers) - 2, -1, -1):
+            assert grad is not None
+            grad = self.layers[i].backward(grad, need_input_grad=i > 0)
+        if l2:
+            for layer in self.layers:
+                layer.dW += l2 * layer.W
+        return loss, probs

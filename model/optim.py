@@ -1,0 +1,104 @@
+"""Gradient descent on the flat parameter vector theta, and learning-rate schedules.
+
+Each optimiser changes theta in place from the gradient g = dC/dtheta, in one vectorised step over
+all the network's parameters:
+
+    SGD       theta <- theta - lr g
+    momentum  v <- mu v - lr g;  theta <- theta + v
+    Adam      m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+              theta <- theta - lr m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+
+A schedule gives the learning rate as a function of training progress (fraction of all steps done).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+Array = np.ndarray
+
+
+class SGD:
+    """Plain gradient descent: theta <- theta - lr g."""
+
+    def __init__(self, theta: Array) -> None:
+        self._step = np.empty_like(theta)
+
+    def step(self, theta: Array, grad: Array, lr: float) -> None:
+        np.multiply(grad, lr, out=self._step)
+        theta -= self._step
+
+
+class Momentum:
+    """Gradient descent with momentum mu: a velocity v accumulates past gradients."""
+
+    def __init__(self, theta: Array, mu: float = 0.9) -> None:
+        self.mu = mu
+        self.velocity = np.zeros_like(theta)
+        self._scratch = np.empty_like(theta)
+
+    def step(self, theta: Array, grad: Array, lr: float) -> None:
+        self.velocity *= self.mu
+        np.multiply(grad, lr, out=self._scratch)
+        self.velocity -= self._scratch
+        theta += self.velocity
+
+
+class Adam:
+    """Adam: per-parameter step sizes from running means of g and g^2, with bias correction."""
+
+    def __init__(
+        self, theta: Array, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ) -> None:
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.m = np.zeros_like(theta)
+        self.v = np.zeros_like(theta)
+        self.t = 0
+        self._scratch = np.empty_like(theta)
+
+    def step(self, theta: Array, grad: Array, lr: float) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        self.m *= b1
+        self.m += (1.0 - b1) * grad
+        self.v *= b2
+        np.multiply(grad, grad, out=self._scratch)
+        self._scratch *= 1.0 - b2
+        self.v += self._scratch
+        # fold both bias corrections into one scalar step size
+        step_size = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        np.sqrt(self.v, out=self._scratch)
+        self._scratch += self.eps
+        np.divide(self.m, self._scratch, out=self._scratch)
+        self._scratch *= step_size
+        theta -= self._scratch
+
+
+OPTIMIZERS: dict[str, type[SGD] | type[Momentum] | type[Adam]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "adam": Adam,
+}
+
+Schedule = Callable[[float], float]
+
+
+def constant_schedule(lr: float) -> Schedule:
+    """lr(progress) = lr."""
+    return lambda progress: lr
+
+
+def step_schedule(lr: float, epochs: int, step_epochs: int, gamma: float) -> Schedule:
+    """lr times gamma for every ``step_epochs`` epochs completed."""
+    return lambda progress: lr * gamma ** math.floor(progress * epochs / step_epochs + 1e-9)
+
+
+def cosine_schedule(lr: float, min_lr: float = 0.0) -> Schedule:
+    """lr(p) = min_lr + (lr - min_lr) (1 + cos(pi p)) / 2: from lr at p = 0 down to min_lr at p = 1."""
+    return lambda progress: min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+SCHEDULES = ("constant", "step", "cosine")

@@ -90,5 +90,7 @@ class TrainConfig:
 
 PRESETS: dict[str, TrainConfig] = {
     # The seed document's network: 784-128-10, ReLU, softmax + cross-entropy, gradient descent.
-    "seed": TrainConfig(hidden=(128,), optimizer="sgd", lr=0.1, epochs=10, batch_size=128),
+    "seed": TrainConfig(
+        hidden=(128,), optimizer="sgd", lr=0.8, schedule="cosine", epochs=10, batch_size=128
+    ),
 }

@@ -69,6 +69,8 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def _read_arrays(path: Path) -> tuple[np.ndarray, str]:
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a readable .npz model file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)

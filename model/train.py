@@ -21,6 +21,9 @@ from model.network import Network
 from model.optim import OPTIMIZERS, Schedule, constant_schedule, cosine_schedule, step_schedule
 
 Array = np.ndarray
+# A run has diverged when its batch loss grows this many times past the first batch's loss: healthy
+# training only ever brings the loss down from there (at chance, cross-entropy is ln 10 = 2.3).
+DIVERGENCE_FACTOR = 100.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ def train(
     lr_at = make_schedule(cfg)
     x_buf = np.empty((B, clean_x.shape[1]), dtype=dtype)  # each batch is gathered into this
     total_steps = cfg.epochs * n_batches
+    first_loss: float | None = None
     for epoch in range(1, cfg.epochs + 1):
         epoch_start = time.perf_counter()
         epoch_x = augment(clean_x, rng, cfg.augment) if cfg.augment else clean_x
@@ -161,8 +165,13 @@ def train(
             np.take(epoch_x, idx, axis=0, out=xb)
             yb = train_y[idx]
             loss, probs = net.loss_and_gradient(xb, yb, cfg.l2)
-            if not np.isfinite(loss):
-                yield Diverged(f"the loss became {loss} at epoch {epoch}, batch {b + 1}", epoch, b + 1)
+            first_loss = loss if first_loss is None else first_loss
+            if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * first_loss:
+                yield Diverged(
+                    f"the loss became {loss:.4g} at epoch {epoch}, batch {b + 1} "
+                    f"(first batch: {first_loss:.4g}); try a smaller learning rate",
+                    epoch, b + 1,
+                )
                 return
             lr = lr_at(((epoch - 1) * n_batches + b) / total_steps)
             optimizer.step(net.theta, net.grad, lr)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from model import functions as F
+from model import functions as fn
 from tests.model.gradcheck import numerical_gradient, relative_error
 
 ELEMENTWISE = ["sigmoid", "relu", "leaky_relu", "tanh"]
@@ -14,7 +14,7 @@ def test_activation_derivative_matches_central_difference(name: str) -> None:
     rng = np.random.default_rng(1)
     z = rng.normal(size=(4, 5))
     z[np.abs(z) < 1e-3] = 0.5  # keep away from ReLU's kink, where no derivative exists
-    act = F.ACTIVATIONS[name]
+    act = fn.ACTIVATIONS[name]
     assert act.derivative is not None
     upstream = rng.normal(size=z.shape)
     analytic = upstream * act.derivative(z, act.forward(z))
@@ -25,24 +25,24 @@ def test_activation_derivative_matches_central_difference(name: str) -> None:
 def test_softmax_jacobian_vector_matches_central_difference() -> None:
     rng = np.random.default_rng(2)
     z, upstream = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-    analytic = F.softmax_jacobian_vector(z, F.softmax(z), upstream)
-    numeric = numerical_gradient(lambda v: float((upstream * F.softmax(v)).sum()), z.copy())
+    analytic = fn.softmax_jacobian_vector(z, fn.softmax(z), upstream)
+    numeric = numerical_gradient(lambda v: float((upstream * fn.softmax(v)).sum()), z.copy())
     assert relative_error(analytic, numeric) < 1e-6
 
 
 def test_cross_entropy_delta_is_gradient_of_cross_entropy_wrt_logits() -> None:
     rng = np.random.default_rng(3)
     z, y = rng.normal(size=(5, 10)) * 3, rng.integers(0, 10, 5)
-    analytic = F.cross_entropy_delta(F.softmax(z), y)
-    numeric = numerical_gradient(lambda v: F.cross_entropy(v, y), z.copy())
+    analytic = fn.cross_entropy_delta(fn.softmax(z), y)
+    numeric = numerical_gradient(lambda v: fn.cross_entropy(v, y), z.copy())
     assert relative_error(analytic, numeric) < 1e-6
 
 
 def test_mse_gradient_matches_central_difference() -> None:
     rng = np.random.default_rng(4)
     a, y = rng.uniform(size=(5, 10)), rng.integers(0, 10, 5)
-    analytic = F.mean_squared_error_gradient(a, y)
-    numeric = numerical_gradient(lambda v: F.mean_squared_error(v, y), a.copy())
+    analytic = fn.mean_squared_error_gradient(a, y)
+    numeric = numerical_gradient(lambda v: fn.mean_squared_error(v, y), a.copy())
     assert relative_error(analytic, numeric) < 1e-6
 
 
@@ -51,7 +51,7 @@ def test_seed_cross_entropy_example() -> None:
     probs = np.array([[0.5, 0.2, 0.2, 0.1], [0.3, 0.3, 0.2, 0.2], [0.1, 0.1, 0.4, 0.4]])
     y = np.array([0, 1, 2])
     expected = -(np.log(0.5) + np.log(0.3) + np.log(0.4)) / 3
-    assert F.cross_entropy(np.log(probs), y) == pytest.approx(expected, rel=1e-12)
+    assert fn.cross_entropy(np.log(probs), y) == pytest.approx(expected, rel=1e-12)
     assert expected == pytest.approx(0.9378, abs=1e-4)
 
 
@@ -60,8 +60,8 @@ def test_activations_are_stable_for_huge_logits(name: str) -> None:
     z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, 1000.0]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an overflow warning fails the test
-        a = F.ACTIVATIONS[name].forward(z)
-        logp = F.log_softmax(z)
+        a = fn.ACTIVATIONS[name].forward(z)
+        logp = fn.log_softmax(z)
     assert np.isfinite(a).all() and np.isfinite(logp).all()
     if name == "softmax":
         np.testing.assert_allclose(a.sum(axis=1), 1.0)
@@ -72,12 +72,12 @@ def test_activations_are_stable_for_huge_logits(name: str) -> None:
 
 def test_cross_entropy_of_confident_wrong_answer_is_finite_and_large() -> None:
     z = np.array([[1000.0, -1000.0]])
-    assert F.cross_entropy(z, np.array([1])) == pytest.approx(2000.0)
+    assert fn.cross_entropy(z, np.array([1])) == pytest.approx(2000.0)
 
 
 def test_activation_values() -> None:
     z = np.array([[-2.0, 0.0, 3.0]])
-    np.testing.assert_array_equal(F.relu(z), [[0.0, 0.0, 3.0]])
-    np.testing.assert_allclose(F.leaky_relu(z), [[-0.02, 0.0, 3.0]])
-    np.testing.assert_allclose(F.sigmoid(z), 1 / (1 + np.exp(-z)))
-    np.testing.assert_allclose(F.tanh(z), np.tanh(z))
+    np.testing.assert_array_equal(fn.relu(z), [[0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(fn.leaky_relu(z), [[-0.02, 0.0, 3.0]])
+    np.testing.assert_allclose(fn.sigmoid(z), 1 / (1 + np.exp(-z)))
+    np.testing.assert_allclose(fn.tanh(z), np.tanh(z))

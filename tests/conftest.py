@@ -1,0 +1,18 @@
+"""Fixtures shared across the test tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST files: $DIGITNET_DATA if set, else the checkout's sibling ``shared/mnist``."""
+    env = os.environ.get("DIGITNET_DATA")
+    root = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "mnist"
+    if not root.is_dir():
+        pytest.skip(f"real MNIST directory {root} does not exist (set DIGITNET_DATA to use one)")
+    return root

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+
+from model.config import PRESETS, TrainConfig
+from model.mnist import load_mnist
+from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, train
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir) -> Dataset:
+    d = load_mnist(mnist_dir)
+    return Dataset(d.train_images, d.train_labels, d.test_images, d.test_labels)
+
+
+def _small(mnist: Dataset, n: int = 2000) -> Dataset:
+    return Dataset(mnist.train_x[:n], mnist.train_y[:n], mnist.test_x[:1000], mnist.test_y[:1000])
+
+
+def test_loss_falls_on_a_small_real_subset(mnist: Dataset) -> None:
+    events = list(train(TrainConfig(hidden=(32,), epochs=5, lr=0.3), _small(mnist)))
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in epochs] == [1, 2, 3, 4, 5]
+    assert epochs[-1].train_loss < epochs[0].train_loss < 2.3  # below chance level ln 10
+    assert epochs[-1].test_accuracy > 0.8
+    assert isinstance(events[-1], Finished)
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert len(batches) == 5 * 16 and batches[0].n_batches == 16  # 2000 / 128 rounded up
+
+
+def test_same_seed_same_theta(mnist: Dataset) -> None:
+    def final_theta(seed: int) -> bytes:
+        cfg = TrainConfig(hidden=(16,), epochs=1, seed=seed, limit=500)
+        last = list(train(cfg, _small(mnist)))[-1]
+        assert isinstance(last, Finished)
+        return last.network.theta.tobytes()
+
+    assert final_theta(3) == final_theta(3)
+    assert final_theta(3) != final_theta(4)
+
+
+def test_huge_learning_rate_diverges_with_a_reason(mnist: Dataset) -> None:
+    cfg = TrainConfig(hidden=(32,), epochs=5, lr=1e5, activation="relu")
+    events = list(train(cfg, _small(mnist)))
+    last = events[-1]
+    assert isinstance(last, Diverged), last
+    assert "loss became" in last.reason or "non-finite" in last.reason
+    assert not any(isinstance(e, Finished) for e in events)
+
+
+def test_cancel_between_batches(mnist: Dataset) -> None:
+    seen = []
+    events = train(TrainConfig(hidden=(16,), epochs=2), _small(mnist), should_stop=lambda: len(seen) >= 5)
+    for event in events:
+        seen.append(event)
+    assert isinstance(seen[-1], Cancelled)
+    assert sum(isinstance(e, BatchEnd) for e in seen) == 5
+
+
+def test_validation_split_is_reported(mnist: Dataset) -> None:
+    events = list(train(TrainConfig(hidden=(16,), epochs=4, lr=0.3, validation=500), _small(mnist)))
+    epoch = [e for e in events if isinstance(e, EpochEnd)][-1]
+    assert epoch.validation_accuracy is not None and 0.5 < epoch.validation_accuracy <= 1.0
+
+
+@pytest.mark.slow
+def test_seed_preset_reaches_97_8_percent_in_10_epochs(mnist: Dataset) -> None:
+    cfg = PRESETS["seed"]
+    assert cfg.hidden == (128,) and cfg.epochs == 10 and cfg.optimizer == "sgd"
+    last = list(train(cfg, mnist))[-1]
+    assert isinstance(last, Finished)
+    assert last.test_accuracy >= 0.978
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(lr=-1.0), "lr"),
+        (dict(epochs=0), "epochs"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(activation="softmax"), "activation"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(hidden=(0,)), "hidden"),
+        (dict(cost="mse", schedule="warm"), "schedule"),
+    ],
+)
+def test_bad_config_is_refused(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_config_round_trips_through_a_dict() -> None:
+    from model.augment import AugmentConfig
+
+    cfg = TrainConfig(hidden=(64, 32), augment=AugmentConfig(rotation=5.0), seed=9)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert np.isfinite(cfg.lr)

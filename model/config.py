@@ -89,6 +89,11 @@ class TrainConfig:
 
 
 PRESETS: dict[str, TrainConfig] = {
+    # The shipped model: two wide hidden layers trained on distorted digits (see docs/training.md).
+    "default": TrainConfig(
+        hidden=(800, 800), optimizer="adam", lr=1e-3, schedule="cosine", epochs=40,
+        augment=AugmentConfig(),
+    ),
     # The seed document's network: 784-128-10, ReLU, softmax + cross-entropy, gradient descent.
     "seed": TrainConfig(
         hidden=(128,), optimizer="sgd", lr=0.8, schedule="cosine", epochs=10, batch_size=128

@@ -1,0 +1,72 @@
+"""The ``digitnet`` command: train, evaluate, predict, data download (and serve, in app.server)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app import commands
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "digitnet.npz"
+
+
+def _train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a network on MNIST and save it")
+    p.add_argument("--preset", choices=["seed", "default"], default="seed",
+                   help="start from a preset; the options below override it (default: seed)")
+    p.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes, e.g. --hidden 800 800")
+    p.add_argument("--activation", choices=["relu", "leaky_relu", "sigmoid", "tanh"])
+    p.add_argument("--cost", choices=["cross_entropy", "mse"])
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"])
+    p.add_argument("--lr", type=float, help="(peak) learning rate")
+    p.add_argument("--schedule", choices=["constant", "step", "cosine"])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--l2", type=float, help="weight decay strength")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random distortions of the training digits")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--validation", type=int, help="hold out this many training digits")
+    p.add_argument("--limit", type=int, help="train on the first N digits only")
+    p.add_argument("--data", help="MNIST directory (default: $DIGITNET_DATA, else the user cache)")
+    p.add_argument("--out", help="where to save the model (default: runs/model-<time>.npz)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digitnet", description="A neural network from scratch in NumPy that reads digits."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    p = sub.add_parser("evaluate", help="accuracy on the 10,000 MNIST test digits")
+    p.add_argument("--weights", default=str(WEIGHTS), help="model file (default: the shipped one)")
+    p.add_argument("--data", help="MNIST directory (default: $DIGITNET_DATA, else the user cache)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("predict", help="read the digit in an image file")
+    p.add_argument("image", help="a PNG or JPEG of one digit")
+    p.add_argument("--weights", default=str(WEIGHTS))
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    data = sub.add_parser("data", help="the MNIST files").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("download", help="download MNIST and verify its SHA-256 sums")
+    p.add_argument("--data", help="target directory (default: $DIGITNET_DATA, else the user cache)")
+    p = data.add_parser("verify", help="check the MNIST files against their SHA-256 sums")
+    p.add_argument("--data", help="MNIST directory (default: $DIGITNET_DATA, else the user cache)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return commands.run(args)
+    except commands.UserError as exc:
+        print(f"digitnet: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""What each ``digitnet`` subcommand does; app.cli only parses the arguments."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.preprocess import ImageError, preprocess
+from app.progress import ProgressBar
+from model.config import PRESETS, TrainConfig
+from model.download import download_mnist
+from model.mnist import DataError, find_data_dir, load_mnist
+from model.serialize import ModelFileError, load_model, save_model
+from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, evaluate, train
+
+OVERRIDES = ("hidden", "activation", "cost", "optimizer", "lr", "schedule", "epochs", "batch_size",
+             "l2", "seed", "validation", "limit")
+
+
+class UserError(Exception):
+    """Something the user can fix: a missing file, a bad value. Printed without a traceback."""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "train":
+            return train_command(args)
+        if args.command == "evaluate":
+            return evaluate_command(args)
+        if args.command == "predict":
+            return predict_command(args)
+        return data_command(args)
+    except (DataError, ModelFileError, ImageError, ValueError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset, with every option the user gave replacing the preset's value."""
+    changes: dict[str, Any] = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
+    base = PRESETS[args.preset]
+    if args.augment is not None:
+        changes["augment"] = (base.augment or PRESETS["default"].augment) if args.augment else None
+    return dataclasses.replace(base, **changes)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    mnist = load_mnist(args.data)
+    data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
+    out = Path(args.out or f"runs/model-{datetime.now():%Y%m%d-%H%M%S}.npz")
+    stop = {"requested": False}
+    signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
+    history: list[dict[str, Any]] = []
+    bar = ProgressBar(cfg.epochs, sys.stderr)
+    for event in train(cfg, data, should_stop=lambda: stop["requested"]):
+        if isinstance(event, BatchEnd):
+            bar.batch(event)
+        elif isinstance(event, EpochEnd):
+            bar.epoch(event)
+            history.append(dataclasses.asdict(event))
+        elif isinstance(event, Finished):
+            meta = _train_meta(args, cfg, mnist.checksums, history, event)
+            save_model(out, event.network, meta)
+            print(f"test accuracy {event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
+            return 0
+        elif isinstance(event, Diverged):
+            raise UserError(f"training diverged: {event.reason}")
+        elif isinstance(event, Cancelled):
+            print(f"\ncancelled at epoch {event.epoch}, batch {event.batch}; nothing saved", file=sys.stderr)
+            return 130
+    raise UserError("training ended without a final event")
+
+
+def _train_meta(args: argparse.Namespace, cfg: TrainConfig, checksums: dict[str, str],
+                history: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
+    argv = [a for a in sys.argv[1:]] if sys.argv[1:2] == ["train"] else ["train"]
+    return {
+        "config": cfg.to_dict(),
+        "preset": args.preset,
+        "command": "digitnet " + shlex.join(argv),
+        "seed": cfg.seed,
+        "data_sha256": checksums,
+        "test_accuracy": done.test_accuracy,
+        "history": history,
+        "training_seconds": round(done.seconds, 1),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "numpy": np.__version__,
+    }
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    saved = load_model(args.weights)
+    mnist = load_mnist(args.data)
+    y = mnist.test_labels.astype(np.int64)
+    loss, accuracy, predicted = evaluate(saved.network, mnist.test_images, y)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    per_class = (np.diag(confusion) / confusion.sum(axis=1)).round(4).tolist()
+    if args.json:
+        print(json.dumps({"accuracy": accuracy, "n": int(len(y)), "loss": round(loss, 5),
+                          "per_class": per_class, "confusion": confusion.tolist(),
+                          "weights": str(args.weights)}))
+        return 0
+    print(f"test accuracy {accuracy:.4f} on {len(y)} digits (mean cross-entropy {loss:.4f})")
+    print("per digit: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_class)))
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("     " + "".join(f"{d:>6}" for d in range(10)))
+    for d, row in enumerate(confusion):
+        print(f"{d:>5}" + "".join(f"{n:>6}" for n in row))
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.image}: {exc.strerror}") from exc
+    pixels = preprocess(data)
+    saved = load_model(args.weights)
+    if pixels is None:
+        digit, probs = None, [0.0] * 10
+    else:
+        p = saved.network.predict_proba(pixels[None, :])[0]
+        digit, probs = int(p.argmax()), [round(float(v), 6) for v in p]
+    if args.json:
+        print(json.dumps({"digit": digit, "probabilities": probs}))
+    elif digit is None:
+        print("no digit found (the image is blank)")
+    else:
+        print(f"digit {digit}  ({probs[digit]:.1%})")
+        print("  ".join(f"{d}:{v:.3f}" for d, v in enumerate(probs)))
+    return 0
+
+
+def data_command(args: argparse.Namespace) -> int:
+    target = find_data_dir(args.data)
+    if args.data_command == "verify":
+        load_mnist(target)
+        print(f"MNIST in {target} is complete and matches the official SHA-256 sums")
+        return 0
+    last = {"t": 0.0}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last["t"] > 0.2 or (total is not None and done == total):
+            last["t"] = now
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            print(f"\r{name}: {size}", end="", file=sys.stderr, flush=True)
+
+    paths = download_mnist(target, progress=progress)
+    print(f"\nMNIST is in {target} ({len(paths)} files, SHA-256 verified)", file=sys.stderr)
+    return 0

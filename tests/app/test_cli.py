@@ -1,0 +1,100 @@
+"""The digitnet command, run as a real subprocess."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.mnist import load_mnist
+from model.serialize import load_model
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "weights" / "digitnet.npz"
+
+
+def digitnet(*args: str, env_data: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "app.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory, mnist_dir) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "small.npz"
+    result = digitnet("train", "--hidden", "32", "--epochs", "2", "--limit", "3000", "--lr", "0.5",
+                      "--seed", "3", "--data", str(mnist_dir), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "epoch 2/2" in result.stderr and "saved" in result.stderr
+    return out
+
+
+def test_train_saves_a_model_with_its_metadata(small_model: Path) -> None:
+    saved = load_model(small_model)
+    assert saved.network.arch.sizes == (784, 32, 10)
+    meta = saved.meta
+    assert meta["config"]["lr"] == 0.5 and meta["seed"] == 3 and len(meta["history"]) == 2
+    assert meta["command"].startswith("digitnet train") and "--limit 3000" in meta["command"]
+    assert len(meta["data_sha256"]) == 4 and meta["test_accuracy"] > 0.8
+
+
+def test_evaluate_json(small_model: Path, mnist_dir: Path) -> None:
+    result = digitnet("evaluate", "--weights", str(small_model), "--data", str(mnist_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] == 10000 and report["accuracy"] == pytest.approx(
+        load_model(small_model).meta["test_accuracy"])
+    confusion = np.array(report["confusion"])
+    assert confusion.sum() == 10000 and np.trace(confusion) == round(report["accuracy"] * 10000)
+
+
+def _digit_png(mnist_dir: Path, index: int) -> tuple[bytes, int]:
+    """A test digit as a photo-like 280x280 PNG: dark ink on white paper, off-centre."""
+    mnist = load_mnist(mnist_dir)
+    ink = Image.fromarray(255 - mnist.test_images[index].reshape(28, 28)).resize((140, 140))
+    page = Image.new("L", (280, 280), 255)
+    page.paste(ink, (100, 30))
+    buf = io.BytesIO()
+    page.save(buf, format="PNG")
+    return buf.getvalue(), int(mnist.test_labels[index])
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped weights yet")
+def test_shipped_model_reads_a_png(tmp_path: Path, mnist_dir: Path) -> None:
+    right = 0
+    for index in range(10):
+        png, label = _digit_png(mnist_dir, index)
+        path = tmp_path / f"{index}.png"
+        path.write_bytes(png)
+        result = digitnet("predict", str(path), "--json")
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+        right += answer["digit"] == label
+    assert right >= 9
+
+
+def test_blank_image_is_no_digit(tmp_path: Path, small_model: Path) -> None:
+    path = tmp_path / "blank.png"
+    Image.new("L", (100, 100), 255).save(path)
+    result = digitnet("predict", str(path), "--weights", str(small_model), "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["digit"] is None
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["evaluate", "--weights", "/nonexistent/m.npz"], "does not exist"),
+        (["train", "--lr", "-1"], "lr must be positive"),
+        (["train", "--data", "/nonexistent/mnist"], "does not exist"),
+        (["predict", "/nonexistent.png"], "cannot read"),
+        (["predict", "README.md"], "cannot decode"),
+    ],
+)
+def test_bad_input_gives_a_message_and_nonzero_exit(args: list[str], message: str) -> None:
+    result = digitnet(*args)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,32 @@
+"""model/ is the network alone: NumPy and the standard library, never the web side."""
+
+import ast
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ALLOWED = {"numpy", "model", "__future__"}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_model_imports_only_numpy_and_the_standard_library() -> None:
+    files = sorted((ROOT / "model").glob("*.py"))
+    assert len(files) >= 8
+    for path in files:
+        foreign = {n for n in _imports(path) if n not in ALLOWED and n not in sys.stdlib_module_names}
+        assert not foreign, f"{path.name} imports {sorted(foreign)}"
+
+
+def test_the_checker_would_see_a_forbidden_import(tmp_path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import numpy as np\nfrom app.cli import main\nimport PIL.Image\n")
+    assert _imports(bad) - ALLOWED - set(sys.stdlib_module_names) == {"app", "PIL"}

@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
             return evaluate_command(args)
         if args.command == "predict":
             return predict_command(args)
+        if args.command == "serve":
+            return serve_command(args)
         return data_command(args)
     except (DataError, ModelFileError, ImageError, ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
@@ -139,6 +141,18 @@ def predict_command(args: argparse.Namespace) -> int:
     else:
         print(f"digit {digit}  ({probs[digit]:.1%})")
         print("  ".join(f"{d}:{v:.3f}" for d, v in enumerate(probs)))
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    if args.weights:
+        load_model(args.weights)  # a bad file is reported here, before the server starts
+        os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port)
     return 0
 
 

@@ -24,16 +24,40 @@ INK_THRESHOLD = 0.1  # a pixel with at least this much ink counts for the boundi
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is a blank canvas, not a digit
 
 
+MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
+FORMATS = ("PNG", "JPEG")
+
+
 class ImageError(ValueError):
-    """The bytes are not an image we can read; the message says why."""
+    """The bytes are not an image we can read; the message says why, ``status`` the HTTP status."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def decode(data: bytes) -> Image.Image:
-    """Open image bytes with Pillow, or raise ImageError."""
+    """Open PNG or JPEG bytes with Pillow, or raise ImageError.
+
+    Pillow reads only the header in ``open``; the size is checked before ``load`` decodes the
+    pixels, so a small file that claims to be a huge image (a decompression bomb) costs nothing.
+    """
+    if not data:
+        raise ImageError("the image is empty")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.UnidentifiedImageError as exc:
+        raise ImageError("cannot decode the image: not a PNG or JPEG file", status=415) from exc
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"cannot decode the image: {exc}") from exc
+    width, height = image.size
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ImageError(
+            f"the image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}", status=413
+        )
+    try:
         image.load()
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError(f"cannot decode the image: {exc}") from exc
     return image
 

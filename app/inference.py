@@ -1,0 +1,99 @@
+"""From request payloads to answers: decode, preprocess, run the network. Routes call only this."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.preprocess import ImageError, preprocess
+from model.serialize import SavedModel, load_model
+
+N_PIXELS = 784
+
+
+class InputError(ValueError):
+    """The client sent something we cannot read; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network read: the digit (None for a blank drawing), ten probabilities, its input."""
+
+    digit: int | None
+    probabilities: list[float]
+    model_version: str
+    input: list[list[float]]
+
+
+class Predictor:
+    """A loaded model and the way to ask it. Immutable: swapping models means a new Predictor."""
+
+    def __init__(self, saved: SavedModel, version: str) -> None:
+        self.network = saved.network
+        self.meta = saved.meta
+        self.version = version
+
+    @classmethod
+    def from_file(cls, path: str | Path, version: str = "default") -> Predictor:
+        return cls(load_model(path), version)
+
+    def predict_images(self, images: list[bytes]) -> list[Prediction]:
+        """Decode and preprocess each image, then run the network once on the whole batch."""
+        vectors = []
+        for data in images:
+            try:
+                vectors.append(preprocess(data))
+            except ImageError as exc:
+                raise InputError(str(exc), exc.status) from exc
+        return self._predict(vectors)
+
+    def predict_pixels(self, rows: list[list[float]]) -> list[Prediction]:
+        """Vectors already in MNIST form: 784 numbers in [0, 1] each (0 = background)."""
+        vectors: list[np.ndarray | None] = []
+        for i, pixels in enumerate(rows):
+            arr = np.asarray(pixels, dtype=np.float64)
+            if arr.shape != (N_PIXELS,):
+                raise InputError(f"pixels[{i}] has {arr.size} numbers; expected {N_PIXELS} (28x28)")
+            if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
+                raise InputError(f"pixels[{i}] must be finite numbers between 0 and 1")
+            vectors.append(arr.astype(np.float32) if arr.max() > 0 else None)
+        return self._predict(vectors)
+
+    def _predict(self, vectors: list[np.ndarray | None]) -> list[Prediction]:
+        inked = [v for v in vectors if v is not None]
+        probs = self.network.predict_proba(np.stack(inked)) if inked else np.empty((0, 10))
+        answers, k = [], 0
+        for v in vectors:
+            if v is None:
+                answers.append(Prediction(None, [0.1] * 10, self.version, [[0.0] * 28] * 28))
+                continue
+            p = probs[k].astype(np.float64)
+            k += 1
+            answers.append(Prediction(
+                int(p.argmax()), [round(float(x), 6) for x in p / p.sum()], self.version,
+                np.round(v.reshape(28, 28), 3).tolist(),
+            ))
+        return answers
+
+
+def decode_data_url(text: str) -> bytes:
+    """``data:image/png;base64,....`` (or bare base64) -> bytes, or InputError."""
+    payload = text
+    if text.startswith("data:"):
+        header, sep, payload = text.partition(",")
+        if not sep or ";base64" not in header:
+            raise InputError("image must be a base64 data URL: data:image/png;base64,...")
+        if header[5:].split(";")[0] not in ("image/png", "image/jpeg"):
+            raise InputError("image must be a PNG or JPEG data URL", status=415)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"image is not valid base64 ({exc})") from exc

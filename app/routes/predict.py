@@ -1,0 +1,140 @@
+"""POST /predict and /predict/batch: a drawing in, the digit and ten probabilities out."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from app.inference import InputError, Prediction, Predictor, decode_data_url
+from app.schemas import (
+    MAX_BATCH,
+    BatchRequest,
+    BatchResponse,
+    ErrorResponse,
+    PredictRequest,
+    PredictResponse,
+)
+
+router = APIRouter(tags=["predict"])
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+def get_predictor(request: Request) -> Predictor:
+    predictor = request.app.state.predictor
+    if predictor is None:
+        raise HTTPException(503, "no model is loaded yet")
+    return predictor
+
+
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text} for code, text in {
+        400: "the JSON body is malformed",
+        413: "the body is over 1 MiB, or the image over 2048x2048 pixels",
+        415: "not a PNG, a JPEG, JSON or a multipart upload",
+        422: "the image cannot be decoded, the base64 is broken, or the pixels are not 784 numbers in [0, 1]",
+    }.items()
+}
+
+
+def _body_doc(json_schema: type[BaseModel], multipart_field: str) -> dict[str, Any]:
+    binary = {"type": "string", "format": "binary"}
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": json_schema.model_json_schema()},
+        "multipart/form-data": {"schema": {"type": "object", "required": [multipart_field],
+                                           "properties": {multipart_field: binary}}},
+        "image/png": {"schema": binary},
+        "image/jpeg": {"schema": binary},
+    }}}
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _json_body(request: Request, schema: type[BaseModel]) -> Any:
+    try:
+        return schema.model_validate(json.loads(await request.body()))
+    except json.JSONDecodeError as exc:
+        raise HTTPException(400, f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        raise HTTPException(422, problems) from exc
+
+
+async def _uploads(request: Request, limit: int) -> list[bytes]:
+    form = await request.form(max_files=limit, max_fields=limit)
+    files = [v for v in form.getlist("file") if isinstance(v, UploadFile)]
+    if not files:
+        raise HTTPException(422, "the multipart form needs a file field named 'file'")
+    return [await f.read() for f in files]
+
+
+async def _answer(fn: Any, *args: Any) -> list[Prediction]:
+    try:
+        return await run_in_threadpool(fn, *args)
+    except InputError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+
+
+def _unsupported(media_type: str) -> HTTPException:
+    return HTTPException(415, f"unsupported content type {media_type or '(none)'}; send image/png, "
+                              "image/jpeg, application/json or multipart/form-data")
+
+
+@router.post("/predict", response_model=PredictResponse, responses=ERRORS,
+             openapi_extra=_body_doc(PredictRequest, "file"), summary="Read one drawn digit")
+async def predict_one(request: Request, predictor: PredictorDep) -> PredictResponse:
+    """Send a drawing as a PNG/JPEG (raw body or multipart field ``file``), as JSON with a data URL
+    in ``image``, or as JSON ``pixels`` already in MNIST form (784 numbers in [0, 1])."""
+    media_type = _media_type(request)
+    if media_type == "application/json":
+        body = await _json_body(request, PredictRequest)
+        if body.pixels is not None:
+            answers = await _answer(predictor.predict_pixels, [body.pixels])
+        else:
+            answers = await _answer(predictor.predict_images, [_decode(body.image or "")])
+    elif media_type in IMAGE_TYPES:
+        answers = await _answer(predictor.predict_images, [await request.body()])
+    elif media_type == "multipart/form-data":
+        answers = await _answer(predictor.predict_images, (await _uploads(request, 1))[:1])
+    else:
+        raise _unsupported(media_type)
+    return PredictResponse.model_validate(answers[0], from_attributes=True)
+
+
+@router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS,
+             openapi_extra=_body_doc(BatchRequest, "file"), summary="Read several digits at once")
+async def predict_batch(request: Request, predictor: PredictorDep) -> BatchResponse:
+    """Up to 64 drawings: JSON ``images`` (data URLs) or ``pixels`` (lists of 784 numbers), or a
+    multipart form with several ``file`` fields. Answers in the same order."""
+    media_type = _media_type(request)
+    if media_type == "application/json":
+        body = await _json_body(request, BatchRequest)
+        if body.pixels is not None:
+            answers = await _answer(predictor.predict_pixels, body.pixels)
+        else:
+            images = [_decode(text) for text in body.images or []]
+            answers = await _answer(predictor.predict_images, images)
+    elif media_type == "multipart/form-data":
+        answers = await _answer(predictor.predict_images, await _uploads(request, MAX_BATCH))
+    else:
+        raise _unsupported(media_type)
+    return BatchResponse(predictions=[
+        PredictResponse.model_validate(a, from_attributes=True) for a in answers
+    ])
+
+
+def _decode(text: str) -> bytes:
+    try:
+        return decode_data_url(text)
+    except InputError as exc:
+        raise HTTPException(exc.status, str(exc)) from exc

@@ -1,0 +1,68 @@
+"""Request and response bodies of the HTTP API, as pydantic models (they make the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_BATCH = 64
+
+EXAMPLE_IMAGE = "data:image/png;base64,iVBORw0KGgo..."
+
+
+class PredictRequest(BaseModel):
+    """One drawing: a PNG/JPEG data URL in ``image``, or 784 MNIST-form numbers in ``pixels``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"image": EXAMPLE_IMAGE}]})
+
+    image: str | None = Field(None, description="data:image/png;base64,... (or image/jpeg)")
+    pixels: list[float] | None = Field(
+        None, description="784 numbers in [0, 1], row by row, 0 = background, as MNIST"
+    )
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> PredictRequest:
+        if (self.image is None) == (self.pixels is None):
+            raise ValueError("send exactly one of 'image' or 'pixels'")
+        return self
+
+
+class BatchRequest(BaseModel):
+    """Several drawings in one call: a list of data URLs, or a list of 784-number lists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    images: list[str] | None = Field(None, max_length=MAX_BATCH)
+    pixels: list[list[float]] | None = Field(None, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> BatchRequest:
+        if (self.images is None) == (self.pixels is None):
+            raise ValueError("send exactly one of 'images' or 'pixels'")
+        if not (self.images or self.pixels):
+            raise ValueError("the batch is empty")
+        return self
+
+
+class PredictResponse(BaseModel):
+    digit: int | None = Field(description="the digit read, or null when the drawing is blank")
+    probabilities: list[float] = Field(description="ten probabilities, for digits 0 to 9; they sum to 1")
+    model_version: str = Field(description="the model version that answered")
+    input: list[list[float]] = Field(description="the 28x28 image the network saw, values in [0, 1]")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "digit": 7, "probabilities": [0.0, 0.0, 0.001, 0.002, 0.0, 0.0, 0.0, 0.996, 0.0, 0.001],
+        "model_version": "default", "input": [[0.0] * 28] * 28,
+    }]})
+
+
+class BatchResponse(BaseModel):
+    predictions: list[PredictResponse]
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="what was wrong with the request")
+
+
+class Health(BaseModel):
+    status: str
+    model_version: str | None = None

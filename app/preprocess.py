@@ -26,6 +26,7 @@ MIN_INK_PIXELS = 4  # fewer inked pixels than this is a blank canvas, not a digi
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 FORMATS = ("PNG", "JPEG")
+SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # the first bytes of every PNG and JPEG file
 
 
 class ImageError(ValueError):
@@ -44,11 +45,13 @@ def decode(data: bytes) -> Image.Image:
     """
     if not data:
         raise ImageError("the image is empty")
+    if not data.startswith(SIGNATURES):
+        raise ImageError("cannot decode the image: not a PNG or JPEG file", status=415)
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
-    except Image.UnidentifiedImageError as exc:
-        raise ImageError("cannot decode the image: not a PNG or JPEG file", status=415) from exc
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image is far over the {MAX_SIDE}x{MAX_SIDE} pixel limit", status=413) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"cannot decode the image: {exc}") from exc
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:

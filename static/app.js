@@ -94,7 +94,7 @@ canvas.addEventListener("pointermove", (event) => {
   const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
   for (const e of events.length ? events : [event]) current.push(toLogical(e));
   redraw();
-  schedulePrediction(THROTTLE_MS);
+  schedulePrediction();
 });
 
 function endStroke(event) {
@@ -102,7 +102,7 @@ function endStroke(event) {
   activePointer = null;
   current = null;
   redraw();
-  schedulePrediction(0);
+  schedulePrediction();
 }
 canvas.addEventListener("pointerup", endStroke);
 canvas.addEventListener("pointercancel", endStroke);
@@ -113,14 +113,14 @@ function undo() {
   if (activePointer !== null || strokes.length === 0) return;
   strokes.pop();
   redraw();
-  schedulePrediction(0);
+  schedulePrediction();
 }
 
 function clearAll() {
   if (activePointer !== null) return;
   strokes.length = 0;
   redraw();
-  schedulePrediction(0);
+  schedulePrediction();
 }
 
 undoButton.addEventListener("click", undo);
@@ -138,14 +138,20 @@ document.addEventListener("keydown", (event) => {
 let timer = null;
 let inFlight = false;
 let dirty = false;
+let lastSent = -Infinity;
 
-function schedulePrediction(delay) {
+// body[data-state] is "busy" while a drawing waits for its answer, "idle" once the page shows it.
+function setState() {
+  document.body.dataset.state = inFlight || dirty || timer !== null ? "busy" : "idle";
+}
+
+// Requests start at least THROTTLE_MS apart and never overlap; the newest drawing is always sent last.
+function schedulePrediction() {
   dirty = true;
-  if (timer !== null) {
-    if (delay > 0) return;
-    clearTimeout(timer);
-  }
-  timer = setTimeout(() => { timer = null; sendPrediction(); }, delay);
+  document.body.dataset.state = "busy";
+  if (timer !== null || inFlight) return;  // a pending timer or the answer in flight will send it
+  const wait = Math.max(0, lastSent + THROTTLE_MS - performance.now());
+  timer = setTimeout(() => { timer = null; sendPrediction(); }, wait);
 }
 
 function exportPng() {
@@ -159,13 +165,14 @@ function exportPng() {
 }
 
 async function sendPrediction() {
-  if (inFlight || !dirty) return;
+  if (inFlight || !dirty) return setState();
   dirty = false;
   if (strokes.length === 0) {
     showEmpty();
-    return;
+    return setState();
   }
   inFlight = true;
+  lastSent = performance.now();
   try {
     const body = await exportPng();
     const response = await fetch("/predict", {
@@ -179,7 +186,8 @@ async function sendPrediction() {
     statusEl.textContent = `Could not read the drawing: ${error.message}`;
   } finally {
     inFlight = false;
-    if (dirty) schedulePrediction(0);
+    if (dirty) schedulePrediction();
+    setState();
   }
 }
 
@@ -225,3 +233,4 @@ function showEmpty() {
 }
 
 redraw();
+setState();

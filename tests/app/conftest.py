@@ -1,0 +1,72 @@
+"""Fixtures for the web tests: the app in-process, a real uvicorn server, drawings as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from app.main import Settings, create_app
+from model.mnist import load_mnist
+
+# the shipped model, unless DIGITNET_WEIGHTS names another
+WEIGHTS = Settings.from_env().weights
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(weights=WEIGHTS))) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
+    config = uvicorn.Config(create_app(Settings(weights=WEIGHTS)), host="127.0.0.1", port=0,
+                            log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def png_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def drawn_one(size: int = 280) -> bytes:
+    """A vertical stroke on white, as a canvas would send a "1"."""
+    image = Image.new("L", (size, size), 255)
+    ImageDraw.Draw(image).line([(size * 0.5, size * 0.15), (size * 0.5, size * 0.85)], fill=0,
+                               width=max(2, size // 15))
+    return png_bytes(image)
+
+
+@pytest.fixture(scope="session")
+def mnist_samples(mnist_dir) -> tuple[np.ndarray, np.ndarray]:
+    """The first 20 MNIST test digits (N, 784) uint8 and their labels."""
+    mnist = load_mnist(mnist_dir)
+    return mnist.test_images[:20], mnist.test_labels[:20]
+
+
+def mnist_png(pixels: np.ndarray, size: int = 280) -> bytes:
+    """An MNIST digit as a canvas-like picture: dark ink on white, enlarged."""
+    ink = Image.fromarray(255 - pixels.reshape(28, 28)).resize((size, size), Image.Resampling.BILINEAR)
+    return png_bytes(ink)

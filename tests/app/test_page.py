@@ -1,0 +1,172 @@
+"""The drawing page in a real browser (Debian's Chromium driven by Playwright) on a real server."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-default-apps", "--disable-extensions"]
+SHOTS = Path(os.environ.get("DIGITNET_SCREENSHOTS", "/tmp/digitnet-screenshots"))
+
+SEVEN = [(70, 70), (210, 70), (180, 130), (150, 190), (125, 240)]
+ONE = [(140, 50), (140, 240)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; scripts/test installs it")
+        pytest.skip("chromium is not installed (scripts/test installs it)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, live_server: str, **context_args):
+    context = browser.new_context(**context_args)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(live_server + "/")
+    return page, requests
+
+
+def canvas_point(page, x: float, y: float) -> tuple[float, float]:
+    """Logical canvas coordinates (0..280) -> page coordinates."""
+    box = page.get_by_test_id("canvas").bounding_box()
+    return box["x"] + x / 280 * box["width"], box["y"] + y / 280 * box["height"]
+
+
+def mouse_stroke(page, points: list[tuple[float, float]]) -> None:
+    page.mouse.move(*canvas_point(page, *points[0]))
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*canvas_point(page, *p), steps=12)
+    page.mouse.up()
+
+
+def ink_pixels(page) -> int:
+    return page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=canvas]');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n++; return n; }""")
+
+
+def probabilities(page) -> list[float]:
+    return [float(page.get_by_test_id(f"prob-{d}").get_attribute("data-value")) for d in range(10)]
+
+
+def wait_idle(page) -> None:
+    """Until the page shows the answer for the drawing as it is now (no request pending)."""
+    page.wait_for_function("document.body.dataset.state === 'idle'")
+
+
+def draw_and_wait(page, points) -> str:
+    mouse_stroke(page, points)
+    wait_idle(page)
+    return page.get_by_test_id("prediction").inner_text().strip()
+
+
+def test_mouse_drawing_is_read_and_bars_update(browser, live_server) -> None:
+    page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
+    assert page.get_by_test_id("prediction").inner_text().strip() in ("", "–", "-")
+    assert draw_and_wait(page, SEVEN) == "7"
+    assert ink_pixels(page) > 2000
+    probs = probabilities(page)
+    assert sum(probs) == pytest.approx(1.0, abs=0.01) and max(probs) == probs[7]
+    preview_ink = page.evaluate("""() => { const c = document.querySelector('[data-testid=preview]');
+        const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 64) n++; return n; }""")
+    assert preview_ink > 30
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "desktop-seven.png"))
+    outside = [u for u in requests if not u.startswith(live_server) and not u.startswith("data:")]
+    assert outside == []
+
+
+def test_live_updates_are_throttled(browser, live_server) -> None:
+    page, requests = open_page(browser, live_server)
+    start = page.evaluate("performance.now()")
+    x, y = canvas_point(page, 60, 140)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(120):  # a long wiggly stroke with many pointer moves
+        page.mouse.move(*canvas_point(page, 60 + i * 1.3, 140 + 40 * math.sin(i / 8)))
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    elapsed_ms = page.evaluate("performance.now()") - start
+    n_predict = sum(u.endswith("/predict") for u in requests)
+    assert 1 <= n_predict <= elapsed_ms / 150 + 2
+
+
+def test_undo_and_clear_with_buttons_and_keys(browser, live_server) -> None:
+    page, _ = open_page(browser, live_server)
+    draw_and_wait(page, ONE)
+    one_stroke = ink_pixels(page)
+    draw_and_wait(page, [(90, 80), (200, 80)])
+    assert ink_pixels(page) > one_stroke
+    page.get_by_test_id("undo").click()
+    wait_idle(page)
+    assert ink_pixels(page) == one_stroke
+    assert page.get_by_test_id("prediction").inner_text().strip() == "1"
+    page.get_by_test_id("clear").click()
+    wait_idle(page)
+    assert ink_pixels(page) == 0
+    assert page.get_by_test_id("prediction").inner_text().strip() in ("–", "-", "")
+    assert max(probabilities(page)) == 0.0
+    draw_and_wait(page, ONE)
+    page.keyboard.press("Control+z")
+    wait_idle(page)
+    assert ink_pixels(page) == 0 and page.get_by_test_id("prediction").inner_text().strip() == "–"
+    draw_and_wait(page, ONE)
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    assert ink_pixels(page) == 0 and page.get_by_test_id("prediction").inner_text().strip() == "–"
+
+
+def touch_stroke(page, points: list[tuple[float, float]]) -> None:
+    """A finger drag through CDP touch events (Playwright's touchscreen only taps)."""
+    cdp = page.context.new_cdp_session(page)
+
+    def send(kind: str, x: float, y: float) -> None:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+
+    first = canvas_point(page, *points[0])
+    send("touchStart", *first)
+    last = first
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for t in range(1, 11):
+            last = canvas_point(page, x0 + (x1 - x0) * t / 10, y0 + (y1 - y0) * t / 10)
+            send("touchMove", *last)
+    page.wait_for_timeout(200)
+    send("touchMove", *last)  # a fast drag flings; one more move at rest stops it
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_finger_drawing_on_a_phone(browser, live_server) -> None:
+    page, requests = open_page(browser, live_server, viewport={"width": 390, "height": 844},
+                               device_scale_factor=3, is_mobile=True, has_touch=True)
+    touch_stroke(page, SEVEN)
+    wait_idle(page)
+    assert ink_pixels(page) > 2000
+    assert page.get_by_test_id("prediction").inner_text().strip() == "7"
+    assert page.evaluate("window.scrollY") == 0  # drawing did not scroll the page
+    box = page.get_by_test_id("canvas").bounding_box()
+    assert box["width"] <= 390 and box["x"] >= 0  # the canvas fits the phone's screen
+    answer = page.get_by_test_id("prediction").bounding_box()
+    assert answer["y"] + answer["height"] <= 844  # the answer shows without scrolling
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "phone-seven.png"), full_page=True)
+    assert all(u.startswith(live_server) or u.startswith("data:") for u in requests)

@@ -7,6 +7,8 @@ all the network's parameters:
     momentum  v <- mu v - lr g;  theta <- theta + v
     Adam      m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
               theta <- theta - lr m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+              (computed as theta <- theta - lr_t m / (sqrt(v) + eps), lr_t = lr sqrt(1 - b2^t) / (1 - b1^t):
+              the same step but for where eps sits, which only matters for gradients near eps)
 
 A schedule gives the learning rate as a function of training progress (fraction of all steps done).
 """

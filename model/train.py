@@ -9,6 +9,7 @@ and exactly one final event, ``Finished``, ``Diverged`` or ``Cancelled``. Nothin
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -89,15 +90,18 @@ def as_float(images: Array, dtype: np.dtype) -> Array:
 
 
 def evaluate(net: Network, x: Array, y: Array, batch: int = 5000) -> tuple[float, float, Array]:
-    """Mean cross-entropy, accuracy and predicted digits of ``net`` on (x, y)."""
+    """Mean cross-entropy (without any L2 term), accuracy and predicted digits of ``net`` on (x, y)."""
     predictions = np.empty(len(y), dtype=np.int64)
     total = 0.0
     for start in range(0, len(y), batch):
         xb = as_float(x[start : start + batch], net.dtype)
         yb = y[start : start + batch]
         probs = net.forward(xb)
-        picked = np.maximum(probs[np.arange(len(yb)), yb], np.finfo(net.dtype).tiny)
-        total += float(-np.log(picked).sum())
+        rows = np.arange(len(yb))
+        if net.arch.cost == "cross_entropy":  # from the log-probabilities: never log(0)
+            total += float(-net.log_probs[rows, yb].sum())
+        else:
+            total += float(-np.log(np.maximum(probs[rows, yb], np.finfo(net.dtype).tiny)).sum())
         predictions[start : start + len(yb)] = probs.argmax(axis=1)
     return total / len(y), float((predictions == y).mean()), predictions
 
@@ -125,7 +129,8 @@ def train(
     """Train a network on ``data`` with the hyperparameters ``cfg``, yielding events.
 
     ``should_stop`` is polled between batches; when it returns True the run ends with
-    ``Cancelled``. A non-finite loss or theta ends it at once with ``Diverged``.
+    ``Cancelled``. A non-finite loss or theta, or a batch loss over ``DIVERGENCE_FACTOR`` times the
+    first batch's (or ln K, whichever is larger), ends it at once with ``Diverged``.
     """
     start = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
@@ -151,6 +156,7 @@ def train(
     x_buf = np.empty((B, clean_x.shape[1]), dtype=dtype)  # each batch is gathered into this
     total_steps = cfg.epochs * n_batches
     first_loss: float | None = None
+    log_classes = math.log(net.arch.sizes[-1])
     for epoch in range(1, cfg.epochs + 1):
         epoch_start = time.perf_counter()
         epoch_x = augment(clean_x, rng, cfg.augment) if cfg.augment else clean_x
@@ -165,7 +171,8 @@ def train(
             np.take(epoch_x, idx, axis=0, out=xb)
             yb = train_y[idx]
             loss, probs = net.loss_and_gradient(xb, yb, cfg.l2)
-            first_loss = loss if first_loss is None else first_loss
+            # the floor ln K (chance level) keeps a run that starts from a good network from tripping
+            first_loss = max(loss, log_classes) if first_loss is None else first_loss
             if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * first_loss:
                 yield Diverged(
                     f"the loss became {loss:.4g} at epoch {epoch}, batch {b + 1} "
@@ -175,7 +182,7 @@ def train(
                 return
             lr = lr_at(((epoch - 1) * n_batches + b) / total_steps)
             optimizer.step(net.theta, net.grad, lr)  # type: ignore[attr-defined]
-            # one BLAS pass: a NaN or inf anywhere in theta (or |theta| past 1e19) makes it non-finite
+            # one BLAS pass: a NaN or inf anywhere in theta, or a sum of squares that overflows
             if not np.isfinite(np.dot(net.theta, net.theta)):
                 yield Diverged(f"the weights became non-finite at epoch {epoch}, batch {b + 1}",
                                epoch, b + 1)

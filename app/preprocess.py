@@ -1,14 +1,9 @@
-"""Turning a drawing into what an MNIST digit looks like: 784 intensities in [0, 1].
+"""Turning image bytes into what an MNIST digit looks like: 784 intensities in [0, 1].
 
-MNIST digits are white ink on black, their bounding box scaled to fit 20x20 pixels (keeping the
-aspect ratio), anti-aliased, and placed in a 28x28 image so that their centre of mass is at the
-centre. The steps, in order:
-
-1. decode with Pillow; transparent pixels count as background;
-2. grayscale, and invert when the background is light (dark ink on white paper);
-3. crop to the ink's bounding box; "no ink" means no digit;
-4. scale so the longer side is 20 px (box-filtered, so thin lines stay visible);
-5. paste into 28x28 and shift so the intensity-weighted centre of mass is at (14, 14).
+This module is the image side (Pillow): decode a PNG or JPEG safely, turn it into "ink" (grayscale,
+1 = ink, whatever the background or transparency). ``model.preprocess.to_mnist`` then does the
+geometry, in NumPy, the same code that training uses: crop to the ink, even out the stroke width,
+scale into 20x20, centre by mass in 28x28. docs/preprocessing.md shows each step.
 """
 
 from __future__ import annotations
@@ -18,11 +13,7 @@ import io
 import numpy as np
 from PIL import Image, ImageOps
 
-SIDE = 28
-BOX = 20
-INK_THRESHOLD = 0.1  # a pixel with at least this much ink counts for the bounding box
-MIN_INK_PIXELS = 4  # fewer inked pixels than this is a blank canvas, not a digit
-
+from model.preprocess import to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 FORMATS = ("PNG", "JPEG")
@@ -86,43 +77,6 @@ def _polarity(gray: np.ndarray) -> np.ndarray:
     """Invert when the border is mostly light: that image is dark ink on a light background."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     return 1.0 - gray if np.median(border) > 0.5 else gray
-
-
-def to_mnist(ink: np.ndarray) -> np.ndarray | None:
-    """Crop, scale to 20x20, centre by mass in 28x28. Returns (784,) float32, or None if blank."""
-    mask = ink >= INK_THRESHOLD
-    if mask.sum() < MIN_INK_PIXELS:
-        return None
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    h, w = crop.shape
-    scale = BOX / max(h, w)
-    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
-    resized = Image.fromarray((crop * 255).astype(np.uint8)).resize(
-        (new_w, new_h), Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-    )
-    small = np.asarray(resized, dtype=np.float32) / 255.0
-    return centre_by_mass(small).reshape(-1)
-
-
-def centre_by_mass(small: np.ndarray) -> np.ndarray:
-    """Place ``small`` (at most 28x28) in a 28x28 canvas with its centre of mass at the centre.
-
-    The shift is fractional, applied by bilinear interpolation. The target is pixel (14, 14), where
-    MNIST's own digits have their centre of mass (measured over its training set: 14.00 +- 0.29).
-    """
-    h, w = small.shape
-    total = small.sum()
-    ys, xs = np.mgrid[0:h, 0:w]
-    cy, cx = (small * ys).sum() / total, (small * xs).sum() / total
-    centre = SIDE / 2.0
-    dy, dx = centre - cy, centre - cx
-    image = Image.fromarray(small.astype(np.float32), mode="F")
-    # affine maps output (x, y) to input (x - dx, y - dy): a pure translation
-    moved = image.transform(
-        (SIDE, SIDE), Image.Transform.AFFINE, (1, 0, -dx, 0, 1, -dy), resample=Image.Resampling.BILINEAR
-    )
-    return np.clip(np.asarray(moved, dtype=np.float32), 0.0, 1.0)
 
 
 def preprocess(data: bytes) -> np.ndarray | None:

@@ -1,0 +1,133 @@
+"""From a drawing's ink to an MNIST-style digit: crop, even out the stroke, scale, centre by mass.
+
+MNIST's digits were made this way: each written digit's bounding box was scaled to fit 20x20 pixels,
+keeping its aspect ratio, with anti-aliasing, then placed in 28x28 so that its centre of mass sits at
+the centre. A drawing on a canvas differs in one more way: the pen. A thick pen on a small digit
+gives blobs, a thin one on a large digit gives hairlines; MNIST's strokes are about 2-3 pixels wide
+after scaling. So before scaling, the stroke width is estimated and brought to a fixed width:
+
+    width ~ 2 * ink area / perimeter          (a long thin stroke of width w and length L has
+                                               area w L and perimeter ~2 L)
+
+and the ink is thickened (grey dilation) or thinned (grey erosion) by whole pixels to approach
+``TARGET_WIDTH`` pixels as measured after scaling to the 20x20 box.
+
+Input: ``ink`` of shape (H, W), float in [0, 1], 1 = full ink (the web side decodes images into
+this; training may feed its own renderings). Output: (784,) float32 in [0, 1], or None when there
+is too little ink to be a digit. NumPy only, so the training code can use the very same function.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.augment import bilinear_sample
+
+SIDE = 28
+BOX = 20
+CENTRE = 14.0  # MNIST's own centre of mass, measured over its training set: 14.00 +- 0.29
+INK_THRESHOLD = 0.3  # a pixel with at least this much ink is part of the digit's shape
+MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas
+MIN_EXTENT = 0.08  # ink spanning less than this fraction of a large canvas is a dot, not a digit
+TARGET_WIDTH = 2.2  # stroke width in 20x20-box pixels (MNIST's median by the same estimate)
+MAX_STEPS = 12  # at most this many pixels of dilation or erosion
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Estimated stroke width in pixels: 2 * area / perimeter of the thresholded ink."""
+    mask = ink >= INK_THRESHOLD
+    padded = np.pad(mask, 1)
+    # perimeter: the number of pixel edges between ink and background, across rows and columns
+    edges = np.count_nonzero(padded[1:, :] != padded[:-1, :]) + np.count_nonzero(
+        padded[:, 1:] != padded[:, :-1]
+    )
+    return 2.0 * np.count_nonzero(mask) / max(edges, 1)
+
+
+def _grey_morphology(ink: np.ndarray, steps: int, pick: np.ufunc) -> np.ndarray:
+    """``steps`` rounds of 3x3 grey dilation (np.maximum) or erosion (np.minimum).
+
+    Rounds alternate a cross and a full square, so the growth is close to a disk, not a square.
+    """
+    out = ink
+    for i in range(steps):
+        p = np.pad(out, 1)
+        cross = pick.reduce([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
+        if i % 2:
+            cross = pick.reduce([cross, p[:-2, :-2], p[:-2, 2:], p[2:, :-2], p[2:, 2:]])
+        out = cross
+    return out
+
+
+def normalise_stroke(crop: np.ndarray, scale: float) -> np.ndarray:
+    """Thicken or thin ``crop`` so its strokes measure about TARGET_WIDTH once scaled by ``scale``."""
+    want = TARGET_WIDTH / scale  # the target width in the crop's own pixels
+    have = stroke_width(crop)
+    steps = int(round((want - have) / 2))  # one step adds a pixel on each side of a stroke
+    steps = max(-MAX_STEPS, min(MAX_STEPS, steps))
+    if steps > 0:
+        return _grey_morphology(np.pad(crop, steps), steps, np.maximum)
+    if steps < 0:
+        thinner = _grey_morphology(crop, -steps, np.minimum)
+        # never erase a stroke: keep the thinned version only where it still has ink
+        return thinner if np.count_nonzero(thinner >= INK_THRESHOLD) >= MIN_INK_PIXELS else crop
+    return crop
+
+
+def resize_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) matrix R with R @ v resampling v: area averages when shrinking, linear otherwise."""
+    R = np.zeros((n_out, n_in))
+    s = n_in / n_out
+    if s >= 1:  # each output pixel averages the input interval [i s, (i + 1) s)
+        for i in range(n_out):
+            lo, hi = i * s, (i + 1) * s
+            for j in range(int(lo), min(int(np.ceil(hi)), n_in)):
+                R[i, j] = (min(hi, j + 1) - max(lo, j)) / s
+        return R
+    centres = (np.arange(n_out) + 0.5) * s - 0.5  # output pixel centres in input coordinates
+    centres = np.clip(centres, 0, n_in - 1)
+    left = np.minimum(np.floor(centres).astype(int), n_in - 2) if n_in > 1 else np.zeros(n_out, int)
+    frac = centres - left
+    for i in range(n_out):
+        if n_in == 1:
+            R[i, 0] = 1.0
+            continue
+        R[i, left[i]] += 1 - frac[i]
+        R[i, left[i] + 1] += frac[i]
+    return R
+
+
+def centre_by_mass(small: np.ndarray) -> np.ndarray:
+    """Place ``small`` (at most 28x28) in 28x28 with its centre of mass at (CENTRE, CENTRE).
+
+    The shift is fractional and applied by bilinear interpolation.
+    """
+    h, w = small.shape
+    total = small.sum()
+    ys, xs = np.mgrid[0:h, 0:w]
+    cy, cx = (small * ys).sum() / total, (small * xs).sum() / total
+    grid = np.arange(SIDE, dtype=np.float32)
+    # output pixel (r, c) reads the small image at (r - CENTRE + cy, c - CENTRE + cx)
+    src_y = np.broadcast_to((grid - CENTRE + cy)[:, None], (SIDE, SIDE))[None]
+    src_x = np.broadcast_to((grid - CENTRE + cx)[None, :], (SIDE, SIDE))[None]
+    canvas = np.zeros((1, SIDE, SIDE), dtype=np.float32)
+    canvas[0, :h, :w] = small
+    return bilinear_sample(canvas, src_y.astype(np.float32), src_x.astype(np.float32))[0]
+
+
+def to_mnist(ink: np.ndarray) -> np.ndarray | None:
+    """A drawing's ink (H, W) in [0, 1] -> (784,) float32 MNIST-style digit, or None if blank."""
+    mask = ink >= INK_THRESHOLD
+    if np.count_nonzero(mask) < MIN_INK_PIXELS:
+        return None
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    if max(ink.shape) > 2 * SIDE and extent < MIN_EXTENT * max(ink.shape):
+        return None
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32)
+    crop = normalise_stroke(crop, BOX / extent)
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))
+    small = resize_matrix(h, out_h) @ crop @ resize_matrix(w, out_w).T  # (oh, h) @ (h, w) @ (w, ow)
+    return np.clip(centre_by_mass(small.astype(np.float32)), 0.0, 1.0).reshape(-1)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from model.preprocess import CENTRE, TARGET_WIDTH, resize_matrix, stroke_width, to_mnist
+
+
+def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
+    img = img.reshape(28, 28)
+    ys, xs = np.mgrid[0:28, 0:28]
+    return float((img * ys).sum() / img.sum()), float((img * xs).sum() / img.sum())
+
+
+def ring(size: int, radius: float, width: float, centre: tuple[float, float]) -> np.ndarray:
+    """A "0": the pixels within width/2 of a circle."""
+    ys, xs = np.mgrid[0:size, 0:size]
+    dist = np.hypot(ys - centre[0], xs - centre[1])
+    return (np.abs(dist - radius) <= width / 2).astype(np.float32)
+
+
+def test_resize_matrix_keeps_total_intensity_when_shrinking() -> None:
+    R = resize_matrix(280, 20)
+    np.testing.assert_allclose(R.sum(axis=1), 1.0)
+    v = np.random.default_rng(0).uniform(size=280)
+    assert (R @ v).mean() == pytest.approx(v.mean(), rel=1e-9)
+
+
+def test_resize_matrix_interpolates_when_growing() -> None:
+    R = resize_matrix(2, 4)
+    np.testing.assert_allclose(R @ np.array([0.0, 1.0]), [0.0, 0.25, 0.75, 1.0])
+
+
+def test_stroke_width_estimate() -> None:
+    bar = np.zeros((100, 100), dtype=np.float32)
+    bar[10:90, 40:46] = 1.0  # 6 wide, 80 long: 2 * 480 / 172 = 5.6
+    assert stroke_width(bar) == pytest.approx(6.0, rel=0.1)
+
+
+def test_blank_and_a_lone_dot_are_no_digit() -> None:
+    assert to_mnist(np.zeros((280, 280), dtype=np.float32)) is None
+    dot = np.zeros((280, 280), dtype=np.float32)
+    dot[140:150, 140:150] = 1.0
+    assert to_mnist(dot) is None
+
+
+def test_small_off_centre_digit_is_centred_and_scaled_to_20px() -> None:
+    ink = ring(280, 12, 4, (40, 230))  # a small "0" in the top right corner
+    out = to_mnist(ink)
+    assert out is not None and out.shape == (784,) and out.dtype == np.float32
+    assert 0.0 <= out.min() and out.max() <= 1.0
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - CENTRE) < 0.5 and abs(cx - CENTRE) < 0.5
+    rows = np.flatnonzero((out.reshape(28, 28) > 0.3).any(axis=1))
+    assert 18 <= rows[-1] - rows[0] + 1 <= 22
+
+
+@pytest.mark.parametrize("pen", [3, 12, 40])
+def test_thin_and_thick_pens_give_the_same_stroke_width(pen: int) -> None:
+    out = to_mnist(ring(280, 100, pen, (140, 140)))
+    assert out is not None
+    assert stroke_width(out.reshape(28, 28)) == pytest.approx(TARGET_WIDTH, abs=0.8)
+    cy, cx = centre_of_mass(out)
+    assert abs(cy - CENTRE) < 0.5 and abs(cx - CENTRE) < 0.5
+
+
+def test_mnist_digits_pass_through_nearly_unchanged(mnist_dir) -> None:
+    from model.mnist import load_mnist
+
+    images = load_mnist(mnist_dir).test_images[:200] / 255.0
+    diffs = [np.abs(to_mnist(x.reshape(28, 28).astype(np.float32)) - x).mean() for x in images]
+    assert np.median(diffs) < 0.05

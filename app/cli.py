@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from app import commands
-
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "digitnet.npz"
+from app.paths import SHIPPED_WEIGHTS
 
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,12 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     p = sub.add_parser("evaluate", help="accuracy on the 10,000 MNIST test digits")
-    p.add_argument("--weights", default=str(WEIGHTS), help="model file (default: the shipped one)")
+    p.add_argument("--weights", default=str(SHIPPED_WEIGHTS), help="model file (default: the shipped one)")
     p.add_argument("--data", help="MNIST directory (default: $DIGITNET_DATA, else the user cache)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("predict", help="read the digit in an image file")
     p.add_argument("image", help="a PNG or JPEG of one digit")
-    p.add_argument("--weights", default=str(WEIGHTS))
+    p.add_argument("--weights", default=str(SHIPPED_WEIGHTS))
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("serve", help="serve the drawing page and the /predict API")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, local only)")

@@ -13,10 +13,10 @@ from fastapi.staticfiles import StaticFiles
 
 from app.inference import Predictor
 from app.limits import BodyLimitMiddleware
+from app.paths import SHIPPED_WEIGHTS, STATIC
 from app.routes import health, pages, predict
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WEIGHTS = ROOT / "weights" / "digitnet.npz"
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 MAX_BODY_BYTES = 1 << 20
 
 
@@ -51,6 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predict.router)
     app.include_router(health.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -1,13 +1,13 @@
 """The drawing page."""
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.paths import TEMPLATES
+
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
+templates = Jinja2Templates(directory=TEMPLATES)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,31 @@
+# digitnet: the drawing page and the /predict API on the shipped model.
+#   docker build -t digitnet .
+#   docker run --rm -p 8000:8000 digitnet        then open http://localhost:8000
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --uid 10001 digitnet
+WORKDIR /srv/digitnet
+
+# dependencies first, so that code changes do not reinstall them
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY model ./model
+RUN pip install .
+
+COPY static ./static
+COPY templates ./templates
+COPY weights ./weights
+
+# the installed package looks for static/, templates/ and weights/ here
+ENV DIGITNET_ROOT=/srv/digitnet \
+    DIGITNET_WEIGHTS=/srv/digitnet/weights/digitnet.npz
+
+USER digitnet
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
+CMD ["digitnet", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -44,6 +44,7 @@ def save_model(path: str | os.PathLike[str], net: Network, meta: dict[str, Any])
     meta_text = np.array(json.dumps(full_meta, sort_keys=True))
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".npz", dir=target.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; a model file is meant to be read
         with os.fdopen(fd, "wb") as f:
             np.savez(f, theta=net.theta, meta=meta_text)
             f.flush()

@@ -33,6 +33,7 @@ def small_model(tmp_path_factory, mnist_dir) -> Path:
 
 
 def test_train_saves_a_model_with_its_metadata(small_model: Path) -> None:
+    assert small_model.stat().st_mode & 0o777 == 0o644
     saved = load_model(small_model)
     assert saved.network.arch.sizes == (784, 32, 10)
     meta = saved.meta
@@ -62,8 +63,8 @@ def _digit_png(mnist_dir: Path, index: int) -> tuple[bytes, int]:
     return buf.getvalue(), int(mnist.test_labels[index])
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped weights yet")
 def test_shipped_model_reads_a_png(tmp_path: Path, mnist_dir: Path) -> None:
+    assert SHIPPED.exists()
     right = 0
     for index in range(10):
         png, label = _digit_png(mnist_dir, index)

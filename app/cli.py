@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="the MNIST files").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("download", help="download MNIST and verify its SHA-256 sums")
     p.add_argument("--data", help="target directory (default: $DIGITNET_DATA, else the user cache)")
+    p.add_argument("--mirror", action="append", metavar="URL",
+                   help="base URL holding the four .gz files (repeatable; default: public mirrors)")
     p = data.add_parser("verify", help="check the MNIST files against their SHA-256 sums")
     p.add_argument("--data", help="MNIST directory (default: $DIGITNET_DATA, else the user cache)")
     return parser

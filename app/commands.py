@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shlex
 import signal
 import sys
@@ -18,7 +19,7 @@ import numpy as np
 from app.preprocess import ImageError, preprocess
 from app.progress import ProgressBar
 from model.config import PRESETS, TrainConfig
-from model.download import download_mnist
+from model.download import MIRRORS, download_mnist
 from model.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model, save_model
 from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, evaluate, train
@@ -145,9 +146,7 @@ def predict_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    import os
-
-    import uvicorn
+    import uvicorn  # here, so that the other commands start without loading the web stack
 
     if args.weights:
         load_model(args.weights)  # a bad file is reported here, before the server starts
@@ -171,6 +170,6 @@ def data_command(args: argparse.Namespace) -> int:
             size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
             print(f"\r{name}: {size}", end="", file=sys.stderr, flush=True)
 
-    paths = download_mnist(target, progress=progress)
+    paths = download_mnist(target, mirrors=args.mirror or MIRRORS, progress=progress)
     print(f"\nMNIST is in {target} ({len(paths)} files, SHA-256 verified)", file=sys.stderr)
     return 0

@@ -36,8 +36,9 @@ def steps(ink: np.ndarray) -> list[np.ndarray]:
 def tile(a: np.ndarray, invert: bool) -> Image.Image:
     a = 1.0 - a if invert else a
     img = Image.fromarray((np.clip(a, 0, 1) * 255).astype(np.uint8))
-    img.thumbnail((CELL - 8, CELL - 8), Image.Resampling.NEAREST if max(a.shape) <= 28 else Image.Resampling.BOX)
-    if max(a.shape) <= 28:
+    tiny = max(a.shape) <= 28
+    img.thumbnail((CELL - 8, CELL - 8), Image.Resampling.NEAREST if tiny else Image.Resampling.BOX)
+    if tiny:
         k = (CELL - 8) // max(a.shape)
         img = img.resize((a.shape[1] * k, a.shape[0] * k), Image.Resampling.NEAREST)
     cell = Image.new("L", (CELL, CELL), 200)

@@ -1,9 +1,13 @@
 """The digitnet command, run as a real subprocess."""
 
+import functools
 import io
 import json
+import shutil
 import subprocess
 import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +103,43 @@ def test_bad_input_gives_a_message_and_nonzero_exit(args: list[str], message: st
     result = digitnet(*args)
     assert result.returncode != 0
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """No request log in the test output."""
+
+
+def test_data_download_from_a_local_mirror_then_verify(tmp_path: Path, mnist_dir: Path) -> None:
+    handler = functools.partial(_QuietHandler, directory=str(mnist_dir))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        mirror = f"http://127.0.0.1:{server.server_address[1]}/"
+        target = tmp_path / "mnist"
+        result = digitnet("data", "download", "--data", str(target), "--mirror", mirror)
+        assert result.returncode == 0, result.stderr
+        assert "SHA-256 verified" in result.stderr
+        assert sorted(p.name for p in target.iterdir()) == sorted(
+            p.name for p in mnist_dir.glob("*.gz"))
+        assert digitnet("data", "verify", "--data", str(target)).returncode == 0
+    finally:
+        server.shutdown()
+
+
+def test_data_verify_names_a_corrupt_file(tmp_path: Path, mnist_dir: Path) -> None:
+    for f in mnist_dir.glob("*.gz"):
+        shutil.copy(f, tmp_path / f.name)
+    bad = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(bad.read_bytes())
+    data[100] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    result = digitnet("data", "verify", "--data", str(tmp_path))
+    assert result.returncode == 1
+    assert "t10k-labels-idx1-ubyte.gz is corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_data_download_offline_says_so(tmp_path: Path) -> None:
+    result = digitnet("data", "download", "--data", str(tmp_path), "--mirror", "http://127.0.0.1:9/")
+    assert result.returncode == 1
+    assert "offline" in result.stderr and "Traceback" not in result.stderr

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from app import commands
 from app.paths import SHIPPED_WEIGHTS
 
 
@@ -29,6 +29,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validation", type=int, help="hold out this many training digits")
     p.add_argument("--limit", type=int, help="train on the first N digits only")
     p.add_argument("--data", help="MNIST directory (default: $DIGITNET_DATA, else the user cache)")
+    p.add_argument("--pen-data", metavar="FILE",
+                   help="also train on pen-drawn digits from a pendigits UNIPEN file, drawn like the canvas")
+    p.add_argument("--pen-copies", type=int, default=3, help="drawings made of each pen sample (default: 3)")
     p.add_argument("--out", help="where to save the model (default: runs/model-<time>.npz)")
 
 
@@ -63,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        # A request multiplies tiny matrices: BLAS threads only fight over the cores. This must be
+        # set before NumPy loads, hence the late import of the commands below.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from app import commands
+
     try:
         return commands.run(args)
     except commands.UserError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from app.pen_data import load_pen_data
 from app.preprocess import ImageError, preprocess
 from app.progress import ProgressBar
 from model.config import PRESETS, TrainConfig
@@ -60,6 +61,14 @@ def train_command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     mnist = load_mnist(args.data)
     data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
+    pen_meta = None
+    if args.pen_data:
+        print(f"drawing the pen digits of {args.pen_data} ({args.pen_copies} copies)", file=sys.stderr)
+        pen = load_pen_data(args.pen_data, args.pen_copies, cfg.seed)
+        pen_meta = pen.meta
+        train_x = np.concatenate([mnist.train_images / np.float32(255.0), pen.images])
+        data = Dataset(train_x.astype(np.float32), np.concatenate([mnist.train_labels, pen.labels]),
+                       mnist.test_images, mnist.test_labels)
     out = Path(args.out or f"runs/model-{datetime.now():%Y%m%d-%H%M%S}.npz")
     stop = {"requested": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
@@ -73,6 +82,7 @@ def train_command(args: argparse.Namespace) -> int:
             history.append(dataclasses.asdict(event))
         elif isinstance(event, Finished):
             meta = _train_meta(args, cfg, mnist.checksums, history, event)
+            meta["pen_data"] = pen_meta
             save_model(out, event.network, meta)
             print(f"test accuracy {event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
             return 0

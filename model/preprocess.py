@@ -19,6 +19,8 @@ is too little ink to be a digit. NumPy only, so the training code can use the ve
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from model.augment import bilinear_sample
@@ -74,8 +76,18 @@ def normalise_stroke(crop: np.ndarray, scale: float) -> np.ndarray:
     return crop
 
 
+@functools.lru_cache(maxsize=512)
 def resize_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """(n_out, n_in) matrix R with R @ v resampling v: area averages when shrinking, linear otherwise."""
+    """(n_out, n_in) matrix R with R @ v resampling v: area averages when shrinking, linear otherwise.
+
+    Built once per pair of sizes (a canvas sends the same few sizes over and over) and read-only.
+    """
+    R = _build_resize_matrix(n_in, n_out).astype(np.float32)
+    R.flags.writeable = False
+    return R
+
+
+def _build_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     R = np.zeros((n_out, n_in))
     s = n_in / n_out
     if s >= 1:  # each output pixel averages the input interval [i s, (i + 1) s)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.pendigits import FormatError, Sample, parse, parse_lines, render
+from app.pendigits import PAGE, FormatError, Sample, midpoint_curves, parse, parse_lines, render
 
 PENDIGITS = Path(__file__).resolve().parents[2].parent / "shared" / "pendigits" / "pendigits-orig-tra.txt"
 
@@ -94,3 +94,18 @@ def test_position_puts_the_ink_against_the_edges() -> None:
     ink = _ink(render([[(0, 0), (100, 100)]], size=280, line_width=10, fill=0.5, position=(1.0, 0.0)), 280)
     top, left, height, width = _ink_box(ink)
     assert top == 0 and left + width == 280
+
+
+def test_midpoint_curves_run_from_first_to_last_point_through_the_midpoints() -> None:
+    stroke = [(0.0, 0.0), (30.0, 0.0), (30.0, 30.0), (60.0, 30.0)]
+    path = midpoint_curves(stroke)
+    assert path[0] == stroke[0] and path[-1] == stroke[-1] and len(path) > 10
+    for mid in [(30.0, 15.0), (45.0, 30.0)]:
+        assert min(np.hypot(x - mid[0], y - mid[1]) for x, y in path) < 1e-9
+    assert (30.0, 0.0) not in path  # the corner is cut, as the page's quadratic curves do
+
+
+def test_page_look_is_dark_ink_on_white_in_an_opaque_rgba_png() -> None:
+    image = Image.open(io.BytesIO(render([[(100, 100), (100, 400)]], size=100, line_width=8, **PAGE)))
+    assert image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255)
+    assert image.convert("L").getextrema() == (0x11, 0xFF)

@@ -109,3 +109,32 @@ def test_page_look_is_dark_ink_on_white_in_an_opaque_rgba_png() -> None:
     image = Image.open(io.BytesIO(render([[(100, 100), (100, 400)]], size=100, line_width=8, **PAGE)))
     assert image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255)
     assert image.convert("L").getextrema() == (0x11, 0xFF)
+
+
+def test_pen_data_draws_each_sample_copies_times_in_mnist_form(pendigits_file) -> None:
+    from app.pen_data import load_pen_data
+    from model.preprocess import CENTRE
+
+    pen = load_pen_data(pendigits_file, copies=2, seed=0, writers={12})
+    n = pen.meta["samples"]
+    assert 200 < n < 300 and pen.meta["writers"] == [12] and len(pen.meta["sha256"]) == 64
+    assert pen.images.shape == (2 * n, 784) and pen.images.dtype == np.float32
+    assert pen.labels.shape == (2 * n,) and set(pen.labels.tolist()) == set(range(10))
+    assert 0.0 <= pen.images.min() and pen.images.max() <= 1.0
+    ys = np.arange(28)[:, None]
+    mass = pen.images.reshape(-1, 28, 28)
+    centre_rows = (mass * ys).sum(axis=(1, 2)) / mass.sum(axis=(1, 2))
+    assert np.abs(centre_rows - CENTRE).max() < 0.5
+    # the two copies of a sample are drawn differently (pen width, size, place)
+    assert not np.allclose(pen.images[0], pen.images[n])
+    again = load_pen_data(pendigits_file, copies=2, seed=0, writers={12})
+    assert np.array_equal(again.images, pen.images)  # same seed, same drawings
+
+
+def test_pen_data_refuses_a_missing_file_and_zero_copies(tmp_path) -> None:
+    from app.pen_data import load_pen_data
+
+    with pytest.raises(ValueError, match="cannot read pen data"):
+        load_pen_data(tmp_path / "none.txt", copies=1, seed=0)
+    with pytest.raises(ValueError, match="copies"):
+        load_pen_data(tmp_path / "none.txt", copies=0, seed=0)

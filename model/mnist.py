@@ -6,7 +6,8 @@ int32 counts (images also rows and columns), then the uint8 data. Each file may 
 
 Where the data is looked for, first match wins: an explicit directory, the ``DIGITNET_DATA``
 environment variable, then a per-user cache directory (``$XDG_CACHE_HOME/digitnet/mnist``, by
-default ``~/.cache/digitnet/mnist``).
+default ``~/.cache/digitnet/mnist``) or, when that does not exist, ``shared/mnist`` beside the
+checkout (where development copies live).
 """
 
 from __future__ import annotations
@@ -56,14 +57,26 @@ def default_data_dir() -> Path:
     return Path(cache) / "digitnet" / "mnist"
 
 
+def development_data_dir() -> Path:
+    """``shared/mnist`` beside the checkout, where development machines and CI keep the originals."""
+    return Path(__file__).resolve().parents[2] / "shared" / "mnist"
+
+
 def find_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The directory to read MNIST from: ``explicit``, else $DIGITNET_DATA, else the user cache."""
+    """The directory to read MNIST from: ``explicit``, else $DIGITNET_DATA, else the user cache.
+
+    When the user cache does not exist but a development copy beside the checkout does, that copy is
+    used, so that a fresh clone works with no setting at all.
+    """
     if explicit:
         return Path(explicit)
     env = os.environ.get("DIGITNET_DATA")
     if env:
         return Path(env)
-    return default_data_dir()
+    cache = default_data_dir()
+    if not cache.is_dir() and development_data_dir().is_dir():
+        return development_data_dir()
+    return cache
 
 
 def sha256_file(path: Path) -> str:

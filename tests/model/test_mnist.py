@@ -149,12 +149,26 @@ def test_find_data_dir_prefers_explicit_then_env_then_cache(tmp_path: Path, monk
     assert find_data_dir(str(explicit)) == explicit
     assert find_data_dir() == env
     monkeypatch.delenv("DIGITNET_DATA")
+    (cache / "digitnet" / "mnist").mkdir(parents=True)
     assert find_data_dir() == cache / "digitnet" / "mnist"
+
+
+def test_find_data_dir_uses_the_development_copy_when_there_is_no_cache(tmp_path, monkeypatch) -> None:
+    import model.mnist as mnist_module
+
+    monkeypatch.delenv("DIGITNET_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    dev = tmp_path / "dev"
+    monkeypatch.setattr(mnist_module, "development_data_dir", lambda: dev)
+    assert find_data_dir() == tmp_path / "cache" / "digitnet" / "mnist"  # no dev copy either
+    dev.mkdir()
+    assert find_data_dir() == dev
 
 
 def test_find_data_dir_falls_back_to_the_home_cache(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("DIGITNET_DATA", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".cache" / "digitnet" / "mnist").mkdir(parents=True)
 
     assert find_data_dir() == tmp_path / ".cache" / "digitnet" / "mnist"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app.pendigits import parse, place
+
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,6 +34,16 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def pendigits_samples(pendigits_file) -> list:
+    """Two digits of each kind from the start of the pen file."""
+    chosen: dict[int, list] = {}
+    for sample in parse(pendigits_file):
+        if len(chosen.setdefault(sample.label, [])) < 2:
+            chosen[sample.label].append(sample)
+    return [s for digit in sorted(chosen) for s in chosen[digit]]
 
 
 def open_page(browser, live_server: str, **context_args):
@@ -170,3 +182,25 @@ def test_finger_drawing_on_a_phone(browser, live_server) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "phone-seven.png"), full_page=True)
     assert all(u.startswith(live_server) or u.startswith("data:") for u in requests)
+
+
+def test_real_pen_digits_replayed_on_the_canvas(browser, live_server, pendigits_samples) -> None:
+    """Real handwriting (pendigits trajectories) drawn with the mouse, stroke by stroke, is read."""
+    page, _ = open_page(browser, live_server, viewport={"width": 1000, "height": 800})
+    right, wrong = 0, []
+    for sample in pendigits_samples:
+        for stroke in place(sample.strokes, 280, 0.65, 18.0):
+            page.mouse.move(*canvas_point(page, *stroke[0]))
+            page.mouse.down()
+            for point in stroke[1:]:
+                page.mouse.move(*canvas_point(page, *point))
+            page.mouse.up()
+        wait_idle(page)
+        read = page.get_by_test_id("prediction").inner_text().strip()
+        if read == str(sample.label):
+            right += 1
+        else:
+            wrong.append((sample.writer, sample.index, sample.label, read))
+        page.keyboard.press("Escape")
+        wait_idle(page)
+    assert right >= 0.9 * len(pendigits_samples), wrong

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +10,6 @@ import pytest
 from PIL import Image
 
 from app.pendigits import PAGE, FormatError, Sample, midpoint_curves, parse, parse_lines, render
-
-PENDIGITS = Path(__file__).resolve().parents[2].parent / "shared" / "pendigits" / "pendigits-orig-tra.txt"
-
-
-@pytest.fixture(scope="module")
-def pendigits_file() -> Path:
-    """The real UNIPEN file beside the checkout; CI must have it, elsewhere its absence skips."""
-    if not PENDIGITS.is_file():
-        if os.environ.get("CI"):  # in CI the data must be there: a skip would hide a broken setup
-            pytest.fail(f"pendigits file {PENDIGITS} does not exist")
-        pytest.skip(f"pendigits file {PENDIGITS} does not exist (it ships in ../shared/pendigits)")
-    return PENDIGITS
 
 
 @pytest.fixture(scope="module")

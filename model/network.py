@@ -123,7 +123,8 @@ class Dense:
         if self.f.derivative is None:  # softmax: a Jacobian-vector product
             dz = softmax_jacobian_vector(self.z, self.a, da)
         else:
-            dz = da * self.f.derivative(self.z, self.a)
+            dz = da
+            dz *= self.f.derivative(self.z, self.a)  # in place: da is ours, freshly made
         return self.backward_from_z(dz, need_input_grad)
 
 

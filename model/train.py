@@ -147,13 +147,16 @@ def train(
         val_idx, train_idx = order[: cfg.validation], order[cfg.validation :]
         val_x, val_y = train_x[val_idx], train_y[val_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
-    clean_x = as_float(train_x, dtype)
+    # uint8 digits stay uint8 (a quarter of the memory) and are scaled batch by batch, unless the
+    # augmentation needs the whole set as floats every epoch
+    clean_x = as_float(train_x, dtype) if cfg.augment or train_x.dtype != np.uint8 else train_x
     test_y = data.test_y.astype(np.int64)
     n, B = len(train_y), cfg.batch_size
     n_batches = -(-n // B)
     optimizer = make_optimizer(cfg, net.theta)
     lr_at = make_schedule(cfg)
     x_buf = np.empty((B, clean_x.shape[1]), dtype=dtype)  # each batch is gathered into this
+    raw_buf = np.empty((B, clean_x.shape[1]), dtype=clean_x.dtype)
     total_steps = cfg.epochs * n_batches
     first_loss: float | None = None
     log_classes = math.log(net.arch.sizes[-1])
@@ -168,7 +171,12 @@ def train(
                 return
             idx = order[b * B : (b + 1) * B]
             xb = x_buf[: len(idx)]
-            np.take(epoch_x, idx, axis=0, out=xb)
+            if epoch_x.dtype == np.uint8:
+                raw = raw_buf[: len(idx)]
+                np.take(epoch_x, idx, axis=0, out=raw)
+                np.divide(raw, dtype.type(255), out=xb)  # the same numbers as as_float, per batch
+            else:
+                np.take(epoch_x, idx, axis=0, out=xb)
             yb = train_y[idx]
             loss, probs = net.loss_and_gradient(xb, yb, cfg.l2)
             # the floor ln K (chance level) keeps a run that starts from a good network from tripping
@@ -182,14 +190,15 @@ def train(
                 return
             lr = lr_at(((epoch - 1) * n_batches + b) / total_steps)
             optimizer.step(net.theta, net.grad, lr)  # type: ignore[attr-defined]
-            # one BLAS pass: a NaN or inf anywhere in theta, or a sum of squares that overflows
-            if not np.isfinite(np.dot(net.theta, net.theta)):
-                yield Diverged(f"the weights became non-finite at epoch {epoch}, batch {b + 1}",
-                               epoch, b + 1)
-                return
             loss_sum += loss * len(idx)
             correct += int((probs.argmax(axis=1) == yb).sum())
             yield BatchEnd(epoch, b + 1, n_batches, loss, lr)
+        # A NaN or inf in theta shows in the very next batch's loss (0 * inf and 0 * NaN are NaN, and
+        # max(NaN, 0) is NaN), so the per-batch loss check stops such a run at once. This check is
+        # the guarantee for the last batch of the epoch.
+        if not np.isfinite(np.dot(net.theta, net.theta)):
+            yield Diverged(f"the weights became non-finite in epoch {epoch}", epoch, n_batches)
+            return
         seconds = time.perf_counter() - epoch_start
         test_loss, test_acc, _ = evaluate(net, data.test_x, test_y)
         val_acc = evaluate(net, val_x, val_y)[1] if len(val_y) else None

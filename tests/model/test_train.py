@@ -94,3 +94,15 @@ def test_config_round_trips_through_a_dict() -> None:
     cfg = TrainConfig(hidden=(64, 32), augment=AugmentConfig(rotation=5.0), seed=9)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert np.isfinite(cfg.lr)
+
+
+def test_non_finite_weights_stop_the_run_at_the_next_batch(mnist: Dataset) -> None:
+    from model.network import Network
+
+    cfg = TrainConfig(hidden=(16,), epochs=1)
+    net = Network(cfg.architecture())
+    net.initialize(np.random.default_rng(0))
+    net.theta[5] = np.nan  # one weight of one input pixel, which is 0 in most digits
+    events = list(train(cfg, _small(mnist), net=net))
+    assert isinstance(events[-1], Diverged) and events[-1].batch == 1
+    assert "nan" in events[-1].reason

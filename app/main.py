@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.inference import Predictor
+from app.auth import load_or_create_token, require_admin
 from app.limits import BodyLimitMiddleware
 from app.paths import SHIPPED_WEIGHTS, STATIC
-from app.routes import health, pages, predict
+from app.routes import admin, health, pages, predict
+from app.serving import ModelHolder
+from app.store import Store, default_home
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 MAX_BODY_BYTES = 1 << 20
@@ -22,14 +25,17 @@ MAX_BODY_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the model comes from and how much a request may carry."""
+    """Where the model, the state and the data are, and how much a request may carry."""
 
     weights: Path = DEFAULT_WEIGHTS
+    home: Path = field(default_factory=default_home)
+    data_dir: str | None = None  # MNIST for training runs (None: $DIGITNET_DATA, else the cache)
     max_body_bytes: int = MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(weights=Path(os.environ.get("DIGITNET_WEIGHTS", str(DEFAULT_WEIGHTS))))
+        return cls(weights=Path(os.environ.get("DIGITNET_WEIGHTS", str(DEFAULT_WEIGHTS))),
+                   home=default_home(), data_dir=os.environ.get("DIGITNET_DATA"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,9 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # the model is read once, here; requests share this immutable Predictor
-        app.state.predictor = Predictor.from_file(settings.weights, version="default")
+        # state is read once, here: the store, the admin token, and the model that serves
+        store = Store(settings.home)
+        store.recover()
+        app.state.store = store
+        app.state.admin_token = load_or_create_token(settings.home)
+        app.state.holder = ModelHolder(store, settings.weights)
+        watcher = asyncio.create_task(app.state.holder.watch())
         yield
+        watcher.cancel()
 
     app = FastAPI(
         title="digitnet",
@@ -47,8 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.predictor = None
+    app.state.holder = None
+    app.state.data_dir = settings.data_dir
     app.include_router(predict.router)
+    app.include_router(admin.router, dependencies=[Depends(require_admin)])
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_BATCH = 64
@@ -66,3 +68,44 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: str
     model_version: str | None = None
+
+
+class TrainRequest(BaseModel):
+    """Hyperparameters of a run: a preset, and any of its values to change."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"preset": "seed", "epochs": 2, "limit": 5000},
+        {"preset": "default", "hidden": [256, 128], "optimizer": "adam", "lr": 0.001, "augment": True},
+    ]})
+
+    preset: Literal["seed", "default"] = "seed"
+    hidden: list[Annotated[int, Field(ge=1, le=4096)]] | None = Field(None, min_length=1, max_length=4)
+    activation: Literal["relu", "leaky_relu", "sigmoid", "tanh"] | None = None
+    cost: Literal["cross_entropy", "mse"] | None = None
+    optimizer: Literal["sgd", "momentum", "adam"] | None = None
+    lr: float | None = Field(None, gt=0, le=10)
+    schedule: Literal["constant", "step", "cosine"] | None = None
+    epochs: int | None = Field(None, ge=1, le=200)
+    batch_size: int | None = Field(None, ge=1, le=4096)
+    l2: float | None = Field(None, ge=0, lt=1)
+    augment: bool | None = None
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    limit: int | None = Field(None, ge=0, le=60000, description="train on the first N digits (0: all)")
+
+
+class RunResponse(BaseModel):
+    id: str
+    status: str = Field(description="starting, running, finished, diverged, cancelled, failed, interrupted")
+    params: dict[str, Any]
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    reason: str | None = None
+    version_id: str | None = None
+    test_accuracy: float | None = None
+    cancel_requested: bool = False
+
+
+class PromoteResponse(BaseModel):
+    promoted: str
+    previous: str

@@ -16,7 +16,7 @@ def livez() -> Health:
 @router.get("/readyz", response_model=Health, summary="A model is loaded and answers",
             responses={503: {"model": Health, "description": "no model loaded yet"}})
 def readyz(request: Request) -> Health | JSONResponse:
-    predictor = getattr(request.app.state, "predictor", None)
-    if predictor is None:
+    holder = getattr(request.app.state, "holder", None)
+    if holder is None:
         return JSONResponse({"status": "loading", "model_version": None}, status_code=503)
-    return Health(status="ready", model_version=predictor.version)
+    return Health(status="ready", model_version=holder.current.version)

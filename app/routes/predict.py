@@ -25,10 +25,11 @@ IMAGE_TYPES = ("image/png", "image/jpeg")
 
 
 def get_predictor(request: Request) -> Predictor:
-    predictor = request.app.state.predictor
-    if predictor is None:
+    """The model serving now, taken once: the whole request is answered by it."""
+    holder = request.app.state.holder
+    if holder is None:
         raise HTTPException(503, "no model is loaded yet")
-    return predictor
+    return holder.current
 
 
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]

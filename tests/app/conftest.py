@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,16 +21,26 @@ from model.mnist import load_mnist
 WEIGHTS = Settings.from_env().weights
 
 
+ADMIN_TOKEN = "test-admin-token"
+
+
 @pytest.fixture(scope="session")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(weights=WEIGHTS))) as c:
+def settings(tmp_path_factory, mnist_dir) -> Settings:
+    """The shipped model, a fresh state directory, the real MNIST, a known admin token."""
+    os.environ["DIGITNET_ADMIN_TOKEN"] = ADMIN_TOKEN
+    return Settings(weights=WEIGHTS, home=tmp_path_factory.mktemp("home"), data_dir=str(mnist_dir))
+
+
+@pytest.fixture(scope="session")
+def client(settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def live_server(settings) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
-    config = uvicorn.Config(create_app(Settings(weights=WEIGHTS)), host="127.0.0.1", port=0,
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
                             log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,45 @@
+"""The admin token: from $DIGITNET_ADMIN_TOKEN, or generated once and kept in the state directory.
+
+Admin requests carry it as ``Authorization: Bearer <token>``. There are no cookies, so a page on
+another site cannot make a browser start a run. The comparison takes the same time whatever the
+guess, so timing does not leak the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+
+log = logging.getLogger("digitnet")
+TOKEN_FILE = "admin-token"
+
+
+def load_or_create_token(home: Path) -> str:
+    """The configured token, else the stored one, else a new one stored with mode 0600."""
+    configured = os.environ.get("DIGITNET_ADMIN_TOKEN")
+    if configured:
+        return configured
+    path = home / TOKEN_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    log.warning("generated an admin token (stored in %s): %s", path, token)
+    return token
+
+
+def require_admin(request: Request) -> None:
+    """FastAPI dependency: 401 unless the request carries the admin token."""
+    expected: str = request.app.state.admin_token
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise HTTPException(401, "admin token missing or wrong", headers={"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,88 @@
+"""Which model answers: the promoted version, swapped in atomically, the same in every worker.
+
+Each worker holds one immutable ``Predictor``. A request takes the reference once, so it is answered
+wholly by one model; a swap replaces the reference (a single assignment), so no request sees half of
+one model and half of another. Every worker polls the store's promoted version and swaps when it
+changes; a file that fails its checks (SHA-256 against the record, shape, finite values) is refused
+and the serving model stays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from pathlib import Path
+
+from app.inference import Predictor
+from app.store import DEFAULT_VERSION, NotFoundError, Store, valid_version_id
+from model.serialize import ModelFileError, load_model
+
+log = logging.getLogger("digitnet")
+POLL_S = 0.5
+
+
+class VersionError(Exception):
+    """The version cannot serve: unknown id, or a file that fails its checks."""
+
+
+class ModelHolder:
+    def __init__(self, store: Store, default_weights: Path) -> None:
+        self.store = store
+        self.default_weights = default_weights
+        self.refused: str | None = None
+        try:
+            self.current = self.load(store.promoted())
+        except VersionError as exc:  # the promoted file went bad while we were down: serve the default
+            log.error("cannot serve the promoted version (%s); serving %s", exc, DEFAULT_VERSION)
+            self.current = self.load(DEFAULT_VERSION)
+
+    def load(self, version_id: str) -> Predictor:
+        """Read and check a version's file; VersionError if it cannot serve."""
+        if version_id == DEFAULT_VERSION:
+            return Predictor.from_file(self.default_weights, DEFAULT_VERSION)
+        if not valid_version_id(version_id):
+            raise VersionError(f"invalid version id {version_id!r}")
+        try:
+            record = self.store.get_version(version_id)
+        except NotFoundError as exc:
+            raise VersionError(f"no version {version_id!r}") from exc
+        path = self.store.versions_dir / f"{version_id}.npz"
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise VersionError(f"version {version_id}: cannot read its file ({exc.strerror})") from exc
+        if hashlib.sha256(data).hexdigest() != record["sha256"]:
+            raise VersionError(f"version {version_id}: its file does not match its recorded SHA-256")
+        try:
+            return Predictor(load_model(path), version_id)
+        except ModelFileError as exc:
+            raise VersionError(f"version {version_id}: {exc}") from exc
+
+    def promote(self, version_id: str) -> str:
+        """Check the version here first, then record it as promoted and serve it; returns the previous."""
+        predictor = self.load(version_id)
+        previous = self.store.set_promoted(version_id)
+        self.current = predictor
+        return previous
+
+    def sync(self) -> None:
+        """Serve what the store says is promoted, if it is not already served and can serve."""
+        wanted = self.store.promoted()
+        if wanted in (self.current.version, self.refused):
+            return
+        try:
+            self.current = self.load(wanted)
+            log.info("now serving version %s", wanted)
+        except VersionError as exc:
+            self.refused = wanted  # said once, not every poll
+            log.error("keeping version %s: %s", self.current.version, exc)
+
+    async def watch(self) -> None:
+        """Follow promotions made by any worker, for as long as the app runs."""
+        while True:
+            await asyncio.sleep(POLL_S)
+            try:
+                await asyncio.to_thread(self.sync)
+            except Exception:  # a locked or vanished database must not stop serving
+                log.exception("could not check the promoted version")

@@ -1,0 +1,127 @@
+"""One training run, in a process of its own: ``python -m app.training_job RUN_ID``.
+
+It reads the run's parameters from the store in $DIGITNET_HOME, trains, and writes what happens as
+events to the store, where any web worker can stream them to any number of watchers. Watchers never
+talk to this process, so a slow or vanished watcher cannot slow the run. A finished run becomes a
+new immutable model version. SIGUSR1 (sent by the cancel route) stops the run between two batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.store import Store
+from model.config import TrainConfig
+from model.mnist import load_mnist
+from model.serialize import save_model
+from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, train
+
+BATCH_EVENTS_PER_S = 4.0  # batch losses are thinned to this rate
+CANCEL_POLL_S = 0.5  # the database's cancel flag is read this often (the signal is immediate)
+
+
+class Run:
+    """Turns trainer events into stored events, thinned and with progress and time left."""
+
+    def __init__(self, store: Store, run_id: str, cfg: TrainConfig) -> None:
+        self.store, self.run_id, self.cfg = store, run_id, cfg
+        self.start = time.monotonic()
+        self.last_batch_event = 0.0
+        self.last_poll = 0.0
+        self.stop = False
+
+    def should_stop(self) -> bool:
+        now = time.monotonic()
+        if not self.stop and now - self.last_poll > CANCEL_POLL_S:
+            self.last_poll = now
+            self.stop = self.store.cancel_requested(self.run_id)
+        return self.stop
+
+    def progress(self, epoch: int, batch: int, n_batches: int) -> dict[str, float]:
+        done = ((epoch - 1) * n_batches + batch) / (self.cfg.epochs * n_batches)
+        elapsed = time.monotonic() - self.start
+        return {"progress": round(done, 4), "elapsed_s": round(elapsed, 2),
+                "eta_s": round(elapsed / done * (1 - done), 2) if done else None}
+
+    def batch(self, e: BatchEnd) -> None:
+        now = time.monotonic()
+        if now - self.last_batch_event < 1.0 / BATCH_EVENTS_PER_S and e.batch != e.n_batches:
+            return
+        self.last_batch_event = now
+        self.store.add_events(self.run_id, [("batch", {
+            "epoch": e.epoch, "batch": e.batch, "n_batches": e.n_batches, "loss": e.loss, "lr": e.lr,
+            **self.progress(e.epoch, e.batch, e.n_batches)})])
+
+    def epoch(self, e: EpochEnd, n_batches: int) -> None:
+        data = {k: v for k, v in dataclasses.asdict(e).items()}
+        self.store.add_events(self.run_id, [("epoch", {**data, **self.progress(e.epoch, n_batches,
+                                                                               n_batches)})])
+
+
+def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksums: dict[str, str],
+           history: list[dict[str, Any]]) -> str:
+    """Save the trained network as a new version (atomic write) and record it."""
+    version_id = f"run-{run_id}"
+    path = store.versions_dir / f"{version_id}.npz"
+    meta = {"config": cfg.to_dict(), "seed": cfg.seed, "data_sha256": checksums, "history": history,
+            "test_accuracy": event.test_accuracy, "training_seconds": round(event.seconds, 1),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": run_id}
+    save_model(path, event.network, meta)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id)
+    return version_id
+
+
+def execute(store: Store, run_id: str) -> None:
+    params = store.get_run(run_id)["params"]
+    cfg = TrainConfig.from_dict(params["config"])
+    run = Run(store, run_id, cfg)
+    signal.signal(signal.SIGUSR1, lambda *_: setattr(run, "stop", True))
+    store.update_run(run_id, status="running", pid=os.getpid(), started_at=time.time())
+    mnist = load_mnist(params.get("data"))
+    data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
+    history: list[dict[str, Any]] = []
+    n_batches = 1
+    for event in train(cfg, data, should_stop=run.should_stop):
+        if isinstance(event, BatchEnd):
+            n_batches = event.n_batches
+            run.batch(event)
+        elif isinstance(event, EpochEnd):
+            history.append(dataclasses.asdict(event))
+            run.epoch(event, n_batches)
+        elif isinstance(event, Finished):
+            version_id = finish(store, run_id, cfg, event, mnist.checksums, history)
+            end(store, run_id, "finished", None, version_id=version_id, test_accuracy=event.test_accuracy)
+        elif isinstance(event, Diverged):
+            end(store, run_id, "diverged", event.reason)
+        elif isinstance(event, Cancelled):
+            end(store, run_id, "cancelled", f"cancelled at epoch {event.epoch}, batch {event.batch}")
+
+
+def end(store: Store, run_id: str, status: str, reason: str | None, **fields: Any) -> None:
+    """The final event, then the final status (a watcher that sees the status finds the event)."""
+    store.add_events(run_id, [(status, {"status": status, "reason": reason, **fields})])
+    store.update_run(run_id, status=status, reason=reason, finished_at=time.time(), **fields)
+
+
+def main(argv: list[str]) -> int:
+    run_id = argv[1]
+    store = Store(Path(os.environ["DIGITNET_HOME"]))
+    try:
+        execute(store, run_id)
+    except Exception as exc:  # any failure ends the run with its reason, never a silent hang
+        end(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

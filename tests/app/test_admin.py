@@ -1,0 +1,175 @@
+"""Admin: the token on every route, training runs in their own process, events, versions, swaps."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.app.conftest import ADMIN_TOKEN, drawn_one
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+TINY = {"preset": "seed", "hidden": [32], "epochs": 2, "limit": 600, "lr": 0.5}
+
+
+PUBLIC = {"/predict", "/predict/batch", "/livez", "/readyz", "/", "/admin"}
+
+
+def all_routes(routes) -> list[APIRoute]:
+    """Every API route, also those inside included routers."""
+    found = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):  # how FastAPI keeps an included router
+            found.extend(all_routes(route.original_router.routes))
+    return found
+
+
+def test_every_route_but_the_public_ones_needs_the_token(client) -> None:
+    routes = [r for r in all_routes(client.app.routes) if r.path not in PUBLIC]
+    assert {"/train", "/train/{run_id}/cancel", "/versions/{version_id}/promote"} <= {r.path for r in routes}
+    assert len(routes) >= 8
+    for route in routes:
+        path = route.path.replace("{run_id}", "abc").replace("{version_id}", "default")
+        for method in route.methods:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_TOKEN}):
+                response = client.request(method, path, headers=headers, json={})
+                assert response.status_code == 401, (method, path, headers)
+                assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"lr": -1}, "lr"), ({"epochs": 0}, "epochs"), ({"hidden": [0]}, "hidden"),
+    ({"optimizer": "rmsprop"}, "optimizer"), ({"preset": "huge"}, "preset"), ({"colour": "red"}, "colour"),
+])
+def test_bad_hyperparameters_are_a_422(client, body, message) -> None:
+    response = client.post("/train", json=body, headers=AUTH)
+    assert response.status_code == 422 and message in response.text
+
+
+def stream_events(base: str, run_id: str, timeout: float = 120) -> list[tuple[str, dict]]:
+    """Read a run's SSE stream to its final event."""
+    events, kind = [], None
+    with httpx.stream("GET", f"{base}/train/{run_id}/events", headers=AUTH, timeout=timeout) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def wait_for(base: str, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = httpx.get(f"{base}/train/{run_id}", headers=AUTH).json()
+        if run["status"] in statuses:
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not reach {statuses}")
+
+
+@pytest.fixture(scope="module")
+def finished_run(live_server) -> dict:
+    """One small real run, start to finish, with its streamed events."""
+    response = httpx.post(f"{live_server}/train", json=TINY, headers=AUTH)
+    assert response.status_code == 202, response.text
+    run_id = response.json()["id"]
+    events = stream_events(live_server, run_id)
+    late = stream_events(live_server, run_id)  # a watcher that comes after the end sees it all
+    return {"id": run_id, "events": events, "late": late}
+
+
+def test_a_small_run_streams_batches_and_epochs_and_becomes_a_version(live_server, finished_run) -> None:
+    kinds = [k for k, _ in finished_run["events"]]
+    assert kinds.count("epoch") == 2 and "batch" in kinds and kinds[-1] == "finished"
+    epoch = next(d for k, d in finished_run["events"] if k == "epoch")
+    assert 0.5 < epoch["test_accuracy"] <= 1 and "eta_s" in epoch and epoch["progress"] == 0.5
+    assert finished_run["late"] == finished_run["events"]
+    version_id = finished_run["events"][-1][1]["version_id"]
+    versions = httpx.get(f"{live_server}/versions", headers=AUTH).json()
+    assert version_id in [v["id"] for v in versions["versions"]]
+    assert versions["promoted"] == "default"  # nothing is promoted by itself
+
+
+def test_only_one_run_at_a_time_then_cancel(live_server) -> None:
+    body = {**TINY, "epochs": 50, "limit": 0}
+    with ThreadPoolExecutor(10) as pool:
+        responses = list(pool.map(lambda _: httpx.post(f"{live_server}/train", json=body, headers=AUTH,
+                                                       timeout=30), range(10)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [202] + [409] * 9, codes
+    run_id = next(r.json()["id"] for r in responses if r.status_code == 202)
+    wait_for(live_server, run_id, ("running",))
+    events: list = []
+    watcher = threading.Thread(target=lambda: events.extend(stream_events(live_server, run_id)))
+    watcher.start()
+    time.sleep(1.0)
+    cancel = httpx.post(f"{live_server}/train/{run_id}/cancel", headers=AUTH)
+    assert cancel.status_code == 202
+    run = wait_for(live_server, run_id, ("cancelled",), timeout=10)
+    watcher.join(timeout=10)
+    assert run["version_id"] is None and events[-1][0] == "cancelled"
+    assert httpx.post(f"{live_server}/train/{run_id}/cancel", headers=AUTH).status_code == 409
+
+
+def test_a_huge_learning_rate_ends_as_diverged(live_server) -> None:
+    response = httpx.post(f"{live_server}/train", json={**TINY, "lr": 10.0, "epochs": 5}, headers=AUTH)
+    assert response.status_code == 202, response.text
+    events = stream_events(live_server, response.json()["id"])
+    assert events[-1][0] == "diverged" and "loss became" in events[-1][1]["reason"]
+    assert httpx.get(f"{live_server}/versions", headers=AUTH).json()["promoted"] == "default"
+
+
+def test_promote_and_rollback_while_predicting(live_server, finished_run) -> None:
+    version_id = finished_run["events"][-1][1]["version_id"]
+    answers: list[str] = []
+    failures: list[int] = []
+    stop = threading.Event()
+
+    def predict_loop() -> None:
+        with httpx.Client(base_url=live_server) as c:
+            while not stop.is_set():
+                r = c.post("/predict", content=drawn_one(), headers={"content-type": "image/png"})
+                (answers.append(r.json()["model_version"]) if r.status_code == 200
+                 else failures.append(r.status_code))
+
+    thread = threading.Thread(target=predict_loop)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        promoted = httpx.post(f"{live_server}/versions/{version_id}/promote", headers=AUTH)
+        assert promoted.json() == {"promoted": version_id, "previous": "default"}
+        time.sleep(0.3)
+        assert httpx.post(f"{live_server}/versions/rollback", headers=AUTH).json()["promoted"] == "default"
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == []
+    switches = [a for i, a in enumerate(answers) if i == 0 or answers[i - 1] != a]
+    assert switches == ["default", version_id, "default"], switches
+
+
+def test_bad_versions_are_refused_and_the_serving_model_stays(live_server, settings, finished_run) -> None:
+    for bad in ("../../etc/passwd", "..", "no-such-version"):
+        r = httpx.post(f"{live_server}/versions/{bad}/promote", headers=AUTH)
+        assert r.status_code in (404, 422), (bad, r.status_code)
+    version_id = finished_run["events"][-1][1]["version_id"]
+    path = settings.home / "versions" / f"{version_id}.npz"
+    good = path.read_bytes()
+    try:
+        path.write_bytes(good[:1000] + bytes([good[1000] ^ 0xFF]) + good[1001:])
+        r = httpx.post(f"{live_server}/versions/{version_id}/promote", headers=AUTH)
+        assert r.status_code == 422 and "SHA-256" in r.json()["detail"]
+        serving = httpx.get(f"{live_server}/versions", headers=AUTH).json()
+        assert serving["promoted"] == serving["serving"] == "default"
+    finally:
+        path.write_bytes(good)

@@ -204,3 +204,32 @@ def test_real_pen_digits_replayed_on_the_canvas(browser, live_server, pendigits_
         page.keyboard.press("Escape")
         wait_idle(page)
     assert right >= 0.9 * len(pendigits_samples), wrong
+
+
+def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server) -> None:
+    from tests.app.conftest import ADMIN_TOKEN
+
+    page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 1300})
+    page.goto(live_server + "/admin")
+    page.get_by_test_id("token").fill("wrong")
+    page.get_by_test_id("login").click()
+    page.wait_for_selector("text=The token was refused.")
+    page.get_by_test_id("token").fill(ADMIN_TOKEN)
+    page.get_by_test_id("login").click()
+    page.wait_for_selector("[data-testid=start]")
+    page.fill("input[name=hidden]", "32")
+    page.fill("input[name=epochs]", "3")
+    page.fill("input[name=limit]", "3000")
+    page.fill("input[name=lr]", "0.5")
+    page.get_by_test_id("start").click()
+    page.wait_for_function("document.querySelector('[data-testid=run-status]').textContent === 'finished'",
+                           timeout=120_000)
+    loss_points = int(page.get_by_test_id("loss-chart").get_attribute("data-points"))
+    acc_points = int(page.get_by_test_id("acc-chart").get_attribute("data-points"))
+    assert loss_points >= 3 and acc_points == 6  # train and test accuracy for 3 epochs
+    assert "finished" in page.get_by_test_id("runs").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "admin-finished.png"), full_page=True)
+    token_in_storage = page.evaluate("sessionStorage.getItem('digitnet-admin-token')")
+    assert token_in_storage == ADMIN_TOKEN and page.context.cookies() == []
+    assert all(u.startswith(live_server) or u.startswith("data:") for u in requests)

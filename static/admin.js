@@ -1,0 +1,167 @@
+// The admin page: start runs, watch their events stream in, promote model versions.
+"use strict";
+
+const TOKEN_KEY = "digitnet-admin-token";
+const FINAL = ["finished", "diverged", "cancelled", "failed", "interrupted"];
+const $ = (id) => document.getElementById(id);
+let watching = null; // { id, controller }
+
+function token() { return sessionStorage.getItem(TOKEN_KEY); }
+
+async function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401) { showLogin("The token was refused."); throw new Error("401"); }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
+  return body;
+}
+
+function showLogin(message = "") {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("login").hidden = false; $("panel").hidden = true; $("login-error").textContent = message;
+}
+
+async function showPanel() {
+  $("login").hidden = true; $("panel").hidden = false;
+  await refresh();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  try { await api("/versions"); await showPanel(); } catch (e) { if (e.message !== "401") showLogin(e.message); }
+});
+
+function formBody(form) {
+  const body = {};
+  for (const [key, value] of new FormData(form).entries()) {
+    if (value === "" || key === "augment") continue;
+    if (key === "hidden") body.hidden = value.trim().split(/[\s,]+/).map(Number);
+    else if (["preset", "activation", "optimizer", "schedule"].includes(key)) body[key] = value;
+    else body[key] = Number(value);
+  }
+  if (form.elements.augment.checked) body.augment = true;
+  return body;
+}
+
+$("train-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("train-error").textContent = "";
+  try {
+    const run = await api("/train", { method: "POST", headers: { "Content-Type": "application/json" },
+                                      body: JSON.stringify(formBody(event.target)) });
+    watch(run.id);
+    refresh();
+  } catch (e) { $("train-error").textContent = e.message; }
+});
+
+$("cancel").addEventListener("click", async () => {
+  if (watching) await api(`/train/${watching.id}/cancel`, { method: "POST" }).catch((e) => alert(e.message));
+});
+$("rollback").addEventListener("click", async () => {
+  await api("/versions/rollback", { method: "POST" }).catch((e) => alert(e.message));
+  refresh();
+});
+
+// --- one run's live view, from its Server-Sent Events (read with fetch, which can send the token) ---
+function resetView(id) {
+  $("run-id").textContent = id; setStatus("starting");
+  $("progress-bar").style.width = "0%"; $("progress-text").textContent = "waiting for the first batch";
+  return { loss: [], train: [], test: [] };
+}
+
+function setStatus(status) {
+  $("run-status").textContent = status; $("run-status").className = `badge ${status}`;
+  $("cancel").disabled = FINAL.includes(status);
+}
+
+function show(kind, data, view) {
+  if (kind === "batch" || kind === "epoch") {
+    setStatus("running");
+    $("progress-bar").style.width = `${(data.progress * 100).toFixed(1)}%`;
+    const left = data.eta_s == null ? "" : `, ${Math.round(data.eta_s)} s left`;
+    $("progress-text").textContent = `epoch ${data.epoch}: ${(data.progress * 100).toFixed(0)}%${left}`;
+  }
+  if (kind === "batch") {
+    view.loss.push([data.epoch - 1 + data.batch / data.n_batches, data.loss]);
+    drawChart($("loss-chart"), [{ color: "#2f6fed", points: view.loss }], { xLabel: "epoch", yMin: 0 });
+  } else if (kind === "epoch") {
+    view.train.push([data.epoch, data.train_accuracy]); view.test.push([data.epoch, data.test_accuracy]);
+    drawChart($("acc-chart"), [{ color: "#9aa3b2", points: view.train, dots: true },
+                              { color: "#16a34a", points: view.test, dots: true }], { xLabel: "epoch", digits: 4 });
+  } else if (FINAL.includes(kind)) {
+    setStatus(kind);
+    const acc = data.test_accuracy != null ? `test accuracy ${(data.test_accuracy * 100).toFixed(2)}%` : "";
+    $("progress-text").textContent = [acc, data.reason].filter(Boolean).join(" · ") || kind;
+    refresh();
+  }
+}
+
+async function watch(id) {
+  if (watching) watching.controller.abort();
+  const controller = new AbortController();
+  watching = { id, controller };
+  const view = resetView(id);
+  const response = await fetch(`/train/${id}/events`, {
+    headers: { Authorization: `Bearer ${token()}` }, signal: controller.signal });
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "", kind = "message", data = "";
+  for (;;) {
+    const { value, done } = await reader.read().catch(() => ({ done: true }));
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, cut).replace(/\r$/, "");
+      buffer = buffer.slice(cut + 1);
+      if (line === "") { if (data) show(kind, JSON.parse(data), view); kind = "message"; data = ""; }
+      else if (line.startsWith("event:")) kind = line.slice(6).trim();
+      else if (line.startsWith("data:")) data += line.slice(5).trim();
+    }
+  }
+}
+
+// --- the lists ---
+function row(cells, button) {
+  const tr = document.createElement("tr");
+  for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
+  const td = document.createElement("td");
+  if (button) td.appendChild(button);
+  tr.appendChild(td);
+  return tr;
+}
+
+function button(label, onClick) {
+  const b = document.createElement("button"); b.type = "button"; b.textContent = label;
+  b.addEventListener("click", onClick); return b;
+}
+
+const pct = (v) => (v == null ? "–" : `${(v * 100).toFixed(2)}%`);
+const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "–");
+
+async function refresh() {
+  const [versions, runs] = await Promise.all([api("/versions"), api("/runs")]);
+  $("serving").textContent = versions.serving;
+  const vbody = $("versions"); vbody.replaceChildren();
+  vbody.appendChild(row(["default", "shipped model", "–"], versions.promoted === "default" ? null
+    : button("Promote", () => promote("default"))));
+  for (const v of versions.versions) {
+    const tr = row([v.id, pct(v.test_accuracy), when(v.created_at)],
+                   v.id === versions.promoted ? null : button("Promote", () => promote(v.id)));
+    vbody.appendChild(tr);
+  }
+  for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
+  const rbody = $("runs"); rbody.replaceChildren();
+  for (const r of runs) rbody.appendChild(row([r.id, r.status, pct(r.test_accuracy), when(r.started_at)],
+                                              button("Show", () => watch(r.id))));
+  const active = runs.find((r) => !FINAL.includes(r.status));
+  if (active && (!watching || watching.id !== active.id)) watch(active.id);
+}
+
+async function promote(id) {
+  await api(`/versions/${encodeURIComponent(id)}/promote`, { method: "POST" }).catch((e) => alert(e.message));
+  refresh();
+}
+
+if (token()) showPanel().catch(() => {}); else showLogin();

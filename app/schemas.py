@@ -104,6 +104,7 @@ class RunResponse(BaseModel):
     version_id: str | None = None
     test_accuracy: float | None = None
     cancel_requested: bool = False
+    pid: int | None = Field(None, description="the training process, while it runs")
 
 
 class PromoteResponse(BaseModel):

@@ -37,12 +37,16 @@ class Run:
         self.last_batch_event = 0.0
         self.last_poll = 0.0
         self.stop = False
+        self.parent = os.getppid()
+        self.orphaned = False
 
     def should_stop(self) -> bool:
         now = time.monotonic()
         if not self.stop and now - self.last_poll > CANCEL_POLL_S:
             self.last_poll = now
-            self.stop = self.store.cancel_requested(self.run_id)
+            # a server that died (even by SIGKILL) leaves us re-parented: the run ends as interrupted
+            self.orphaned = os.getppid() != self.parent
+            self.stop = self.orphaned or self.store.cancel_requested(self.run_id)
         return self.stop
 
     def progress(self, epoch: int, batch: int, n_batches: int) -> dict[str, float]:
@@ -102,6 +106,8 @@ def execute(store: Store, run_id: str) -> None:
             end(store, run_id, "finished", None, version_id=version_id, test_accuracy=event.test_accuracy)
         elif isinstance(event, Diverged):
             end(store, run_id, "diverged", event.reason)
+        elif isinstance(event, Cancelled) and run.orphaned:
+            end(store, run_id, "interrupted", "the server stopped during the run")
         elif isinstance(event, Cancelled):
             end(store, run_id, "cancelled", f"cancelled at epoch {event.epoch}, batch {event.batch}")
 

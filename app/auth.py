@@ -25,20 +25,32 @@ def load_or_create_token(home: Path) -> str:
     if configured:
         return configured
     path = home / TOKEN_FILE
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
     token = secrets.token_urlsafe(32)
+    # Written whole under a private name, then linked into place: several workers starting at once
+    # agree on one token, and none ever reads a half-written file.
+    tmp = home / f".{TOKEN_FILE}-{os.getpid()}-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(token + "\n")
-    log.warning("generated an admin token (stored in %s): %s", path, token)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)
+        log.warning("generated an admin token (stored in %s): %s", path, token)
+    except FileExistsError:
+        token = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    if len(token) < 16:
+        raise RuntimeError(f"the admin token in {path} is too short; delete the file to make a new one")
     return token
 
 
 def require_admin(request: Request) -> None:
     """FastAPI dependency: 401 unless the request carries the admin token."""
     expected: str = request.app.state.admin_token
+    if not expected:
+        raise HTTPException(401, "admin access is not configured")
     header = request.headers.get("authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):

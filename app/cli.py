@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the drawing page and the /predict API")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, local only)")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="server processes (they share the state directory)")
     p.add_argument("--weights", help="model file (default: $DIGITNET_WEIGHTS, else the shipped one)")
     data = sub.add_parser("data", help="the MNIST files").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("download", help="download MNIST and verify its SHA-256 sums")

@@ -161,7 +161,8 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.weights:
         load_model(args.weights)  # a bad file is reported here, before the server starts
         os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port)
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                timeout_graceful_shutdown=5)
     return 0
 
 

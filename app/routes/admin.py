@@ -128,7 +128,7 @@ async def run_events(run_id: str, request: Request,
 def list_versions(request: Request) -> dict[str, Any]:
     store = _store(request)
     return {"promoted": store.promoted(), "serving": request.app.state.holder.current.version,
-            "versions": store.list_versions()}
+            "worker_pid": os.getpid(), "versions": store.list_versions()}
 
 
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,

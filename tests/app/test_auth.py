@@ -1,0 +1,26 @@
+import stat
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from app.auth import load_or_create_token
+
+
+def test_generated_token_is_private_stable_and_shared(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("DIGITNET_ADMIN_TOKEN", raising=False)
+    with ThreadPoolExecutor(8) as pool:  # several workers starting at once
+        tokens = set(pool.map(lambda _: load_or_create_token(tmp_path), range(8)))
+    assert len(tokens) == 1 and len(tokens.pop()) >= 32
+    mode = stat.S_IMODE((tmp_path / "admin-token").stat().st_mode)
+    assert mode == 0o600
+    assert load_or_create_token(tmp_path) == (tmp_path / "admin-token").read_text().strip()
+    assert [p.name for p in tmp_path.iterdir()] == ["admin-token"]
+
+
+def test_configured_token_wins_and_a_truncated_file_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DIGITNET_ADMIN_TOKEN", "from-the-environment-123")
+    assert load_or_create_token(tmp_path) == "from-the-environment-123"
+    monkeypatch.delenv("DIGITNET_ADMIN_TOKEN")
+    (tmp_path / "admin-token").write_text("")
+    with pytest.raises(RuntimeError, match="too short"):
+        load_or_create_token(tmp_path)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -31,11 +32,13 @@ class Settings:
     home: Path = field(default_factory=default_home)
     data_dir: str | None = None  # MNIST for training runs (None: $DIGITNET_DATA, else the cache)
     max_body_bytes: int = MAX_BODY_BYTES
+    inference_threads: int = 2  # threads decoding and predicting at once, per worker
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(weights=Path(os.environ.get("DIGITNET_WEIGHTS", str(DEFAULT_WEIGHTS))),
-                   home=default_home(), data_dir=os.environ.get("DIGITNET_DATA"))
+                   home=default_home(), data_dir=os.environ.get("DIGITNET_DATA"),
+                   inference_threads=int(os.environ.get("DIGITNET_INFERENCE_THREADS", "2")))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.admin_token = load_or_create_token(settings.home)
         app.state.holder = ModelHolder(store, settings.weights)
+        app.state.inference_limiter = anyio.CapacityLimiter(settings.inference_threads)
         watcher = asyncio.create_task(app.state.holder.watch())
         yield
         watcher.cancel()

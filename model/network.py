@@ -104,9 +104,9 @@ class Dense:
         """z = x W + b; a = f(z). Returns a of shape (N, n_out)."""
         z = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
         z += self.b
-        self.x, self.z = x, z
-        self.a = self.f.forward(z)
-        return self.a
+        a = self.f.forward(z)
+        self.x, self.z, self.a = x, z, a
+        return a
 
     def backward_from_z(self, dz: Array, need_input_grad: bool = True) -> Array | None:
         """Given dz = dC/dz, write dW = x^T dz and db = sum(dz) into grad; return dx = dz W^T."""
@@ -198,8 +198,17 @@ class Network:
         return out.forward(a)
 
     def predict_proba(self, x: Array) -> Array:
-        """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype."""
-        return self.forward(np.asarray(x, dtype=self.dtype))
+        """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype.
+
+        Forward propagation that keeps nothing for backpropagation, so several threads may ask the
+        same network at once (the server does).
+        """
+        a = np.asarray(x, dtype=self.dtype)
+        for layer in self.layers:
+            z = a @ layer.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
+            z += layer.b
+            a = layer.f.forward(z)
+        return a
 
     def loss(self, x: Array, y: Array, l2: float = 0.0) -> float:
         """The cost on (x, y) plus the weight-decay term (l2 / 2) * sum of squared weights."""

@@ -4,7 +4,7 @@
 const LOGICAL = 280;          // drawing coordinates run 0..280 on both axes, whatever the screen size
 const SCALE = 2;              // backing store resolution per logical pixel (sharp on high-DPI screens)
 const LINE_WIDTH = 18;        // pen width in logical pixels
-const EXPORT_SIZE = 280;      // the PNG sent to the server is this many pixels square
+const EXPORT_SIZE = 140;      // the PNG sent is this many pixels square: a quarter of the decoding of 280
 const THROTTLE_MS = 150;      // while drawing, at most one prediction request per this interval
 
 const canvas = document.getElementById("canvas");

@@ -97,3 +97,18 @@ def test_probabilities_sum_to_one() -> None:
 def test_bad_architecture_is_refused_with_a_clear_message(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         Architecture(**kwargs)
+
+
+def test_predict_proba_is_forward_without_side_effects_and_thread_safe() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = _net((8, 16, 10), "relu")
+    rng = np.random.default_rng(3)
+    batches = [rng.normal(size=(4, 8)) for _ in range(64)]
+    expected = [net.forward(b).copy() for b in batches]
+    net.layers[0].x = None
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(net.predict_proba, batches))
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    assert net.layers[0].x is None  # nothing kept for backpropagation

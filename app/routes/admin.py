@@ -21,7 +21,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.schemas import PromoteResponse, RunResponse, TrainRequest
 from app.serving import VersionError
-from app.store import ACTIVE, FINAL, NotFoundError, RunActiveError
+from app.store import ACTIVE, FINAL, NotFoundError, RunActiveError, Store
 from model.config import PRESETS
 from model.mnist import FILES, find_data_dir
 
@@ -29,7 +29,7 @@ router = APIRouter(tags=["admin"])
 STREAM_POLL_S = 0.2
 
 
-def _store(request: Request):  # noqa: ANN202 -- app.store.Store
+def _store(request: Request) -> Store:
     return request.app.state.store
 
 

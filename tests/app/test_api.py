@@ -142,3 +142,20 @@ def test_health_and_openapi(client) -> None:
     responses = spec["paths"]["/predict"]["post"]["responses"]
     assert {"200", "400", "413", "415", "422"} <= set(responses)
     assert "/predict/batch" in spec["paths"] and "/readyz" in spec["paths"]
+
+
+def test_real_server_cuts_off_a_streamed_body_over_1_mib(live_server) -> None:
+    import httpx
+
+    sent = []
+
+    def chunks():  # no Content-Length: the server has to count
+        for _ in range(64):
+            sent.append(1)
+            yield b"\x89PNG" + b"x" * (64 * 1024 - 4)
+
+    response = httpx.post(f"{live_server}/predict", content=chunks(), headers={"content-type": "image/png"})
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+    declared = httpx.post(f"{live_server}/predict", content=b"x" * (2 << 20),
+                          headers={"content-type": "image/png"})
+    assert declared.status_code == 413

@@ -59,3 +59,34 @@ class BodyLimitMiddleware:
             (b"connection", b"close"),
         ]})
         await send({"type": "http.response.body", "body": body.encode()})
+
+
+class InFlightLimitMiddleware:
+    """Beyond ``limit`` prediction requests in flight, answer 503 with Retry-After at once.
+
+    Queuing without bound would let latency and memory grow with the load; a quick 503 tells a
+    client (or the proxy in front) to come back, while the requests already admitted finish fast.
+    Only the paths starting with ``prefix`` count: health checks and admin streams are not held up.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, prefix: str = "/predict", retry_after_s: int = 1) -> None:
+        self.app, self.limit, self.prefix, self.retry_after = app, limit, prefix, retry_after_s
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            body = json.dumps({"detail": f"the server is busy ({self.limit} requests in flight); "
+                                         f"retry in {self.retry_after} s"}).encode()
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"retry-after", str(self.retry_after).encode()),
+                (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.in_flight += 1  # one event loop per worker: no lock needed between awaits
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

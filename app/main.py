@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import load_or_create_token, require_admin
-from app.limits import BodyLimitMiddleware
+from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.paths import SHIPPED_WEIGHTS, STATIC
 from app.routes import admin, health, pages, predict
 from app.serving import ModelHolder
@@ -33,12 +33,16 @@ class Settings:
     data_dir: str | None = None  # MNIST for training runs (None: $DIGITNET_DATA, else the cache)
     max_body_bytes: int = MAX_BODY_BYTES
     inference_threads: int = 2  # threads decoding and predicting at once, per worker
+    max_in_flight: int = 64  # more /predict requests than this at once get 503 + Retry-After
+    request_timeout_s: float = 10.0  # a prediction taking longer is cut off with 503
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(weights=Path(os.environ.get("DIGITNET_WEIGHTS", str(DEFAULT_WEIGHTS))),
                    home=default_home(), data_dir=os.environ.get("DIGITNET_DATA"),
-                   inference_threads=int(os.environ.get("DIGITNET_INFERENCE_THREADS", "2")))
+                   inference_threads=int(os.environ.get("DIGITNET_INFERENCE_THREADS", "2")),
+                   max_in_flight=int(os.environ.get("DIGITNET_MAX_IN_FLIGHT", "64")),
+                   request_timeout_s=float(os.environ.get("DIGITNET_REQUEST_TIMEOUT", "10")))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,5 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.state.request_timeout_s = settings.request_timeout_s
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)  # outermost: first to refuse
     return app

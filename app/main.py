@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app.auth import load_or_create_token, require_admin
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
+from app.metrics import Metrics, MetricsMiddleware
 from app.paths import SHIPPED_WEIGHTS, STATIC
 from app.routes import admin, health, pages, predict
 from app.serving import ModelHolder
@@ -76,5 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.request_timeout_s = settings.request_timeout_s
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.state.metrics = Metrics()
+    app.state.metrics.watch_state(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)  # outermost: first to refuse
     return app

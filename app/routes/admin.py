@@ -17,7 +17,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.schemas import PromoteResponse, RunResponse, TrainRequest
 from app.serving import VersionError
@@ -148,3 +150,10 @@ def rollback(request: Request) -> dict[str, str]:
     if previous is None:
         raise HTTPException(409, "nothing to roll back to: no version was promoted yet")
     return promote(previous, request)
+
+
+@router.get("/metrics", response_class=PlainTextResponse,
+            summary="Prometheus metrics: requests, latency, the serving version, runs by status")
+def metrics(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(generate_latest(request.app.state.metrics.registry),
+                             media_type=CONTENT_TYPE_LATEST)

@@ -189,3 +189,17 @@ def test_missing_mnist_is_a_clear_503_not_a_hang(tmp_path, monkeypatch) -> None:
         detail = response.json()["detail"]
         assert "no-mnist" in detail and "digitnet data download" in detail
         assert c.get("/runs", headers=AUTH).json() == []  # nothing was started
+
+
+def test_metrics_count_requests_by_route_and_report_version_and_runs(client) -> None:
+    client.post("/predict", json={"pixels": [0.0] * 784})
+    client.post("/predict", content=b"x", headers={"content-type": "text/plain"})
+    assert client.get("/metrics").status_code == 401
+    response = client.get("/metrics", headers=AUTH)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'digitnet_requests_total{method="POST",route="/predict",status="200"}' in text
+    assert 'digitnet_requests_total{method="POST",route="/predict",status="415"}' in text
+    assert 'digitnet_request_seconds_bucket{le="0.01",route="/predict"}' in text
+    assert 'digitnet_model_serving{version="default"} 1.0' in text
+    assert "digitnet_training_runs" in text

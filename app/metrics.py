@@ -1,0 +1,78 @@
+"""Prometheus metrics: requests by route and status, latency, the serving version, runs by outcome.
+
+Served at ``GET /metrics`` to the admin only (it tells who trained what, and how busy we are).
+Counters live in each worker process: with several workers, each scrape sees the worker that
+answered it (a scraper adds them up per instance; the version and run counts come from shared
+state and agree across workers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+class Metrics:
+    """One registry per app, so that several apps (tests, workers) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("digitnet_requests", "HTTP requests answered",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("digitnet_request_seconds", "time to answer a request", ["route"],
+                                 buckets=BUCKETS, registry=self.registry)
+
+    def watch_state(self, app: Any) -> None:
+        """Report the serving version and the runs by outcome, read when scraped."""
+        self.registry.register(_StateCollector(app))
+
+
+class _StateCollector:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        holder, store = self.app.state.holder, self.app.state.store
+        serving = GaugeMetricFamily("digitnet_model_serving", "1 for the model version serving",
+                                    labels=["version"])
+        serving.add_metric([holder.current.version], 1.0)
+        yield serving
+        runs = GaugeMetricFamily("digitnet_training_runs", "training runs by status", labels=["status"])
+        with store.connect() as db:
+            for status, count in db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"):
+                runs.add_metric([status], float(count))
+        yield runs
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by its route template (not its raw path: ids stay out of labels)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(time.perf_counter() - start)

@@ -35,6 +35,8 @@ SAVER = textwrap.dedent("""
         vid = f"v{i}-{np.random.default_rng().integers(1 << 30)}"
         path = save_model(store.versions_dir / f"{vid}.npz", net, {"i": i})
         store.add_version(vid, path, hashlib.sha256(path.read_bytes()).hexdigest(), None, {})
+        if i % 2:
+            store.set_promoted(vid)
 """)
 
 
@@ -50,16 +52,21 @@ def check_versions(home: Path) -> int:
     return len(versions)
 
 
-def test_kill_9_during_saves_never_leaves_a_broken_version(tmp_path: Path) -> None:
+def test_kill_9_during_saves_and_promotions_never_leaves_a_broken_version(tmp_path: Path) -> None:
+    from app.serving import ModelHolder
+    from tests.app.conftest import WEIGHTS
+
     rng = random.Random(0)
     counts = []
-    for _ in range(6):
+    for _ in range(20):
         proc = subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path)])
-        time.sleep(rng.uniform(0.8, 1.6))
+        time.sleep(rng.uniform(0.6, 1.4))  # python and numpy start in ~0.5 s: kills land mid-loop
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         counts.append(check_versions(tmp_path))
-    assert counts == sorted(counts) and counts[-1] >= 6  # versions accumulate, none is lost
+        store = Store(tmp_path)
+        assert ModelHolder(store, WEIGHTS).current.version == store.promoted()  # what restarts serve
+    assert counts == sorted(counts) and counts[-1] >= 20  # versions accumulate, none is lost
 
 
 def free_port() -> int:

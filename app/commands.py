@@ -96,7 +96,8 @@ def train_command(args: argparse.Namespace) -> int:
 
 def _train_meta(args: argparse.Namespace, cfg: TrainConfig, checksums: dict[str, str],
                 history: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
-    argv = [a for a in sys.argv[1:]] if sys.argv[1:2] == ["train"] else ["train"]
+    # the command as typed (when called as a library, the options are not known: just "train")
+    argv = sys.argv[1:] if sys.argv[1:2] == ["train"] else ["train"]
     return {
         "config": cfg.to_dict(),
         "preset": args.preset,

@@ -38,7 +38,6 @@ class Predictor:
 
     def __init__(self, saved: SavedModel, version: str) -> None:
         self.network = saved.network
-        self.meta = saved.meta
         self.version = version
 
     @classmethod

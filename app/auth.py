@@ -12,8 +12,10 @@ import logging
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 log = logging.getLogger("digitnet")
 TOKEN_FILE = "admin-token"
@@ -46,12 +48,14 @@ def load_or_create_token(home: Path) -> str:
     return token
 
 
-def require_admin(request: Request) -> None:
+bearer = HTTPBearer(auto_error=False, description="the admin token")  # also documents it in OpenAPI
+
+
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     """FastAPI dependency: 401 unless the request carries the admin token."""
     expected: str = request.app.state.admin_token
-    if not expected:
-        raise HTTPException(401, "admin access is not configured")
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    given = credentials.credentials if credentials else ""
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(401, "admin token missing or wrong", headers={"WWW-Authenticate": "Bearer"})

@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Draw a digit; a neural network written from scratch in NumPy reads it.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below from static/, so the API page works offline too
+        redoc_url=None,
     )
     app.state.holder = None
     app.state.data_dir = settings.data_dir
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(pages.docs_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.state.request_timeout_s = settings.request_timeout_s
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -17,7 +17,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TINY = {"preset": "seed", "hidden": [32], "epochs": 2, "limit": 600, "lr": 0.5}
 
 
-PUBLIC = {"/predict", "/predict/batch", "/livez", "/readyz", "/", "/admin"}
+PUBLIC = {"/predict", "/predict/batch", "/livez", "/readyz", "/", "/admin", "/docs"}
 
 
 def all_routes(routes) -> list[APIRoute]:

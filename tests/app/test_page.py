@@ -233,3 +233,13 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server) -> N
     token_in_storage = page.evaluate("sessionStorage.getItem('digitnet-admin-token')")
     assert token_in_storage == ADMIN_TOKEN and page.context.cookies() == []
     assert all(u.startswith(live_server) or u.startswith("data:") for u in requests)
+
+
+def test_api_docs_page_works_offline(browser, live_server) -> None:
+    page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 1400})
+    page.goto(live_server + "/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert page.locator(".opblock").count() >= 4  # the operations are listed
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "api-docs.png"))
+    assert all(u.startswith(live_server) or u.startswith("data:") for u in requests), requests

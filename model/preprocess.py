@@ -23,8 +23,6 @@ import functools
 
 import numpy as np
 
-from model.augment import bilinear_sample
-
 SIDE = 28
 BOX = 20
 CENTRE = 14.0  # MNIST's own centre of mass, measured over its training set: 14.00 +- 0.29
@@ -109,22 +107,30 @@ def _build_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     return R
 
 
+def shift_matrix(n_in: int, offset: float) -> np.ndarray:
+    """(28, n_in) matrix S with (S @ v)[r] = v read at r + offset, linearly interpolated, 0 outside."""
+    S = np.zeros((SIDE, n_in), dtype=np.float32)
+    src = np.arange(SIDE) + offset
+    low = np.floor(src).astype(int)
+    frac = (src - low).astype(np.float32)
+    for index, weight in ((low, 1.0 - frac), (low + 1, frac)):
+        inside = (index >= 0) & (index < n_in)
+        S[np.flatnonzero(inside), index[inside]] += weight[inside]
+    return S
+
+
 def centre_by_mass(small: np.ndarray) -> np.ndarray:
     """Place ``small`` (at most 28x28) in 28x28 with its centre of mass at (CENTRE, CENTRE).
 
-    The shift is fractional and applied by bilinear interpolation.
+    A translation by a fraction of a pixel, bilinear, done one axis at a time: output pixel (r, c)
+    reads ``small`` at (r - CENTRE + cy, c - CENTRE + cx), where (cy, cx) is its centre of mass.
     """
     h, w = small.shape
     total = small.sum()
-    ys, xs = np.mgrid[0:h, 0:w]
-    cy, cx = (small * ys).sum() / total, (small * xs).sum() / total
-    grid = np.arange(SIDE, dtype=np.float32)
-    # output pixel (r, c) reads the small image at (r - CENTRE + cy, c - CENTRE + cx)
-    src_y = np.broadcast_to((grid - CENTRE + cy)[:, None], (SIDE, SIDE))[None]
-    src_x = np.broadcast_to((grid - CENTRE + cx)[None, :], (SIDE, SIDE))[None]
-    canvas = np.zeros((1, SIDE, SIDE), dtype=np.float32)
-    canvas[0, :h, :w] = small
-    return bilinear_sample(canvas, src_y.astype(np.float32), src_x.astype(np.float32))[0]
+    cy = float(small.sum(axis=1) @ np.arange(h)) / total
+    cx = float(small.sum(axis=0) @ np.arange(w)) / total
+    # (28, h) @ (h, w) @ (w, 28) -> (28, 28)
+    return shift_matrix(h, cy - CENTRE) @ small @ shift_matrix(w, cx - CENTRE).T
 
 
 def to_mnist(ink: np.ndarray) -> np.ndarray | None:

@@ -69,3 +69,21 @@ def test_mnist_digits_pass_through_nearly_unchanged(mnist_dir) -> None:
     images = load_mnist(mnist_dir).test_images[:200] / 255.0
     diffs = [np.abs(to_mnist(x.reshape(28, 28).astype(np.float32)) - x).mean() for x in images]
     assert np.median(diffs) < 0.05
+
+
+def test_centre_by_mass_is_the_bilinear_shift() -> None:
+    from model.augment import bilinear_sample
+    from model.preprocess import SIDE, centre_by_mass
+
+    rng = np.random.default_rng(4)
+    for h, w in ((20, 20), (20, 7), (3, 20), (28, 28)):
+        small = rng.uniform(size=(h, w)).astype(np.float32) ** 4
+        ys, xs = np.mgrid[0:h, 0:w]
+        cy, cx = (small * ys).sum() / small.sum(), (small * xs).sum() / small.sum()
+        grid = np.arange(SIDE, dtype=np.float32)
+        canvas = np.zeros((1, SIDE, SIDE), dtype=np.float32)
+        canvas[0, :h, :w] = small
+        src_y = np.broadcast_to((grid - CENTRE + cy)[:, None], (SIDE, SIDE))[None].astype(np.float32)
+        src_x = np.broadcast_to((grid - CENTRE + cx)[None, :], (SIDE, SIDE))[None].astype(np.float32)
+        expected = bilinear_sample(canvas, src_y, src_x)[0]
+        np.testing.assert_allclose(centre_by_mass(small), expected, atol=1e-5)

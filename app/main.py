@@ -33,7 +33,7 @@ class Settings:
     home: Path = field(default_factory=default_home)
     data_dir: str | None = None  # MNIST for training runs (None: $DIGITNET_DATA, else the cache)
     max_body_bytes: int = MAX_BODY_BYTES
-    inference_threads: int = 2  # threads decoding and predicting at once, per worker
+    inference_threads: int = 1  # threads decoding and predicting at once, per worker (1 measured best)
     max_in_flight: int = 64  # more /predict requests than this at once get 503 + Retry-After
     request_timeout_s: float = 10.0  # a prediction taking longer is cut off with 503
 
@@ -41,7 +41,7 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(weights=Path(os.environ.get("DIGITNET_WEIGHTS", str(DEFAULT_WEIGHTS))),
                    home=default_home(), data_dir=os.environ.get("DIGITNET_DATA"),
-                   inference_threads=int(os.environ.get("DIGITNET_INFERENCE_THREADS", "2")),
+                   inference_threads=int(os.environ.get("DIGITNET_INFERENCE_THREADS", "1")),
                    max_in_flight=int(os.environ.get("DIGITNET_MAX_IN_FLIGHT", "64")),
                    request_timeout_s=float(os.environ.get("DIGITNET_REQUEST_TIMEOUT", "10")))
 

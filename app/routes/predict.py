@@ -82,8 +82,8 @@ async def _uploads(request: Request, limit: int) -> list[bytes]:
 
 
 async def _answer(request: Request, fn: Any, *args: Any) -> list[Prediction]:
-    """Run the CPU work in a worker thread, at most ``inference_threads`` at once: more threads
-    than cores only fight over them (measured: a third fewer requests/s at 16 clients)."""
+    """Run the CPU work in a worker thread, at most ``inference_threads`` at once (default 1): more
+    threads only contend (measured at 16 clients: 1 thread 704 req/s, 2 637, 4 542, 40 ~380)."""
     timeout = request.app.state.request_timeout_s
     try:
         with anyio.fail_after(timeout):

@@ -156,7 +156,7 @@ def train(
     optimizer = make_optimizer(cfg, net.theta)
     lr_at = make_schedule(cfg)
     x_buf = np.empty((B, clean_x.shape[1]), dtype=dtype)  # each batch is gathered into this
-    raw_buf = np.empty((B, clean_x.shape[1]), dtype=clean_x.dtype)
+    raw_buf = np.empty((B, clean_x.shape[1]), dtype=np.uint8) if clean_x.dtype == np.uint8 else None
     total_steps = cfg.epochs * n_batches
     first_loss: float | None = None
     log_classes = math.log(net.arch.sizes[-1])
@@ -171,7 +171,7 @@ def train(
                 return
             idx = order[b * B : (b + 1) * B]
             xb = x_buf[: len(idx)]
-            if epoch_x.dtype == np.uint8:
+            if raw_buf is not None:
                 raw = raw_buf[: len(idx)]
                 np.take(epoch_x, idx, axis=0, out=raw)
                 np.divide(raw, dtype.type(255), out=xb)  # the same numbers as as_float, per batch

@@ -28,11 +28,11 @@ class ImageError(ValueError):
         self.status = status
 
 
-def decode(data: bytes) -> Image.Image:
-    """Open PNG or JPEG bytes with Pillow, or raise ImageError.
+def open_image(data: bytes) -> Image.Image:
+    """Read a PNG or JPEG's header with Pillow, or raise ImageError; the pixels are not decoded yet.
 
-    Pillow reads only the header in ``open``; the size is checked before ``load`` decodes the
-    pixels, so a small file that claims to be a huge image (a decompression bomb) costs nothing.
+    The size is checked here, before ``load`` decodes the pixels, so a small file that claims to be
+    a huge image (a decompression bomb) costs nothing, and the caller can see how much work it is.
     """
     if not data:
         raise ImageError("the image is empty")
@@ -49,6 +49,12 @@ def decode(data: bytes) -> Image.Image:
         raise ImageError(
             f"the image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}", status=413
         )
+    return image
+
+
+def decode(data: bytes | Image.Image) -> Image.Image:
+    """PNG or JPEG bytes (or an image from ``open_image``) -> a decoded Pillow image, or ImageError."""
+    image = open_image(data) if isinstance(data, bytes) else data
     try:
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -79,6 +85,7 @@ def _polarity(gray: np.ndarray) -> np.ndarray:
     return 1.0 - gray if np.median(border) > 0.5 else gray
 
 
-def preprocess(data: bytes) -> np.ndarray | None:
-    """Image bytes -> (784,) MNIST-like float32 vector in [0, 1], or None for a blank drawing."""
+def preprocess(data: bytes | Image.Image) -> np.ndarray | None:
+    """Image bytes (or ``open_image``'s result) -> (784,) MNIST-like float32 vector in [0, 1], or None
+    for a blank drawing."""
     return to_mnist(to_ink(decode(data)))

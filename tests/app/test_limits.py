@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from app.limits import InFlightLimitMiddleware
 from app.main import Settings, create_app
+from app.routes.predict import INLINE_PIXELS
 from tests.app.conftest import WEIGHTS, drawn_one
 
 
@@ -44,11 +45,16 @@ def test_requests_beyond_the_limit_get_503_at_once() -> None:
 
 def test_a_prediction_that_takes_too_long_is_cut_off(tmp_path) -> None:
     settings = Settings(weights=WEIGHTS, home=tmp_path, request_timeout_s=1e-6)
+    png = {"content-type": "image/png"}
     with TestClient(create_app(settings)) as client:
-        response = client.post("/predict", content=drawn_one(), headers={"content-type": "image/png"})
+        assert 280 * 280 > INLINE_PIXELS  # so it goes to the worker thread, where the timeout applies
+        response = client.post("/predict", content=drawn_one(280), headers=png)
         assert response.status_code == 503 and "took longer" in response.json()["detail"]
         assert response.headers["retry-after"] == "1"
         assert client.get("/readyz").status_code == 200
+        # a page-sized drawing is bounded work, answered on the event loop: no timeout can hit it
+        assert 140 * 140 <= INLINE_PIXELS
+        assert client.post("/predict", content=drawn_one(140), headers=png).json()["digit"] == 1
 
 
 def test_bad_utf8_and_deep_nesting_are_400_not_500(client) -> None:

@@ -28,8 +28,12 @@ IMAGE_TYPES = ("image/png", "image/jpeg")
 INLINE_PIXELS = 160 * 160
 
 
-def get_predictor(request: Request) -> Predictor:
-    """The model serving now, taken once: the whole request is answered by it."""
+async def get_predictor(request: Request) -> Predictor:
+    """The model serving now, taken once: the whole request is answered by it.
+
+    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in a worker
+    thread, a hop that cost more than the whole prediction does.
+    """
     holder = request.app.state.holder
     if holder is None:
         raise HTTPException(503, "no model is loaded yet")

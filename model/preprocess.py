@@ -36,26 +36,37 @@ MAX_STEPS = 12  # at most this many pixels of dilation or erosion
 def stroke_width(ink: np.ndarray) -> float:
     """Estimated stroke width in pixels: 2 * area / perimeter of the thresholded ink."""
     mask = ink >= INK_THRESHOLD
-    padded = np.pad(mask, 1)
-    # perimeter: the number of pixel edges between ink and background, across rows and columns
-    edges = np.count_nonzero(padded[1:, :] != padded[:-1, :]) + np.count_nonzero(
-        padded[:, 1:] != padded[:, :-1]
-    )
-    return 2.0 * np.count_nonzero(mask) / max(edges, 1)
+    # perimeter: the number of pixel edges between ink and background (outside counts as background),
+    # between neighbouring rows, between neighbouring columns, and along the four sides
+    inner = np.count_nonzero(mask[1:, :] != mask[:-1, :]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
+    sides = (np.count_nonzero(mask[0]) + np.count_nonzero(mask[-1])
+             + np.count_nonzero(mask[:, 0]) + np.count_nonzero(mask[:, -1]))
+    return 2.0 * np.count_nonzero(mask) / max(inner + sides, 1)
+
+
+def _neighbours(a: np.ndarray, pick: np.ufunc, axis: int) -> np.ndarray:
+    """``pick`` of each pixel and its two neighbours along ``axis`` (outside the edge: ignored)."""
+    out = a.copy()
+    head, tail = [slice(None)] * 2, [slice(None)] * 2
+    head[axis], tail[axis] = slice(1, None), slice(None, -1)
+    pick(out[tuple(head)], a[tuple(tail)], out=out[tuple(head)])  # the neighbour before
+    pick(out[tuple(tail)], a[tuple(head)], out=out[tuple(tail)])  # the neighbour after
+    return out
 
 
 def _grey_morphology(ink: np.ndarray, steps: int, pick: np.ufunc) -> np.ndarray:
-    """``steps`` rounds of 3x3 grey dilation (np.maximum) or erosion (np.minimum).
+    """``steps`` rounds of 3x3 grey dilation (np.maximum) or erosion (np.minimum), zero outside.
 
     Rounds alternate a cross and a full square, so the growth is close to a disk, not a square.
+    The square is the pass along columns then the pass along rows; the cross is the two passes
+    taken apart and combined.
     """
     out = ink
     for i in range(steps):
-        p = np.pad(out, 1)
-        cross = pick.reduce([p[1:-1, 1:-1], p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
-        if i % 2:
-            cross = pick.reduce([cross, p[:-2, :-2], p[:-2, 2:], p[2:, :-2], p[2:, 2:]])
-        out = cross
+        down = _neighbours(out, pick, 0)
+        out = _neighbours(down, pick, 1) if i % 2 else pick(down, _neighbours(out, pick, 1))
+        if pick is np.minimum:  # every edge pixel has a neighbour outside, which is 0
+            out[0], out[-1], out[:, 0], out[:, -1] = 0, 0, 0, 0
     return out
 
 
@@ -108,14 +119,16 @@ def _build_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
 
 
 def shift_matrix(n_in: int, offset: float) -> np.ndarray:
-    """(28, n_in) matrix S with (S @ v)[r] = v read at r + offset, linearly interpolated, 0 outside."""
-    S = np.zeros((SIDE, n_in), dtype=np.float32)
-    src = np.arange(SIDE) + offset
-    low = np.floor(src).astype(int)
-    frac = (src - low).astype(np.float32)
-    for index, weight in ((low, 1.0 - frac), (low + 1, frac)):
-        inside = (index >= 0) & (index < n_in)
-        S[np.flatnonzero(inside), index[inside]] += weight[inside]
+    """(28, n_in) matrix S with (S @ v)[r] = v read at r + offset, linearly interpolated, 0 outside.
+
+    With k = floor(offset) and f = offset - k, row r takes (1 - f) of v[r + k] and f of v[r + k + 1]:
+    two diagonals.
+    """
+    k = int(np.floor(offset))
+    f = offset - k
+    S = np.eye(SIDE, n_in, k, dtype=np.float32)
+    S *= 1.0 - f
+    S += np.float32(f) * np.eye(SIDE, n_in, k + 1, dtype=np.float32)
     return S
 
 

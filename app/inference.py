@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,12 +28,13 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class Prediction:
-    """What the network read: the digit (None for a blank drawing), ten probabilities, its input."""
+    """What the network read: the digit (None for a blank drawing), ten probabilities, and its input
+    as a PNG data URL (28x28, 8-bit gray, light ink on black)."""
 
     digit: int | None
     probabilities: list[float]
     model_version: str
-    input: list[list[float]]
+    input: str
 
 
 class Predictor:
@@ -74,15 +77,40 @@ class Predictor:
         answers, k = [], 0
         for v in vectors:
             if v is None:
-                answers.append(Prediction(None, [0.1] * 10, self.version, [[0.0] * 28] * 28))
+                answers.append(Prediction(None, [0.1] * 10, self.version, BLANK_PNG))
                 continue
             p = probs[k].astype(np.float64)
             k += 1
             answers.append(Prediction(
-                int(p.argmax()), [round(float(x), 6) for x in p / p.sum()], self.version,
-                np.round(v.reshape(28, 28), 3).tolist(),
+                int(p.argmax()), [round(float(x), 6) for x in p / p.sum()], self.version, input_png(v),
             ))
         return answers
+
+
+def input_png(vector: np.ndarray) -> str:
+    """A (784,) input in [0, 1] -> a 28x28 8-bit gray PNG data URL, stored as MNIST stores a digit.
+
+    Any browser shows it. As 784 floats in JSON the same echo was 6 KB and cost ~0.1 ms of server
+    CPU a request (measured over HTTP); this is ~0.6 KB. Written by hand rather than by Pillow,
+    whose encoder set-up cost more than the 28x28 pixels (12 vs 29 us): a PNG is its signature,
+    then chunks (length, type, data, CRC-32): IHDR (size, 8-bit gray), IDAT (the zlib-compressed
+    rows, each after a filter byte, 0 = none), IEND.
+    """
+    pixels = np.rint(vector.reshape(28, 28) * 255).astype(np.uint8)
+    rows = np.zeros((28, 1 + 28), dtype=np.uint8)  # filter byte 0, then the row's 28 pixels
+    rows[:, 1:] = pixels
+    png = PNG_SIGNATURE + PNG_HEADER + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + PNG_END
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_HEADER = _chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))  # 8-bit gray, no interlace
+PNG_END = _chunk(b"IEND", b"")
+BLANK_PNG = input_png(np.zeros(N_PIXELS, dtype=np.float32))
 
 
 def open_images(images: list[bytes]) -> list[Image.Image]:

@@ -49,11 +49,12 @@ class PredictResponse(BaseModel):
     digit: int | None = Field(description="the digit read, or null when the drawing is blank")
     probabilities: list[float] = Field(description="ten probabilities, for digits 0 to 9; they sum to 1")
     model_version: str = Field(description="the model version that answered")
-    input: list[list[float]] = Field(description="the 28x28 image the network saw, values in [0, 1]")
+    input: str = Field(description="the 28x28 image the network saw, as a PNG data URL: 8-bit gray, "
+                                   "light ink on black as in MNIST (pixel / 255 is the network's input)")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "digit": 7, "probabilities": [0.0, 0.0, 0.001, 0.002, 0.0, 0.0, 0.0, 0.996, 0.0, 0.001],
-        "model_version": "default", "input": [[0.0] * 28] * 28,
+        "model_version": "default", "input": "data:image/png;base64,iVBORw0KGgo...",
     }]})
 
 

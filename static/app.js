@@ -202,13 +202,16 @@ function setBars(probabilities) {
   });
 }
 
-function drawPreview(input) {
-  const image = previewCtx.createImageData(28, 28);
-  input.flat().forEach((v, i) => {
-    const level = Math.round(v * 255);
-    image.data.set([level, level, level, 255], i * 4);
-  });
-  previewCtx.putImageData(image, 0, 0);
+let previewImage = null;  // the newest preview: an older one that loads late is not drawn
+
+function drawPreview(inputPng) {
+  // the answer's `input` is the 28x28 the network saw, as a PNG data URL
+  const image = new Image();
+  previewImage = image;
+  image.onload = () => {
+    if (image === previewImage) previewCtx.drawImage(image, 0, 0);
+  };
+  image.src = inputPng;
 }
 
 function showAnswer(answer) {
@@ -229,6 +232,7 @@ function showEmpty() {
   predictionEl.textContent = "–";
   confidenceEl.textContent = "draw a digit";
   setBars(new Array(10).fill(0));
+  previewImage = null;
   previewCtx.clearRect(0, 0, 28, 28);
 }
 

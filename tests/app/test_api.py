@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import struct
 import zlib
@@ -18,11 +19,20 @@ def data_url(png: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64," + base64.b64encode(png).decode()
 
 
+def input_pixels(answer: dict) -> np.ndarray:
+    """The 28x28 8-bit image in an answer's ``input`` PNG data URL."""
+    header, _, payload = answer["input"].partition(",")
+    assert header == "data:image/png;base64"
+    image = Image.open(io.BytesIO(base64.b64decode(payload)))
+    assert image.mode == "L"
+    return np.asarray(image)
+
+
 def check_answer(answer: dict) -> None:
     assert set(answer) >= {"digit", "probabilities", "model_version", "input"}
     assert len(answer["probabilities"]) == 10
     assert sum(answer["probabilities"]) == pytest.approx(1.0, abs=1e-4)
-    assert np.array(answer["input"]).shape == (28, 28)
+    assert input_pixels(answer).shape == (28, 28)
     assert answer["model_version"] == "default"
 
 
@@ -46,15 +56,15 @@ def test_multipart_upload_of_mnist_digits(client, mnist_samples) -> None:
 
 def test_jpeg_and_data_url_and_pixels_agree(client, mnist_samples) -> None:
     images, labels = mnist_samples
-    jpeg = png_bytes(Image.open(__import__("io").BytesIO(mnist_png(images[0]))).convert("RGB"), "JPEG")
+    jpeg = png_bytes(Image.open(io.BytesIO(mnist_png(images[0]))).convert("RGB"), "JPEG")
     by_jpeg = client.post("/predict", content=jpeg, headers={"content-type": "image/jpeg"}).json()
     by_url = client.post("/predict", json={"image": data_url(mnist_png(images[0]))}).json()
     by_pixels = client.post("/predict", json={"pixels": (images[0] / 255).tolist()}).json()
     for answer in (by_jpeg, by_url, by_pixels):
         check_answer(answer)
         assert answer["digit"] == labels[0]
-    # pixels already in MNIST form go to the network unchanged
-    np.testing.assert_allclose(np.array(by_pixels["input"]).ravel(), images[0] / 255, atol=1e-3)
+    # pixels already in MNIST form go to the network unchanged, and come back as the same 8-bit image
+    np.testing.assert_array_equal(input_pixels(by_pixels).ravel(), images[0])
 
 
 def test_batch_forms_answer_in_order(client, mnist_samples) -> None:
@@ -74,6 +84,7 @@ def test_blank_canvas_is_no_digit(client) -> None:
     answer = client.post("/predict", content=blank, headers={"content-type": "image/png"}).json()
     assert answer["digit"] is None
     assert answer["probabilities"] == pytest.approx([0.1] * 10)
+    assert not input_pixels(answer).any()
     assert client.post("/predict", json={"pixels": [0.0] * 784}).json()["digit"] is None
 
 

@@ -74,16 +74,16 @@ class Predictor:
     def _predict(self, vectors: list[np.ndarray | None]) -> list[Prediction]:
         inked = [v for v in vectors if v is not None]
         probs = self.network.predict_proba(np.stack(inked)) if inked else np.empty((0, 10))
+        probs = probs.astype(np.float64)
+        probs /= probs.sum(axis=1, keepdims=True)  # exactly 1 in float64, whatever the network's dtype
+        digits, rounded = probs.argmax(axis=1).tolist(), np.round(probs, 6).tolist()
         answers, k = [], 0
         for v in vectors:
             if v is None:
                 answers.append(Prediction(None, [0.1] * 10, self.version, BLANK_PNG))
                 continue
-            p = probs[k].astype(np.float64)
+            answers.append(Prediction(digits[k], rounded[k], self.version, input_png(v)))
             k += 1
-            answers.append(Prediction(
-                int(p.argmax()), [round(float(x), 6) for x in p / p.sum()], self.version, input_png(v),
-            ))
         return answers
 
 

@@ -88,7 +88,7 @@ def _polarity(gray: np.ndarray) -> np.ndarray:
     on a light background."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     ink = gray.astype(np.float32)
-    if np.median(border) > 127.5:
+    if 2 * np.count_nonzero(border > 127) > border.size:
         np.subtract(255.0, ink, out=ink)
     ink *= np.float32(1 / 255)
     return ink

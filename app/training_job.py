@@ -118,9 +118,24 @@ def end(store: Store, run_id: str, status: str, reason: str | None, **fields: An
     store.update_run(run_id, status=status, reason=reason, finished_at=time.time(), **fields)
 
 
+def yield_cpu() -> None:
+    """Predictions come first: the run takes the CPU time the server leaves.
+
+    SCHED_IDLE (Linux) runs this process only on a CPU with nothing else to do, and a waking server
+    takes the CPU back at once. With nice 10 alone the server waited for the run's time slices: at
+    16 clients 841-986 req/s and p90 31-38 ms while training, against 1310-1334 req/s and p90 13 ms
+    with SCHED_IDLE (idle: ~1300, 13 ms). A server saturated for long starves the run; that is the
+    order we want. Where SCHED_IDLE is missing, nice 10.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(10)
+
+
 def main(argv: list[str]) -> int:
     run_id = argv[1]
-    os.nice(10)  # predictions come first: the run takes the CPU time the server leaves
+    yield_cpu()
     store = Store(Path(os.environ["DIGITNET_HOME"]))
     try:
         execute(store, run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -107,7 +108,9 @@ def test_only_one_run_at_a_time_then_cancel(live_server) -> None:
     codes = sorted(r.status_code for r in responses)
     assert codes == [202] + [409] * 9, codes
     run_id = next(r.json()["id"] for r in responses if r.status_code == 202)
-    wait_for(live_server, run_id, ("running",))
+    running = wait_for(live_server, run_id, ("running",))
+    if hasattr(os, "SCHED_IDLE"):  # the run only takes CPU time the server leaves
+        assert os.sched_getscheduler(running["pid"]) == os.SCHED_IDLE
     events: list = []
     watcher = threading.Thread(target=lambda: events.extend(stream_events(live_server, run_id)))
     watcher.start()

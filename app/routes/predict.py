@@ -95,9 +95,9 @@ async def _answer_images(request: Request, predictor: Predictor, images: list[by
     A drawing from the page (140x140) is read in about 0.3 ms. Handing it to a worker thread and
     back costs about as much again under load (wake-ups, the GIL passed back and forth: measured
     0.55 vs 0.75 ms of server CPU a request at 16 clients), so work bounded by ``INLINE_PIXELS``
-    holds the event loop instead: at most ~2 ms (the worst measured at 140x140: noise or hairlines,
-    1.3-1.8 ms), far below the timeout. Only the headers are read first: a large image's pixels
-    are decoded in the thread.
+    holds the event loop instead: a few ms at worst (measured: noise or hairlines take 1.3-1.8 ms
+    at 140x140, 2.7-3.9 ms at 200x200), far below the timeout. Only the headers are read first: a
+    large image's pixels are decoded in the thread.
     """
     opened = _call(open_images, images)
     if pixel_count(opened) <= INLINE_PIXELS:

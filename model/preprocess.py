@@ -20,6 +20,7 @@ is too little ink to be a digit. NumPy only, so the training code can use the ve
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -76,8 +77,10 @@ def normalise_stroke(crop: np.ndarray, scale: float) -> np.ndarray:
     have = stroke_width(crop)
     steps = int(round((want - have) / 2))  # one step adds a pixel on each side of a stroke
     steps = max(-MAX_STEPS, min(MAX_STEPS, steps))
-    if steps > 0:
-        return _grey_morphology(np.pad(crop, steps), steps, np.maximum)
+    if steps > 0:  # room around the crop for the strokes to grow into
+        padded = np.zeros((crop.shape[0] + 2 * steps, crop.shape[1] + 2 * steps), dtype=crop.dtype)
+        padded[steps:-steps, steps:-steps] = crop
+        return _grey_morphology(padded, steps, np.maximum)
     if steps < 0:
         thinner = _grey_morphology(crop, -steps, np.minimum)
         # never erase a stroke: keep the thinned version only where it still has ink
@@ -124,7 +127,7 @@ def shift_matrix(n_in: int, offset: float) -> np.ndarray:
     With k = floor(offset) and f = offset - k, row r takes (1 - f) of v[r + k] and f of v[r + k + 1]:
     two diagonals.
     """
-    k = int(np.floor(offset))
+    k = math.floor(offset)
     f = offset - k
     S = np.eye(SIDE, n_in, k, dtype=np.float32)
     S *= 1.0 - f

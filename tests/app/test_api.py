@@ -79,6 +79,17 @@ def test_batch_forms_answer_in_order(client, mnist_samples) -> None:
         assert len(digits) == 8 and sum(d == y for d, y in zip(digits, labels[:8], strict=True)) >= 7
 
 
+def test_large_images_and_small_ones_answer_alike(client) -> None:
+    # 280x280 drawings are read in the worker thread, 140x140 ones on the event loop (INLINE_PIXELS)
+    files = [("file", (f"{i}.png", drawn_one(size), "image/png")) for i, size in enumerate((280, 140, 280))]
+    answers = client.post("/predict/batch", files=files).json()["predictions"]
+    assert [a["digit"] for a in answers] == [1, 1, 1]
+    np.testing.assert_array_equal(input_pixels(answers[0]), input_pixels(answers[2]))
+    for size in (280, 140):
+        one = client.post("/predict", content=drawn_one(size), headers={"content-type": "image/png"})
+        assert one.json()["digit"] == 1
+
+
 def test_blank_canvas_is_no_digit(client) -> None:
     blank = png_bytes(Image.new("L", (280, 280), 255))
     answer = client.post("/predict", content=blank, headers={"content-type": "image/png"}).json()

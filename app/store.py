@@ -88,12 +88,23 @@ class Store:
             leftover.unlink(missing_ok=True)
         interrupted = []
         for run in self.list_runs(limit=1000):
-            if run["status"] in ACTIVE and not _alive(run["pid"]):
-                self.update_run(run["id"], status="interrupted", finished_at=time.time(),
-                                reason="the server or the training process stopped during the run")
-                self.add_events(run["id"], [("interrupted", {"status": "interrupted"})])
+            if run["status"] in ACTIVE and not _alive(run["pid"]) and self.end_if_active(
+                    run["id"], "interrupted", "the server or the training process stopped during the run"):
                 interrupted.append(run["id"])
         return interrupted
+
+    def end_if_active(self, run_id: str, status: str, reason: str) -> bool:
+        """End a run that is still starting or running with ``status``, and its final event; False
+        if it had already ended (its own process said how, first)."""
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            changed = db.execute(
+                "UPDATE runs SET status = ?, reason = ?, finished_at = ? WHERE id = ? AND status IN (?, ?)",
+                (status, reason, time.time(), run_id, *ACTIVE)).rowcount
+            db.execute("COMMIT")
+        if changed:
+            self.add_events(run_id, [(status, {"status": status, "reason": reason})])
+        return bool(changed)
 
     # --- runs ---
     def create_run(self, params: dict[str, Any]) -> str:

@@ -89,6 +89,9 @@ def execute(store: Store, run_id: str) -> None:
     cfg = TrainConfig.from_dict(params["config"])
     run = Run(store, run_id, cfg)
     signal.signal(signal.SIGUSR1, lambda *_: setattr(run, "stop", True))
+    # the server starts this process with SIGUSR1 blocked, so that a cancel sent while Python was still
+    # starting waited (its default action would have killed the process): it arrives now, handled
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     store.update_run(run_id, status="running", pid=os.getpid(), started_at=time.time())
     mnist = load_mnist(params.get("data"))
     data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)

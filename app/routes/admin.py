@@ -52,11 +52,25 @@ def _launch(request: Request, run_id: str) -> None:
     """Start the run's own process; a thread reaps it when it ends."""
     env = {**os.environ, "DIGITNET_HOME": str(request.app.state.store.home), "OPENBLAS_NUM_THREADS": "1"}
     log = open(request.app.state.store.home / f"run-{run_id}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "app.training_job", run_id], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    log.close()
+    # SIGUSR1 (cancel) stays blocked in the new process until its handler is set: a cancel sent in the
+    # first half second must not kill it (a child inherits the signal mask of the thread that starts it)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "app.training_job", run_id], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        log.close()
     request.app.state.store.update_run(run_id, pid=proc.pid)
-    threading.Thread(target=proc.wait, daemon=True).start()
+    threading.Thread(target=_reap, args=(request.app.state.store, run_id, proc), daemon=True).start()
+
+
+def _reap(store: Store, run_id: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait for the run's process. If it died without ending its run (killed, out of memory), end the
+    run as failed, saying how: otherwise it would stay 'running' and refuse new runs until a restart."""
+    code = proc.wait()
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    store.end_if_active(run_id, "failed", f"the training process {how} before the run ended")
 
 
 @router.post("/train", status_code=202, response_model=RunResponse, summary="Start a training run",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -121,6 +122,20 @@ def test_only_one_run_at_a_time_then_cancel(live_server) -> None:
     watcher.join(timeout=10)
     assert run["version_id"] is None and events[-1][0] == "cancelled"
     assert httpx.post(f"{live_server}/train/{run_id}/cancel", headers=AUTH).status_code == 409
+
+
+def test_a_run_whose_process_is_killed_fails_and_frees_the_way(live_server) -> None:
+    long_run = {**TINY, "epochs": 50, "limit": 0}
+    run_id = httpx.post(f"{live_server}/train", json=long_run, headers=AUTH).json()["id"]
+    running = wait_for(live_server, run_id, ("running",))
+    os.kill(running["pid"], signal.SIGKILL)  # as the out-of-memory killer would
+    run = wait_for(live_server, run_id, ("failed",), timeout=10)
+    assert "killed by signal 9" in run["reason"]
+    again = httpx.post(f"{live_server}/train", json=long_run, headers=AUTH)
+    assert again.status_code == 202, again.text  # not 409: the dead run no longer counts as active
+    # cancelled at once, while its process is still starting: the signal waits until it is handled
+    httpx.post(f"{live_server}/train/{again.json()['id']}/cancel", headers=AUTH)
+    wait_for(live_server, again.json()["id"], ("cancelled",), timeout=30)
 
 
 def test_a_huge_learning_rate_ends_as_diverged(live_server) -> None:

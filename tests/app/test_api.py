@@ -181,3 +181,23 @@ def test_real_server_cuts_off_a_streamed_body_over_1_mib(live_server) -> None:
     declared = httpx.post(f"{live_server}/predict", content=b"x" * (2 << 20),
                           headers={"content-type": "image/png"})
     assert declared.status_code == 413
+
+
+def test_a_body_longer_than_its_content_length_reaches_the_app_cut_at_it(live_server) -> None:
+    # the limit middleware counts only bodies without a Content-Length: this is why it may
+    import socket
+
+    import httpx
+
+    host, port = live_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                     b"Content-Length: 8\r\n\r\n\x89PNG\r\n\x1a\n" + b"x" * (2 << 20))
+        answer = b""
+        while b"}" not in answer:  # the status line and headers, then the JSON body
+            chunk = conn.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    text = answer.decode("latin-1")
+    assert text.startswith("HTTP/1.1 422") and "cannot decode" in text  # 8 bytes: a PNG signature only
+    assert httpx.get(f"{live_server}/readyz").status_code == 200

@@ -10,16 +10,18 @@ is missing). They are zlib level 1 PNGs; a browser compresses harder, which cost
 
 For each level n of ``--clients``, n asyncio httpx clients (one connection each) in this process send
 one request after the other (a closed loop): ``--warmup`` seconds uncounted, then ``--seconds``
-measured, ours then the reference, level by level, so a change of machine load touches both. Of the
-requests sent in the window: requests/s is their number / (the last answer's time - the window's
-start); p50/p90/p99 their latency in ms, send to body read, including queueing in the server and in
-this client's event loop; errors the non-200 answers and exceptions; wrong the 200 answers whose body
-differs from the one the same server gave that PNG alone before the load (a race on shared state
-would show here). CPU is cores busy (CPU s / wall s) of this client (getrusage) and of the server
+measured, ours then the reference, level by level, so a change of machine load touches both;
+``--rounds R`` does that R times per level (ours, reference, ours, ...) and counts all R windows as
+one, which evens out a shared machine's swings. Of the requests sent in the windows: requests/s is
+their number / the windows' total length (each from its start to its last answer); p50/p90/p99
+their latency in ms, send to body read, including queueing in the server and in this client's event
+loop; errors the non-200 answers and exceptions; wrong the 200 answers whose body differs from the
+one the same server gave that PNG alone before the load (a race on shared state would show here).
+CPU is cores busy (CPU s / wall s) of this client (getrusage) and of the server
 (/proc/PID/stat, all threads; srv ms/req is its CPU per request): on 2 cores the Python client takes a
 real share. The ratio is our requests/s / the reference's.
 
-    .venv/bin/python benchmarks/serve_load.py [--seconds 10] [--clients 1,16,64] [--json]
+    .venv/bin/python benchmarks/serve_load.py [--seconds 10] [--rounds 1] [--clients 1,16,64] [--json]
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=200, help="distinct drawings to send")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per level and server")
     parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds of load before each")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each level this many times, the servers taking turns; figures of all")
     parser.add_argument("--clients", default="1,16,64", help="comma-separated concurrency levels")
     parser.add_argument("--blas-threads", type=int, default=1,
                         help="BLAS threads of the servers; 0 leaves them unset, as `digitnet serve` does")
@@ -105,8 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.levels = [int(n) for n in args.clients.split(",")]
-    if args.count < 1 or args.seconds <= 0 or min(args.levels) < 1 or min(args.warmup, args.blas_threads) < 0:
-        parser.error("--count, --seconds, --clients must be positive; --warmup, --blas-threads not negative")
+    positive = min(args.count, args.rounds, *args.levels) >= 1 and args.seconds > 0
+    if not positive or min(args.warmup, args.blas_threads) < 0:
+        parser.error("--count, --seconds, --rounds, --clients must be positive; --warmup, --blas-threads "
+                     "not negative")
     return args
 
 
@@ -214,12 +220,25 @@ async def load(server: Server, pngs: list[bytes], expected: list[bytes], clients
     cpu0, server0 = cpu_seconds(), cpu_seconds(server.pid)
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - start
-    client_cpu, server_cpu = (cpu_seconds() - cpu0) / wall, (cpu_seconds(server.pid) - server0) / wall
-    return summarize(samples, clients, wall, client_cpu, server_cpu)
+    return Window(samples, wall, cpu_seconds() - cpu0, cpu_seconds(server.pid) - server0)
 
 
-def summarize(samples: list[tuple[float, bool, bool]], clients: int, wall: float,
-              client_cpu: float, server_cpu: float) -> Level:
+@dataclass(frozen=True)
+class Window:
+    """One measured window: (latency s, ok, right) per request, its length, and CPU seconds used."""
+
+    samples: list[tuple[float, bool, bool]]
+    wall: float
+    client_cpu_s: float
+    server_cpu_s: float
+
+
+def summarize(clients: int, windows: list[Window]) -> Level:
+    """The figures of all the windows of one server at one level, as if they were one."""
+    samples = [x for w in windows for x in w.samples]
+    wall = sum(w.wall for w in windows)
+    client_cpu, server_cpu = (sum(w.client_cpu_s for w in windows) / wall,
+                              sum(w.server_cpu_s for w in windows) / wall)
     n, ms = len(samples), sorted(latency * 1000 for latency, _, _ in samples) or [float("nan")]
     q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else ms * 99
     errors, wrong = sum(not ok for _, ok, _ in samples), sum(ok and not right for _, ok, right in samples)
@@ -237,9 +256,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         servers = [stack.enter_context(serve(name, args.blas_threads, home)) for name in SERVERS]
         expected = {s.name: answers_alone(s, pngs) for s in servers}
         for clients in args.levels:
+            windows: dict[str, list[Window]] = {s.name: [] for s in servers}
+            for _ in range(args.rounds):  # ours, the reference, ours, ...: both see the same load swings
+                for s in servers:
+                    windows[s.name].append(asyncio.run(
+                        load(s, pngs, expected[s.name], clients, args.warmup, args.seconds)))
             for s in servers:
-                level = asyncio.run(load(s, pngs, expected[s.name], clients, args.warmup, args.seconds))
-                levels[s.name].append(level)
+                levels[s.name].append(summarize(clients, windows[s.name]))
         if args.while_training:
             levels["ours, training"] = under_training(servers[0], pngs, expected["ours"], args)
     ratios = [o.rps / r.rps if r.rps else None for o, r in zip(levels["ours"], levels["reference"],
@@ -247,7 +270,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return {
         "payloads": {"count": len(pngs), "source": source,
                      "mean_bytes": round(sum(map(len, pngs)) / len(pngs))},
-        "seconds": args.seconds, "warmup": args.warmup, "cpus": os.cpu_count(),
+        "seconds": args.seconds, "warmup": args.warmup, "rounds": args.rounds, "cpus": os.cpu_count(),
         "blas_threads": args.blas_threads or "unset",
         "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
         "levels": {name: [asdict(x) for x in rows] for name, rows in levels.items()},
@@ -266,8 +289,10 @@ def under_training(server: Server, pngs: list[bytes], expected: list[bytes],
         time.sleep(0.2)
     time.sleep(3.0)  # past loading MNIST: into the batches
     try:
-        return [asyncio.run(load(server, pngs, expected, clients, args.warmup, args.seconds))
-                for clients in args.levels]
+        def window(clients: int) -> Window:
+            return asyncio.run(load(server, pngs, expected, clients, args.warmup, args.seconds))
+
+        return [summarize(clients, [window(clients) for _ in range(args.rounds)]) for clients in args.levels]
     finally:
         httpx.post(f"{run_url}/cancel", headers=auth)
 
@@ -277,7 +302,8 @@ def report(result: dict[str, object]) -> None:
     p: dict[str, object] = result["payloads"]  # type: ignore[assignment]
     print(f"payloads: {p['count']} PNGs from {p['source']}, {p['mean_bytes']} bytes on average")
     print(f"load average before {result['load_before']}, after {result['load_after']} on "
-          f"{result['cpus']} CPUs; {result['seconds']} s measured after {result['warmup']} s warm-up; "
+          f"{result['cpus']} CPUs; {result['rounds']} x {result['seconds']} s measured, each after "
+          f"{result['warmup']} s warm-up; "
           f"server BLAS threads: {result['blas_threads']}")
     print("\n" + f"{'server':<16}" + "".join(f"{title:>{width}}" for _, title, width, _ in COLUMNS)
           + f"{'ours/ref':>10}")

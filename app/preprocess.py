@@ -66,7 +66,7 @@ def to_ink(image: Image.Image) -> np.ndarray:
     """Grayscale ink intensities in [0, 1], 1 = full ink, whatever the image's mode and background.
 
     Pillow does the colour conversions in C; NumPy then sees one 8-bit gray array, turned to
-    float once (this runs for every request: the page's 140x140 drawing takes ~25 us).
+    float once: this runs for every request.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image if image.mode == "RGBA" else image.convert("RGBA")

@@ -193,6 +193,16 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+@dataclass(frozen=True)
+class Window:
+    """One measured window: (latency s, ok, right) per request, its length, and CPU seconds used."""
+
+    samples: list[tuple[float, bool, bool]]
+    wall: float
+    client_cpu_s: float
+    server_cpu_s: float
+
+
 async def load(server: Server, pngs: list[bytes], expected: list[bytes], clients: int,
                warmup: float, seconds: float) -> Level:
     """``clients`` closed-loop clients for warmup + seconds; figures for requests sent in the window."""
@@ -221,16 +231,6 @@ async def load(server: Server, pngs: list[bytes], expected: list[bytes], clients
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - start
     return Window(samples, wall, cpu_seconds() - cpu0, cpu_seconds(server.pid) - server0)
-
-
-@dataclass(frozen=True)
-class Window:
-    """One measured window: (latency s, ok, right) per request, its length, and CPU seconds used."""
-
-    samples: list[tuple[float, bool, bool]]
-    wall: float
-    client_cpu_s: float
-    server_cpu_s: float
 
 
 def summarize(clients: int, windows: list[Window]) -> Level:

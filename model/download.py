@@ -18,7 +18,6 @@ the machine looks offline, in which case the files can be copied into ``dest`` b
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from model import mnist
+from model.files import fsync_directory
 from model.mnist import DataError, sha256_file
 
 MIRRORS: tuple[str, ...] = (
@@ -120,7 +120,7 @@ def _download_from(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_directory(root)
+    fsync_directory(root)
 
 
 def _stream(
@@ -144,17 +144,6 @@ def _stream(
     if total is not None and received != total:
         raise _BadDownloadError(f"connection dropped after {received} of {total} bytes")
     return h.hexdigest()
-
-
-def _fsync_directory(root: Path) -> None:
-    """Persist the rename itself; not possible (nor needed) on every platform, e.g. Windows."""
-    try:
-        fd = os.open(root, os.O_RDONLY)
-    except OSError:
-        return
-    with contextlib.suppress(OSError):
-        os.fsync(fd)
-    os.close(fd)
 
 
 def _looks_offline(exc: Exception) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from model.files import fsync_directory
 from model.network import Architecture, Network
 
 FORMAT = "digitnet-model/1"
@@ -53,20 +54,8 @@ def save_model(path: str | os.PathLike[str], net: Network, meta: dict[str, Any])
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_directory(target.parent)
+    fsync_directory(target.parent)
     return target
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _read_arrays(path: Path) -> tuple[np.ndarray, str]:

@@ -8,15 +8,22 @@ Activations ``a = f(z)``, applied element by element (softmax: row by row)::
     relu(z)       = max(0, z)                     relu'(z)    = 1 if z > 0 else 0
     leaky_relu(z) = z if z > 0 else alpha z       leaky'(z)   = 1 if z > 0 else alpha
     tanh(z)                                       tanh'(z)    = 1 - a^2
-    softmax(z)_k  = exp(z_k) / sum_j exp(z_j)
+    softmax(z)_k  = exp(z_k) / sum_j exp(z_j)     (its Jacobian: diag(a) - a a^T)
+
+Each activation also knows its backward step ``dz = dC/dz`` from ``da = dC/da``: ``da * f'(z)``
+for the element-wise ones, a Jacobian-vector product for softmax.
 
 Costs over a batch of N examples with targets ``y`` (class indices)::
 
-    cross-entropy  C = -(1/N) sum_i log probs[i, y_i]
-    squared error  C =  (1/N) sum_i 1/2 ||a_i - onehot(y_i)||^2
+    cross-entropy  C = -(1/N) sum_i log probs[i, y_i]          dC/dz = (probs - onehot(y)) / N
+    squared error  C =  (1/N) sum_i 1/2 ||a_i - onehot(y_i)||^2  dC/da = (a - onehot(y)) / N
 
-The functions are registered by name in ``ACTIVATIONS``, ``DERIVATIVES`` and ``COSTS`` so that a
-network can be described (and saved) as plain strings.
+Each cost gives its value and its *output delta* dC/dz of the last layer (Nielsen's
+``delta(z, a, y)``), which is where backpropagation starts.
+
+Activations are registered by name in ``ACTIVATIONS`` (``HIDDEN_ACTIVATIONS`` names those a hidden
+layer may use) and costs in ``COSTS``, so that a network can be described (and saved) as plain
+strings.
 """
 
 from __future__ import annotations
@@ -75,11 +82,22 @@ def tanh_derivative(z: Array, a: Array) -> Array:
     return 1.0 - a * a
 
 
-def softmax(z: Array) -> Array:
-    """softmax(z)_k = exp(z_k - m) / sum_j exp(z_j - m), with m the row's largest logit.
+def log_softmax(z: Array) -> Array:
+    """log softmax(z)_k = (z_k - m) - log sum_j exp(z_j - m): the log-probabilities, never log(0).
 
-    Subtracting m changes nothing mathematically (it cancels in the ratio) but keeps every ``exp``
-    argument <= 0, so logits of +-1000 neither overflow nor give NaN.
+    m is the row's largest logit. Subtracting it changes nothing mathematically (exp(-m) cancels
+    between numerator and denominator) but keeps every ``exp`` argument <= 0, so logits of +-1000
+    neither overflow nor give NaN, and the sum is at least 1, so its log is finite.
+    """
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(z: Array) -> Array:
+    """softmax(z) = exp(z - logsumexp(z)) = exp(log_softmax(z)), row by row.
+
+    This is exp(z_k) / sum_j exp(z_j) computed through the log-probabilities, so the probabilities
+    the network reports and the log-probabilities the cross-entropy reads are the same numbers.
 
     Parameters
     ----------
@@ -89,68 +107,86 @@ def softmax(z: Array) -> Array:
     -------
     probs : (N, K), each row non-negative and summing to 1.
     """
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return np.exp(log_softmax(z))
 
 
-def log_softmax(z: Array) -> Array:
-    """log softmax(z)_k = (z_k - m) - log sum_j exp(z_j - m): the log-probabilities, never log(0)."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+def softmax_jacobian_vector(z: Array, a: Array, da: Array) -> Array:
+    """Backpropagate through softmax alone: dz = a * (da - sum_k da_k a_k), row by row.
 
-
-def softmax_jacobian_vector(z: Array, a: Array, grad_a: Array) -> Array:
-    """Backpropagate through softmax alone: dz = a * (grad_a - sum_k grad_a_k a_k), row by row.
-
-    This is the Jacobian d softmax / dz = diag(a) - a a^T applied to ``grad_a`` without building it.
+    This is the Jacobian d softmax / dz = diag(a) - a a^T applied to ``da`` without building it.
     With cross-entropy the two fuse into ``probs - onehot(y)`` (see ``cross_entropy_delta``).
     """
-    return a * (grad_a - (grad_a * a).sum(axis=1, keepdims=True))
+    return a * (da - (da * a).sum(axis=1, keepdims=True))
+
+
+Derivative = Callable[[Array, Array], Array]
+Backward = Callable[[Array, Array, Array], Array]
+
+
+def elementwise_backward(derivative: Derivative) -> Backward:
+    """The chain rule through an element-wise activation: dz = da * f'(z).
+
+    ``derivative(z, a)`` is f'(z) given a = f(z); the returned ``backward(z, a, da)`` is dC/dz.
+    """
+
+    def backward(z: Array, a: Array, da: Array) -> Array:
+        return da * derivative(z, a)
+
+    return backward
 
 
 class Activation(NamedTuple):
-    """An activation function with its derivative. ``derivative(z, a)`` is f'(z), given a = f(z)."""
+    """An activation ``a = forward(z)`` and its backward step ``dz = backward(z, a, da)``."""
 
     forward: Callable[[Array], Array]
-    derivative: Callable[[Array, Array], Array] | None
+    backward: Backward
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation(sigmoid, sigmoid_derivative),
-    "relu": Activation(relu, relu_derivative),
-    "leaky_relu": Activation(leaky_relu, leaky_relu_derivative),
-    "tanh": Activation(tanh, tanh_derivative),
-    # softmax couples a row's units: its backward step is a Jacobian-vector product, not f'(z) * g.
-    "softmax": Activation(softmax, None),
+    "sigmoid": Activation(sigmoid, elementwise_backward(sigmoid_derivative)),
+    "relu": Activation(relu, elementwise_backward(relu_derivative)),
+    "leaky_relu": Activation(leaky_relu, elementwise_backward(leaky_relu_derivative)),
+    "tanh": Activation(tanh, elementwise_backward(tanh_derivative)),
+    # softmax couples a row's units: its backward step is a Jacobian-vector product, not f'(z) * da.
+    "softmax": Activation(softmax, softmax_jacobian_vector),
 }
+# softmax makes a row of probabilities: an output, never a hidden layer.
+HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(name for name in ACTIVATIONS if name != "softmax")
 
 
-def cross_entropy(z: Array, y: Array) -> float:
+def cross_entropy(z: Array, a: Array, y: Array) -> float:
     """C = -(1/N) sum_i log softmax(z_i)[y_i], from the logits through log-probabilities.
+
+    Reading log-probabilities rather than ``log(a)`` keeps C finite where a probability underflows
+    to 0. ``a`` (the softmax output) is not needed; it is a parameter so that every cost has the
+    same signature.
 
     Parameters
     ----------
     z : (N, K) logits of the output layer (before softmax).
+    a : (N, K) the softmax output (unused).
     y : (N,) integer class labels in [0, K).
     """
     log_probs = log_softmax(z)
     return float(-log_probs[np.arange(len(y)), y].mean())
 
 
-def cross_entropy_delta(probs: Array, y: Array) -> Array:
-    """dC/dz for softmax followed by cross-entropy: (probs - onehot(y)) / N.
+def cross_entropy_delta(z: Array, a: Array, y: Array, activation: Activation) -> Array:
+    """dC/dz for a softmax output followed by cross-entropy: (probs - onehot(y)) / N, probs = a.
 
-    The softmax Jacobian and the derivative of -log cancel to this simple difference, so the fused
-    output layer never forms a Jacobian or a one-hot matrix.
+    dC/da_k = -[k = y] / (N a_y) divides by a probability; the softmax Jacobian diag(a) - a a^T
+    multiplies by one, and the two cancel: -log softmax(z)_y = -z_y + log sum_j exp(z_j), whose
+    slope in z_k is a_k - [k = y]. So no Jacobian, no division by a possibly zero a_y and no
+    one-hot matrix is formed, and ``activation`` (always softmax, see ``Architecture``) is unused.
     """
-    dz = probs.copy()
+    dz = a.copy()
     dz[np.arange(len(y)), y] -= 1.0
     dz /= len(y)
     return dz
 
 
-def mean_squared_error(a: Array, y: Array) -> float:
-    """C = (1/N) sum_i 1/2 ||a_i - onehot(y_i)||^2 for outputs ``a`` of shape (N, K)."""
+def mean_squared_error(z: Array, a: Array, y: Array) -> float:
+    """C = (1/N) sum_i 1/2 ||a_i - onehot(y_i)||^2 for outputs ``a`` of shape (N, K); z unused."""
     diff = a.copy()
     diff[np.arange(len(y)), y] -= 1.0
     return float(0.5 * (diff * diff).sum() / len(y))
@@ -164,16 +200,23 @@ def mean_squared_error_gradient(a: Array, y: Array) -> Array:
     return grad
 
 
-class Cost(NamedTuple):
-    """A cost C(output, y) and its gradient with respect to the output activations."""
+def mean_squared_error_delta(z: Array, a: Array, y: Array, activation: Activation) -> Array:
+    """dC/dz = the output activation's backward step applied to dC/da = (a - onehot(y)) / N."""
+    return activation.backward(z, a, mean_squared_error_gradient(a, y))
 
-    value: Callable[[Array, Array], float]
-    gradient: Callable[[Array, Array], Array]
+
+class Cost(NamedTuple):
+    """A cost ``value(z, a, y)`` of the output layer, and its delta dC/dz of that layer.
+
+    ``z`` and ``a`` are the output layer's logits and activations (N, K), ``y`` the (N,) labels;
+    ``delta(z, a, y, activation)`` also gets the output ``Activation`` to backpropagate through.
+    """
+
+    value: Callable[[Array, Array, Array], float]
+    delta: Callable[[Array, Array, Array, Activation], Array]
 
 
 COSTS: dict[str, Cost] = {
-    "mse": Cost(mean_squared_error, mean_squared_error_gradient),
+    "cross_entropy": Cost(cross_entropy, cross_entropy_delta),
+    "mse": Cost(mean_squared_error, mean_squared_error_delta),
 }
-# Cross-entropy is not in COSTS: it is always fused with a softmax output and computed from the
-# logits (``cross_entropy``, ``cross_entropy_delta``). The network handles that pairing itself.
-COST_NAMES = ("cross_entropy", "mse")

@@ -8,13 +8,14 @@ Forward propagation, one dense layer after another, on a batch ``x`` of shape (N
 (The column notation ``z = W a + b`` of many textbooks is the transpose of this row layout: our
 ``W`` is their ``W`` transposed, and a batch is a stack of row vectors. See docs/math.md.)
 
-Backpropagation applies the chain rule from the cost back to every parameter. With
-``dz = dC/dz`` of a layer::
+Backpropagation applies the chain rule from the cost back to every parameter. It starts at the
+output layer with the cost's delta ``dz = dC/dz`` (for softmax + cross-entropy
+``(probs - onehot(y)) / N``), then for each layer, last to first::
 
-    dW = x^T dz                    (n_in, N) @ (N, n_out) -> (n_in, n_out)
-    db = sum over rows of dz       (n_out,)
-    dx = dz W^T                    (N, n_out) @ (n_out, n_in) -> (N, n_in)
-    dz_prev = dx * f'(z_prev)      element by element
+    dW = x^T dz                           (n_in, N) @ (N, n_out) -> (n_in, n_out)
+    db = sum over rows of dz              (n_out,)
+    dx = dz W^T                           (N, n_out) @ (n_out, n_in) -> (N, n_in)
+    dz_prev = f_prev.backward(z, a, dx)   = dx * f'(z_prev) for element-wise activations
 
 theta is laid out layer by layer as W1, b1, W2, b2, ... (each W row-major); every layer's W and b are
 views into it, and dW, db are views into the matching vector ``grad``. An optimiser therefore
@@ -27,14 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.functions import (
-    ACTIVATIONS,
-    COST_NAMES,
-    COSTS,
-    cross_entropy_delta,
-    log_softmax,
-    softmax_jacobian_vector,
-)
+from model.functions import ACTIVATIONS, COSTS, HIDDEN_ACTIVATIONS
 
 Array = np.ndarray
 
@@ -44,7 +38,8 @@ class Architecture:
     """The shape of a network: layer sizes, activations and cost, all as plain values.
 
     ``sizes`` counts units from the input to the output, e.g. (784, 128, 10) is one hidden layer of
-    128 units. ``cross_entropy`` requires a softmax output (they are computed fused).
+    128 units. ``cross_entropy`` requires a softmax output: its delta is the fused
+    ``(probs - onehot(y)) / N``, which holds for softmax alone.
     """
 
     sizes: tuple[int, ...]
@@ -59,18 +54,20 @@ class Architecture:
             raise ValueError(f"a network needs at least an input and an output size, got {sizes}")
         if any(not isinstance(s, int | np.integer) or s < 1 for s in sizes):
             raise ValueError(f"layer sizes must be positive integers, got {sizes}")
-        if self.hidden_activation not in ACTIVATIONS or self.hidden_activation == "softmax":
-            names = sorted(set(ACTIVATIONS) - {"softmax"})
-            raise ValueError(f"hidden activation must be one of {names}, got {self.hidden_activation!r}")
+        if self.hidden_activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(
+                f"hidden activation must be one of {list(HIDDEN_ACTIVATIONS)}, "
+                f"got {self.hidden_activation!r}"
+            )
         if self.output_activation not in ACTIVATIONS:
             raise ValueError(
-                f"output activation must be one of {sorted(ACTIVATIONS)}, "
+                f"output activation must be one of {list(ACTIVATIONS)}, "
                 f"got {self.output_activation!r}"
             )
-        if self.cost not in COST_NAMES:
-            raise ValueError(f"cost must be one of {list(COST_NAMES)}, got {self.cost!r}")
+        if self.cost not in COSTS:
+            raise ValueError(f"cost must be one of {list(COSTS)}, got {self.cost!r}")
         if self.cost == "cross_entropy" and self.output_activation != "softmax":
-            raise ValueError("cross_entropy is computed fused with a softmax output layer")
+            raise ValueError("cross_entropy needs a softmax output layer (its delta is probs - onehot(y))")
 
     @property
     def n_params(self) -> int:
@@ -87,7 +84,7 @@ class Architecture:
 
 
 class Dense:
-    """One layer ``a = f(x W + b)``. ``forward`` keeps x, z and a for ``backward``.
+    """One layer ``a = f(x W + b)``. ``forward`` keeps x, z and a for the backward steps.
 
     W, b, dW and db are views into the network's theta and grad vectors, never copies.
     """
@@ -108,7 +105,12 @@ class Dense:
         self.x, self.z, self.a = x, z, a
         return a
 
-    def backward_from_z(self, dz: Array, need_input_grad: bool = True) -> Array | None:
+    def activation_backward(self, da: Array) -> Array:
+        """dz = dC/dz from da = dC/da, through this layer's activation (da * f'(z) element-wise)."""
+        assert self.z is not None and self.a is not None, "backward before forward"
+        return self.f.backward(self.z, self.a, da)
+
+    def backward(self, dz: Array, need_input_grad: bool = True) -> Array | None:
         """Given dz = dC/dz, write dW = x^T dz and db = sum(dz) into grad; return dx = dz W^T."""
         assert self.x is not None, "backward before forward"
         np.matmul(self.x.T, dz, out=self.dW)  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
@@ -116,16 +118,6 @@ class Dense:
         if not need_input_grad:
             return None
         return dz @ self.W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
-
-    def backward(self, da: Array, need_input_grad: bool = True) -> Array | None:
-        """Given da = dC/da, apply the chain rule dz = da * f'(z), then ``backward_from_z``."""
-        assert self.z is not None and self.a is not None, "backward before forward"
-        if self.f.derivative is None:  # softmax: a Jacobian-vector product
-            dz = softmax_jacobian_vector(self.z, self.a, da)
-        else:
-            dz = da
-            dz *= self.f.derivative(self.z, self.a)  # in place: da is ours, freshly made
-        return self.backward_from_z(dz, need_input_grad)
 
 
 class Network:
@@ -147,7 +139,7 @@ class Network:
             if theta.shape != self.theta.shape:
                 raise ValueError(f"theta has shape {theta.shape}, expected {self.theta.shape}")
             self.theta[:] = theta
-        self.log_probs: Array = np.empty((0, arch.sizes[-1]), dtype=self.dtype)
+        self.cost = COSTS[arch.cost]
         self.layers: list[Dense] = []
         offset = 0
         last = len(arch.sizes) - 2
@@ -178,24 +170,12 @@ class Network:
             layer.W[...] = rng.standard_normal((n_in, n_out)) * std
             layer.b[...] = 0.0
 
-    def _fused(self) -> bool:
-        return self.arch.cost == "cross_entropy"
-
     def forward(self, x: Array) -> Array:
         """Forward propagation; returns the output activations (probabilities for softmax)."""
         a = x
-        for layer in self.layers[:-1]:
+        for layer in self.layers:
             a = layer.forward(a)
-        out = self.layers[-1]
-        if self._fused():
-            # keep the logits: the fused cost needs log-probabilities, which exp(log p) turns into p.
-            z = a @ out.W  # (N, n_hidden) @ (n_hidden, K) -> (N, K)
-            z += out.b
-            out.x, out.z = a, z
-            self.log_probs = log_softmax(z)
-            out.a = np.exp(self.log_probs)
-            return out.a
-        return out.forward(a)
+        return a
 
     def predict_proba(self, x: Array) -> Array:
         """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype.
@@ -210,16 +190,21 @@ class Network:
             a = layer.f.forward(z)
         return a
 
+    def loss_and_probs(self, x: Array, y: Array, l2: float = 0.0) -> tuple[float, Array]:
+        """Forward propagation, then the cost on (x, y) plus (l2 / 2) * sum of squared weights.
+
+        Returns
+        -------
+        (loss, probs) with probs the output activations, shape (N, K).
+        """
+        probs = self.forward(x)
+        out = self.layers[-1]
+        assert out.z is not None
+        return self.cost.value(out.z, probs, y) + self._penalty(l2), probs
+
     def loss(self, x: Array, y: Array, l2: float = 0.0) -> float:
         """The cost on (x, y) plus the weight-decay term (l2 / 2) * sum of squared weights."""
-        probs = self.forward(x)
-        return self._cost(probs, y) + self._penalty(l2)
-
-    def _cost(self, probs: Array, y: Array) -> float:
-        if self._fused():
-            # C = -(1/N) sum_i log p[i, y_i], read from the log-probabilities of the last forward.
-            return float(-self.log_probs[np.arange(len(y)), y].mean())
-        return COSTS[self.arch.cost].value(probs, y)
+        return self.loss_and_probs(x, y, l2)[0]
 
     def _penalty(self, l2: float) -> float:
         if l2 == 0.0:
@@ -237,16 +222,15 @@ class Network:
         -------
         (loss, probs) with probs of shape (N, K). The gradient is in ``self.grad``.
         """
-        probs = self.forward(x)
-        loss = self._cost(probs, y) + self._penalty(l2)
+        loss, probs = self.loss_and_probs(x, y, l2)
         out = self.layers[-1]
-        if self._fused():
-            grad: Array | None = out.backward_from_z(cross_entropy_delta(probs, y))
-        else:
-            grad = out.backward(COSTS[self.arch.cost].gradient(probs, y))
-        for i in range(len(self.layers) - 2, -1, -1):
-            assert grad is not None
-            grad = self.layers[i].backward(grad, need_input_grad=i > 0)
+        assert out.z is not None
+        dz = self.cost.delta(out.z, probs, y, out.f)  # (N, K): where backpropagation starts
+        for i in range(len(self.layers) - 1, 0, -1):
+            dx = self.layers[i].backward(dz)
+            assert dx is not None
+            dz = self.layers[i - 1].activation_backward(dx)
+        self.layers[0].backward(dz, need_input_grad=False)  # nobody needs dC/dpixels
         if l2:
             for layer in self.layers:
                 layer.dW += l2 * layer.W

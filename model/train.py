@@ -90,18 +90,14 @@ def as_float(images: Array, dtype: np.dtype) -> Array:
 
 
 def evaluate(net: Network, x: Array, y: Array, batch: int = 5000) -> tuple[float, float, Array]:
-    """Mean cross-entropy (without any L2 term), accuracy and predicted digits of ``net`` on (x, y)."""
+    """The network's own mean cost (without any L2 term), accuracy and predicted digits on (x, y)."""
     predictions = np.empty(len(y), dtype=np.int64)
     total = 0.0
     for start in range(0, len(y), batch):
         xb = as_float(x[start : start + batch], net.dtype)
         yb = y[start : start + batch]
-        probs = net.forward(xb)
-        rows = np.arange(len(yb))
-        if net.arch.cost == "cross_entropy":  # from the log-probabilities: never log(0)
-            total += float(-net.log_probs[rows, yb].sum())
-        else:
-            total += float(-np.log(np.maximum(probs[rows, yb], np.finfo(net.dtype).tiny)).sum())
+        loss, probs = net.loss_and_probs(xb, yb)
+        total += loss * len(yb)
         predictions[start : start + len(yb)] = probs.argmax(axis=1)
     return total / len(y), float((predictions == y).mean()), predictions
 

@@ -110,5 +110,31 @@ def test_predict_proba_is_forward_without_side_effects_and_thread_safe() -> None
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(net.predict_proba, batches))
     for e, g in zip(expected, got, strict=True):
-        np.testing.assert_allclose(g, e, rtol=1e-12)
+        np.testing.assert_array_equal(g, e)  # one softmax for training and for predictions
     assert net.layers[0].x is None  # nothing kept for backpropagation
+
+
+@pytest.mark.parametrize("output, cost", [("softmax", "cross_entropy"), ("sigmoid", "mse")])
+def test_loss_and_probs_is_the_registered_cost_of_the_forward_pass(output: str, cost: str) -> None:
+    from model.functions import COSTS
+
+    net = _net((6, 5, 4), "relu", output, cost)
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(7, 6)), rng.integers(0, 4, 7)
+    loss, probs = net.loss_and_probs(x, y, l2=0.1)
+    np.testing.assert_array_equal(probs, net.predict_proba(x))
+    z = net.layers[-1].z
+    penalty = 0.05 * sum(float((layer.W**2).sum()) for layer in net.layers)
+    assert loss == pytest.approx(COSTS[cost].value(z, probs, y) + penalty, rel=1e-12)
+    assert net.loss(x, y) == pytest.approx(COSTS[cost].value(z, probs, y), rel=1e-12)
+
+
+def test_backward_without_input_gradient_fills_dw_and_returns_nothing() -> None:
+    net = _net((3, 2), "relu")
+    x = np.array([[1.0, 2.0, 3.0]])
+    net.forward(x)
+    dz = np.array([[0.5, -1.0]])
+    assert net.layers[0].backward(dz, need_input_grad=False) is None
+    np.testing.assert_allclose(net.layers[0].dW, x.T @ dz)
+    np.testing.assert_allclose(net.layers[0].db, [0.5, -1.0])
+    np.testing.assert_allclose(net.layers[0].backward(dz), dz @ net.layers[0].W.T)

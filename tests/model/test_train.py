@@ -3,7 +3,7 @@ import pytest
 
 from model.config import PRESETS, TrainConfig
 from model.mnist import load_mnist
-from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, train
+from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, evaluate, train
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,17 @@ def test_non_finite_weights_stop_the_run_at_the_next_batch(mnist: Dataset) -> No
     events = list(train(cfg, _small(mnist), net=net))
     assert isinstance(events[-1], Diverged) and events[-1].batch == 1
     assert "nan" in events[-1].reason
+
+
+@pytest.mark.parametrize("output, cost", [("softmax", "cross_entropy"), ("sigmoid", "mse")])
+def test_evaluate_reports_the_networks_own_cost(mnist: Dataset, output: str, cost: str) -> None:
+    from model.network import Architecture, Network
+
+    net = Network(Architecture((784, 16, 10), "relu", output, cost))
+    net.initialize(np.random.default_rng(0))
+    x, y = mnist.test_x[:300], mnist.test_y[:300].astype(np.int64)
+    loss, accuracy, predicted = evaluate(net, x, y, batch=128)  # three batches, the last short
+    xf = x / np.float32(255.0)
+    assert loss == pytest.approx(net.loss(xf, y), rel=1e-5)
+    np.testing.assert_array_equal(predicted, net.predict_proba(xf).argmax(axis=1))
+    assert accuracy == pytest.approx(float((predicted == y).mean()))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from model.augment import AugmentConfig
-from model.functions import ACTIVATIONS
+from model.functions import HIDDEN_ACTIVATIONS
 from model.network import Architecture
 from model.optim import OPTIMIZERS, SCHEDULES
 
@@ -43,8 +44,8 @@ class TrainConfig:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         checks = [
             (all(h >= 1 for h in self.hidden), f"hidden sizes must be >= 1, got {self.hidden}"),
-            (self.activation in ACTIVATIONS and self.activation != "softmax",
-             f"activation must be one of sigmoid, relu, leaky_relu, tanh, got {self.activation!r}"),
+            (self.activation in HIDDEN_ACTIVATIONS,
+             f"activation must be one of {', '.join(HIDDEN_ACTIVATIONS)}, got {self.activation!r}"),
             (self.optimizer in OPTIMIZERS,
              f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"),
             (self.schedule in SCHEDULES,
@@ -79,13 +80,13 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, object]) -> TrainConfig:
-        values = dict(d)
+        values: dict[str, Any] = dict(d)  # checked field by field in __post_init__
         augment = values.get("augment")
         if isinstance(augment, dict):
             values["augment"] = AugmentConfig(**augment)
         if "hidden" in values:
-            values["hidden"] = tuple(values["hidden"])  # type: ignore[arg-type]
-        return cls(**values)  # type: ignore[arg-type]
+            values["hidden"] = tuple(values["hidden"])
+        return cls(**values)
 
 
 PRESETS: dict[str, TrainConfig] = {

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from model.functions import ACTIVATIONS, COSTS, HIDDEN_ACTIVATIONS
 
@@ -130,7 +131,9 @@ class Network:
     theta : optional initial parameters of length ``arch.n_params`` (copied).
     """
 
-    def __init__(self, arch: Architecture, dtype: type = np.float32, theta: Array | None = None):
+    def __init__(
+        self, arch: Architecture, dtype: DTypeLike = np.float32, theta: Array | None = None
+    ) -> None:
         self.arch = arch
         self.dtype = np.dtype(dtype)
         self.theta = np.zeros(arch.n_params, dtype=self.dtype)

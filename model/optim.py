@@ -11,16 +11,30 @@ all the network's parameters:
               the same step but for where eps sits, which only matters for gradients near eps)
 
 A schedule gives the learning rate as a function of training progress (fraction of all steps done).
+
+Both are registered by name (``OPTIMIZERS``, ``SCHEDULES``); ``make_optimizer`` and
+``make_schedule`` build the ones a ``TrainConfig`` names.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+if TYPE_CHECKING:  # config imports this module's registries to validate names
+    from model.config import TrainConfig
+
 Array = np.ndarray
+
+
+class Optimizer(Protocol):
+    """What the trainer needs of an optimiser: one in-place update of theta from its gradient."""
+
+    def step(self, theta: Array, grad: Array, lr: float) -> None:
+        """Move ``theta`` (in place) against ``grad`` = dC/dtheta with learning rate ``lr``."""
 
 
 class SGD:
@@ -83,11 +97,19 @@ class Adam:
         theta -= self._scratch
 
 
-OPTIMIZERS: dict[str, type[SGD] | type[Momentum] | type[Adam]] = {
+# name -> class; each is built from theta alone (its other hyperparameters have defaults)
+OPTIMIZERS: dict[str, Callable[[Array], Optimizer]] = {
     "sgd": SGD,
     "momentum": Momentum,
     "adam": Adam,
 }
+
+
+def make_optimizer(cfg: TrainConfig, theta: Array) -> Optimizer:
+    """The optimiser ``cfg.optimizer`` names, with the config's hyperparameters, for ``theta``."""
+    if cfg.optimizer == "momentum":
+        return Momentum(theta, mu=cfg.momentum)
+    return OPTIMIZERS[cfg.optimizer](theta)
 
 Schedule = Callable[[float], float]
 
@@ -107,4 +129,14 @@ def cosine_schedule(lr: float, min_lr: float = 0.0) -> Schedule:
     return lambda progress: min_lr + (lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-SCHEDULES = ("constant", "step", "cosine")
+# name -> the schedule built from a config's learning-rate settings
+SCHEDULES: dict[str, Callable[[TrainConfig], Schedule]] = {
+    "constant": lambda cfg: constant_schedule(cfg.lr),
+    "step": lambda cfg: step_schedule(cfg.lr, cfg.epochs, cfg.lr_step_epochs, cfg.lr_gamma),
+    "cosine": lambda cfg: cosine_schedule(cfg.lr, cfg.min_lr),
+}
+
+
+def make_schedule(cfg: TrainConfig) -> Schedule:
+    """The learning-rate schedule ``cfg.schedule`` names, with the config's settings."""
+    return SCHEDULES[cfg.schedule](cfg)

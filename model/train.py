@@ -19,7 +19,7 @@ import numpy as np
 from model.augment import augment
 from model.config import TrainConfig
 from model.network import Network
-from model.optim import OPTIMIZERS, Schedule, constant_schedule, cosine_schedule, step_schedule
+from model.optim import make_optimizer, make_schedule
 
 Array = np.ndarray
 # A run has diverged when its batch loss grows this many times past the first batch's loss: healthy
@@ -102,20 +102,6 @@ def evaluate(net: Network, x: Array, y: Array, batch: int = 5000) -> tuple[float
     return total / len(y), float((predictions == y).mean()), predictions
 
 
-def make_schedule(cfg: TrainConfig) -> Schedule:
-    if cfg.schedule == "step":
-        return step_schedule(cfg.lr, cfg.epochs, cfg.lr_step_epochs, cfg.lr_gamma)
-    if cfg.schedule == "cosine":
-        return cosine_schedule(cfg.lr, cfg.min_lr)
-    return constant_schedule(cfg.lr)
-
-
-def make_optimizer(cfg: TrainConfig, theta: Array) -> object:
-    if cfg.optimizer == "momentum":
-        return OPTIMIZERS["momentum"](theta, mu=cfg.momentum)  # type: ignore[call-arg]
-    return OPTIMIZERS[cfg.optimizer](theta)
-
-
 def train(
     cfg: TrainConfig,
     data: Dataset,
@@ -185,7 +171,7 @@ def train(
                 )
                 return
             lr = lr_at(((epoch - 1) * n_batches + b) / total_steps)
-            optimizer.step(net.theta, net.grad, lr)  # type: ignore[attr-defined]
+            optimizer.step(net.theta, net.grad, lr)
             loss_sum += loss * len(idx)
             correct += int((probs.argmax(axis=1) == yb).sum())
             yield BatchEnd(epoch, b + 1, n_batches, loss, lr)

@@ -3,8 +3,18 @@ import math
 import numpy as np
 import pytest
 
+from model.config import TrainConfig
 from model.network import Architecture, Network
-from model.optim import OPTIMIZERS, cosine_schedule, step_schedule
+from model.optim import (
+    OPTIMIZERS,
+    SCHEDULES,
+    Adam,
+    Momentum,
+    cosine_schedule,
+    make_optimizer,
+    make_schedule,
+    step_schedule,
+)
 
 
 @pytest.mark.parametrize("name, lr", [("sgd", 0.1), ("momentum", 0.05), ("adam", 0.1)])
@@ -57,3 +67,21 @@ def test_schedules() -> None:
     step = step_schedule(1.0, epochs=10, step_epochs=4, gamma=0.1)
     assert step(0.0) == 1.0 and step(0.39) == 1.0
     assert step(0.4) == pytest.approx(0.1) and step(0.85) == pytest.approx(0.01)
+
+
+def test_make_optimizer_builds_the_named_one_with_the_configs_momentum() -> None:
+    theta = np.zeros(3)
+    momentum = make_optimizer(TrainConfig(optimizer="momentum", momentum=0.7), theta)
+    assert isinstance(momentum, Momentum) and momentum.mu == 0.7
+    assert isinstance(make_optimizer(TrainConfig(optimizer="adam"), theta), Adam)
+    sgd = make_optimizer(TrainConfig(optimizer="sgd"), theta)
+    sgd.step(theta, np.ones(3), 0.5)
+    np.testing.assert_array_equal(theta, [-0.5, -0.5, -0.5])
+
+
+def test_make_schedule_follows_the_registry() -> None:
+    assert list(SCHEDULES) == ["constant", "step", "cosine"]
+    cfg = dict(lr=0.8, epochs=4, lr_step_epochs=1, lr_gamma=0.5, min_lr=0.2)
+    assert make_schedule(TrainConfig(schedule="constant", **cfg))(0.9) == 0.8
+    assert make_schedule(TrainConfig(schedule="step", **cfg))(0.5) == pytest.approx(0.2)
+    assert make_schedule(TrainConfig(schedule="cosine", **cfg))(0.5) == pytest.approx(0.5)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.augment import augment
+from model.batches import BatchSource, as_float, split_validation
 from model.config import TrainConfig
 from model.network import Network
 from model.optim import make_optimizer, make_schedule
@@ -82,13 +83,6 @@ class Cancelled:
 Event = BatchEnd | EpochEnd | Finished | Diverged | Cancelled
 
 
-def as_float(images: Array, dtype: np.dtype) -> Array:
-    """uint8 pixels 0..255 -> floats 0..1 (floats are passed through in the wanted dtype)."""
-    if images.dtype == np.uint8:
-        return (images / np.float32(255.0)).astype(dtype)
-    return np.asarray(images, dtype=dtype)
-
-
 def evaluate(net: Network, x: Array, y: Array, batch: int = 5000) -> tuple[float, float, Array]:
     """The network's own mean cost (without any L2 term), accuracy and predicted digits on (x, y)."""
     predictions = np.empty(len(y), dtype=np.int64)
@@ -102,6 +96,60 @@ def evaluate(net: Network, x: Array, y: Array, batch: int = 5000) -> tuple[float
     return total / len(y), float((predictions == y).mean()), predictions
 
 
+class DivergenceCheck:
+    """Ends a run the moment its loss or weights go bad, with a reason to show the user.
+
+    A batch loss that is not finite, or over ``DIVERGENCE_FACTOR`` times the first batch's, means
+    the steps overshoot: the learning rate is too large. The first batch's loss is floored at
+    ln K (chance level for K classes), so a run that starts from an already good network, with a
+    tiny first loss, does not trip on ordinary noise.
+    """
+
+    def __init__(self, n_classes: int) -> None:
+        self.floor = math.log(n_classes)
+        self.first_loss: float | None = None
+
+    def loss(self, loss: float, epoch: int, batch: int) -> str | None:
+        """Why the run must stop after this batch's ``loss``, or None to go on."""
+        if self.first_loss is None:
+            self.first_loss = max(loss, self.floor)
+        if np.isfinite(loss) and loss <= DIVERGENCE_FACTOR * self.first_loss:
+            return None
+        return (
+            f"the loss became {loss:.4g} at epoch {epoch}, batch {batch} "
+            f"(first batch: {self.first_loss:.4g}); try a smaller learning rate"
+        )
+
+    def weights(self, theta: Array, epoch: int) -> str | None:
+        """Why the run must stop after an epoch that left ``theta`` non-finite, or None.
+
+        A NaN or inf in theta shows in the very next batch's loss (0 * inf and 0 * NaN are NaN,
+        and max(NaN, 0) is NaN), so the loss check stops such a run at once. This check is the
+        guarantee for the last batch of an epoch; theta . theta is also inf when entries are so
+        large that their squares overflow.
+        """
+        if np.isfinite(np.dot(theta, theta)):
+            return None
+        return f"the weights became non-finite in epoch {epoch}"
+
+
+def _training_data(
+    cfg: TrainConfig, data: Dataset, rng: np.random.Generator
+) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
+    """The first ``cfg.limit`` training digits (0: all), less ``cfg.validation`` held out at random.
+
+    Returns ``(x, y), (val_x, val_y)``. uint8 digits stay uint8 (``BatchSource`` scales them a
+    batch at a time) unless augmentation needs them all as floats every epoch.
+    """
+    limit = cfg.limit or None
+    (x, y), validation = split_validation(
+        data.train_x[:limit], data.train_y[:limit].astype(np.int64), cfg.validation, rng
+    )
+    if cfg.augment or x.dtype != np.uint8:
+        x = as_float(x, np.dtype(cfg.dtype))
+    return (x, y), validation
+
+
 def train(
     cfg: TrainConfig,
     data: Dataset,
@@ -111,8 +159,10 @@ def train(
     """Train a network on ``data`` with the hyperparameters ``cfg``, yielding events.
 
     ``should_stop`` is polled between batches; when it returns True the run ends with
-    ``Cancelled``. A non-finite loss or theta, or a batch loss over ``DIVERGENCE_FACTOR`` times the
-    first batch's (or ln K, whichever is larger), ends it at once with ``Diverged``.
+    ``Cancelled``. A bad loss or theta (see ``DivergenceCheck``) ends it at once with
+    ``Diverged``. Every random draw comes from one generator seeded with ``cfg.seed``, in a fixed
+    order (initial weights, validation split, then per epoch: distortions, shuffle), so the same
+    config gives the same theta.
     """
     start = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
@@ -120,69 +170,33 @@ def train(
     if net is None:
         net = Network(cfg.architecture(data.train_x.shape[1]), dtype=dtype)
         net.initialize(rng)
-    train_x, train_y = data.train_x, data.train_y.astype(np.int64)
-    if cfg.limit:
-        train_x, train_y = train_x[: cfg.limit], train_y[: cfg.limit]
-    val_x, val_y = train_x[:0], train_y[:0]
-    if cfg.validation:
-        order = rng.permutation(len(train_y))
-        val_idx, train_idx = order[: cfg.validation], order[cfg.validation :]
-        val_x, val_y = train_x[val_idx], train_y[val_idx]
-        train_x, train_y = train_x[train_idx], train_y[train_idx]
-    # uint8 digits stay uint8 (a quarter of the memory) and are scaled batch by batch, unless the
-    # augmentation needs the whole set as floats every epoch
-    clean_x = as_float(train_x, dtype) if cfg.augment or train_x.dtype != np.uint8 else train_x
-    test_y = data.test_y.astype(np.int64)
-    n, B = len(train_y), cfg.batch_size
-    n_batches = -(-n // B)
-    optimizer = make_optimizer(cfg, net.theta)
-    lr_at = make_schedule(cfg)
-    x_buf = np.empty((B, clean_x.shape[1]), dtype=dtype)  # each batch is gathered into this
-    raw_buf = np.empty((B, clean_x.shape[1]), dtype=np.uint8) if clean_x.dtype == np.uint8 else None
-    total_steps = cfg.epochs * n_batches
-    first_loss: float | None = None
-    log_classes = math.log(net.arch.sizes[-1])
+    (clean_x, train_y), (val_x, val_y) = _training_data(cfg, data, rng)
+    batches = BatchSource(clean_x, cfg.batch_size, dtype)
+    n, n_batches = len(train_y), batches.count(len(train_y))
+    optimizer, lr_at = make_optimizer(cfg, net.theta), make_schedule(cfg)
+    check = DivergenceCheck(net.arch.sizes[-1])
     for epoch in range(1, cfg.epochs + 1):
         epoch_start = time.perf_counter()
         epoch_x = augment(clean_x, rng, cfg.augment) if cfg.augment else clean_x
-        order = rng.permutation(n)
         loss_sum, correct = 0.0, 0
-        for b in range(n_batches):
+        for b, (x, y) in enumerate(batches.epoch(epoch_x, train_y, rng.permutation(n))):
             if should_stop is not None and should_stop():
                 yield Cancelled(epoch, b)
                 return
-            idx = order[b * B : (b + 1) * B]
-            xb = x_buf[: len(idx)]
-            if raw_buf is not None:
-                raw = raw_buf[: len(idx)]
-                np.take(epoch_x, idx, axis=0, out=raw)
-                np.divide(raw, dtype.type(255), out=xb)  # the same numbers as as_float, per batch
-            else:
-                np.take(epoch_x, idx, axis=0, out=xb)
-            yb = train_y[idx]
-            loss, probs = net.loss_and_gradient(xb, yb, cfg.l2)
-            # the floor ln K (chance level) keeps a run that starts from a good network from tripping
-            first_loss = max(loss, log_classes) if first_loss is None else first_loss
-            if not np.isfinite(loss) or loss > DIVERGENCE_FACTOR * first_loss:
-                yield Diverged(
-                    f"the loss became {loss:.4g} at epoch {epoch}, batch {b + 1} "
-                    f"(first batch: {first_loss:.4g}); try a smaller learning rate",
-                    epoch, b + 1,
-                )
+            loss, probs = net.loss_and_gradient(x, y, cfg.l2)
+            if reason := check.loss(loss, epoch, b + 1):
+                yield Diverged(reason, epoch, b + 1)
                 return
-            lr = lr_at(((epoch - 1) * n_batches + b) / total_steps)
+            lr = lr_at(((epoch - 1) * n_batches + b) / (cfg.epochs * n_batches))
             optimizer.step(net.theta, net.grad, lr)
-            loss_sum += loss * len(idx)
-            correct += int((probs.argmax(axis=1) == yb).sum())
+            loss_sum += loss * len(y)
+            correct += int((probs.argmax(axis=1) == y).sum())
             yield BatchEnd(epoch, b + 1, n_batches, loss, lr)
-        # A NaN or inf in theta shows in the very next batch's loss (0 * inf and 0 * NaN are NaN, and
-        # max(NaN, 0) is NaN), so the per-batch loss check stops such a run at once. This check is
-        # the guarantee for the last batch of the epoch.
-        if not np.isfinite(np.dot(net.theta, net.theta)):
-            yield Diverged(f"the weights became non-finite in epoch {epoch}", epoch, n_batches)
+        if reason := check.weights(net.theta, epoch):
+            yield Diverged(reason, epoch, n_batches)
             return
         seconds = time.perf_counter() - epoch_start
-        test_loss, test_acc, _ = evaluate(net, data.test_x, test_y)
+        test_loss, test_acc, _ = evaluate(net, data.test_x, data.test_y.astype(np.int64))
         val_acc = evaluate(net, val_x, val_y)[1] if len(val_y) else None
         yield EpochEnd(epoch, cfg.epochs, loss_sum / n, correct / n, test_loss, test_acc,
                        val_acc, seconds, n / seconds)

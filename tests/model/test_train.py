@@ -120,3 +120,30 @@ def test_evaluate_reports_the_networks_own_cost(mnist: Dataset, output: str, cos
     assert loss == pytest.approx(net.loss(xf, y), rel=1e-5)
     np.testing.assert_array_equal(predicted, net.predict_proba(xf).argmax(axis=1))
     assert accuracy == pytest.approx(float((predicted == y).mean()))
+
+
+def test_divergence_check_compares_with_the_first_loss_floored_at_chance() -> None:
+    import math
+
+    from model.train import DIVERGENCE_FACTOR, DivergenceCheck
+
+    check = DivergenceCheck(10)
+    assert check.loss(0.01, 1, 1) is None  # a good network's first loss: the floor ln 10 counts
+    assert check.first_loss == pytest.approx(math.log(10))
+    assert check.loss(DIVERGENCE_FACTOR * math.log(10), 1, 2) is None
+    reason = check.loss(DIVERGENCE_FACTOR * math.log(10) * 1.01, 2, 7)
+    assert reason is not None and "epoch 2, batch 7" in reason and "smaller learning rate" in reason
+    assert "nan" in (check.loss(float("nan"), 1, 3) or "")
+    high = DivergenceCheck(10)
+    assert high.loss(50.0, 1, 1) is None and high.first_loss == 50.0
+    assert high.loss(4000.0, 1, 2) is None and high.loss(5001.0, 1, 3) is not None
+
+
+def test_divergence_check_of_the_weights() -> None:
+    from model.train import DivergenceCheck
+
+    check = DivergenceCheck(10)
+    assert check.weights(np.ones(4, dtype=np.float32), 3) is None
+    assert check.weights(np.array([1.0, np.inf]), 3) == "the weights became non-finite in epoch 3"
+    with np.errstate(over="ignore"):
+        assert check.weights(np.array([1e30, 1.0], dtype=np.float32), 1) is not None  # 1e60 overflows

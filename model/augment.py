@@ -72,9 +72,9 @@ def _source_coordinates(rng: np.random.Generator, n: int, cfg: AugmentConfig) ->
     a, b = cos * sy, cos * shear - sin * sx
     c, d = sin * sy, sin * shear + cos * sx
     det = a * d - b * c
-    inv = np.stack([d, -b, -c, a]).reshape(2, 2, n) / det  # (2, 2, n)
+    inv64 = np.stack([d, -b, -c, a]).reshape(2, 2, n) / det  # (2, 2, n)
     centre = (SIDE - 1) / 2.0
-    inv = inv.astype(np.float32)[:, :, :, None, None]  # (2, 2, n, 1, 1)
+    inv = inv64.astype(np.float32)[:, :, :, None, None]  # (2, 2, n, 1, 1)
     grid = np.arange(SIDE, dtype=np.float32) - centre
     py = grid[None, :, None] - shift[0].astype(np.float32)[:, None, None]  # (n, 28, 1)
     px = grid[None, None, :] - shift[1].astype(np.float32)[:, None, None]  # (n, 1, 28)

@@ -111,6 +111,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 8:
         raise DataError(f"{path} is too short to be an IDX file ({len(raw)} bytes)")
     magic, count = struct.unpack(">ii", raw[:8])
+    shape: tuple[int, ...]
     if magic == IMAGES_MAGIC:
         if len(raw) < 16:
             raise DataError(f"{path} is too short for an IDX image header")

@@ -42,7 +42,7 @@ def stroke_width(ink: np.ndarray) -> float:
     inner = np.count_nonzero(mask[1:, :] != mask[:-1, :]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
     sides = (np.count_nonzero(mask[0]) + np.count_nonzero(mask[-1])
              + np.count_nonzero(mask[:, 0]) + np.count_nonzero(mask[:, -1]))
-    return 2.0 * np.count_nonzero(mask) / max(inner + sides, 1)
+    return 2.0 * np.count_nonzero(mask) / max(int(inner + sides), 1)
 
 
 def _neighbours(a: np.ndarray, pick: np.ufunc, axis: int) -> np.ndarray:

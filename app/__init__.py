@@ -1,0 +1,30 @@
+"""digitnet's web service and command line, around the network in ``model/`` (which never imports this).
+
+A map, in the order a newcomer might read it:
+
+    settings.py      every DIGITNET_* setting, read once at start; where the project's files are
+    main.py          create_app: routers, middlewares, and the start-up that makes the Services
+    deps.py          Services and the typed dependencies routes receive (store, holder, settings)
+    routes/          one router per concern: predict, admin (runs, versions, metrics), health, pages
+    schemas.py       request and response bodies (pydantic), which make the OpenAPI schema
+
+    images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error
+    predictor.py     a loaded model: images or pixels -> Predictions (model.preprocess does the geometry)
+    versions.py      which model version serves, checked before it does, following promotions
+
+    store.py         the state directory: runs, events, versions in SQLite (shared by every worker)
+    training.py      a run's config from a preset, MNIST's place, the saved model's metadata
+    training_job.py  a run's own process: start, cancel, reap, and the run itself
+    auth.py          the admin token;  limits.py  body size and in-flight limits;  metrics.py  Prometheus
+
+    cli.py           the digitnet command's arguments; commands.py does each command; progress.py its bar
+    pendigits.py     real pen trajectories (UNIPEN files);  strokes.py  draws strokes as the page does
+    pen_training.py  pen-drawn digits as extra training data
+
+The path of a drawing: the page posts a PNG to ``POST /predict`` (routes/predict.py). The
+in-flight limit (limits.py) admits it, the body limit counts it, the metrics middleware times it;
+the route takes the serving ``Predictor`` once (deps.py, versions.py), reads the image's header
+(images.py) to decide whether to answer on the event loop or in a worker thread, and the predictor
+decodes it to ink, ``model.preprocess.to_mnist`` makes the 784 inputs, and the network reads them.
+The answer is the digit, ten probabilities, the version that answered and the 28x28 input.
+"""

@@ -1,4 +1,5 @@
-"""The admin token: from $DIGITNET_ADMIN_TOKEN, or generated once and kept in the state directory.
+"""The admin token: from the settings ($DIGITNET_ADMIN_TOKEN), or generated once and kept in the state
+directory.
 
 Admin requests carry it as ``Authorization: Bearer <token>``. There are no cookies, so a page on
 another site cannot make a browser start a run. The comparison takes the same time whatever the
@@ -14,16 +15,17 @@ import secrets
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.deps import ServicesDep
 
 log = logging.getLogger("digitnet")
 TOKEN_FILE = "admin-token"
 
 
-def load_or_create_token(home: Path) -> str:
+def load_or_create_token(home: Path, configured: str | None = None) -> str:
     """The configured token, else the stored one, else a new one stored with mode 0600."""
-    configured = os.environ.get("DIGITNET_ADMIN_TOKEN")
     if configured:
         return configured
     path = home / TOKEN_FILE
@@ -51,11 +53,11 @@ def load_or_create_token(home: Path) -> str:
 bearer = HTTPBearer(auto_error=False, description="the admin token")  # also documents it in OpenAPI
 
 
-def require_admin(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+async def require_admin(
+    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     """FastAPI dependency: 401 unless the request carries the admin token."""
-    expected: str = request.app.state.admin_token
+    expected = services.admin_token
     given = credentials.credentials if credentials else ""
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(401, "admin token missing or wrong", headers={"WWW-Authenticate": "Bearer"})

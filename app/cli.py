@@ -1,4 +1,9 @@
-"""The ``digitnet`` command: train, evaluate, predict, data download (and serve, in app.server)."""
+"""The ``digitnet`` command: train, evaluate, predict, serve, data download and verify.
+
+This module only parses the arguments (app.commands does the work), and parses them before NumPy
+loads: ``serve`` must set BLAS's thread count first. So the names a user can choose are spelled
+here once more than in their registries; tests/app/test_cli.py pins them to the registries.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,27 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app.paths import SHIPPED_WEIGHTS
+from app.settings import SHIPPED_WEIGHTS
+
+# The registries' names (model.config.PRESETS, model.functions.HIDDEN_ACTIVATIONS and COSTS,
+# model.optim.OPTIMIZERS and SCHEDULES), pinned to them by a test
+PRESETS = ("default", "seed")
+ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh")
+COSTS = ("cross_entropy", "mse")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "step", "cosine")
 
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a network on MNIST and save it")
-    p.add_argument("--preset", choices=["seed", "default"], default="seed",
+    p.add_argument("--preset", choices=PRESETS, default="seed",
                    help="start from a preset; the options below override it (default: seed)")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes, e.g. --hidden 800 800")
-    p.add_argument("--activation", choices=["relu", "leaky_relu", "sigmoid", "tanh"])
-    p.add_argument("--cost", choices=["cross_entropy", "mse"])
-    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"])
+    p.add_argument("--activation", choices=ACTIVATIONS)
+    p.add_argument("--cost", choices=COSTS)
+    p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--lr", type=float, help="(peak) learning rate")
-    p.add_argument("--schedule", choices=["constant", "step", "cosine"])
+    p.add_argument("--schedule", choices=SCHEDULES)
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--l2", type=float, help="weight decay strength")

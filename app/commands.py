@@ -10,20 +10,22 @@ import shlex
 import signal
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from app.pen_data import load_pen_data
-from app.preprocess import ImageError, preprocess
+from app.images import InputError, preprocess
+from app.pen_training import load_pen_data
 from app.progress import ProgressBar
-from model.config import PRESETS, TrainConfig
+from app.settings import Settings
+from app.training import config_from, dataset, run_meta
+from model.config import TrainConfig
 from model.download import MIRRORS, download_mnist
 from model.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model, save_model
-from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, evaluate, train
+from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
 
 OVERRIDES = ("hidden", "activation", "cost", "optimizer", "lr", "schedule", "epochs", "batch_size",
              "l2", "seed", "validation", "limit")
@@ -44,31 +46,23 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             return serve_command(args)
         return data_command(args)
-    except (DataError, ModelFileError, ImageError, ValueError, OSError) as exc:
+    except (DataError, ModelFileError, InputError, ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The preset, with every option the user gave replacing the preset's value."""
-    changes: dict[str, Any] = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
-    base = PRESETS[args.preset]
-    if args.augment is not None:
-        changes["augment"] = (base.augment or PRESETS["default"].augment) if args.augment else None
-    return dataclasses.replace(base, **changes)
+    return config_from(args.preset, {k: getattr(args, k) for k in OVERRIDES}, args.augment)
 
 
 def train_command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     mnist = load_mnist(args.data)
-    data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
-    pen_meta = None
+    data, pen_meta = dataset(mnist), None
     if args.pen_data:
         print(f"drawing the pen digits of {args.pen_data} ({args.pen_copies} copies)", file=sys.stderr)
         pen = load_pen_data(args.pen_data, args.pen_copies, cfg.seed)
-        pen_meta = pen.meta
-        train_x = np.concatenate([mnist.train_images / np.float32(255.0), pen.images])
-        data = Dataset(train_x.astype(np.float32), np.concatenate([mnist.train_labels, pen.labels]),
-                       mnist.test_images, mnist.test_labels)
+        data, pen_meta = dataset(mnist, pen.images, pen.labels), pen.meta
     out = Path(args.out or f"runs/model-{datetime.now():%Y%m%d-%H%M%S}.npz")
     stop = {"requested": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
@@ -81,9 +75,9 @@ def train_command(args: argparse.Namespace) -> int:
             bar.epoch(event)
             history.append(dataclasses.asdict(event))
         elif isinstance(event, Finished):
-            meta = _train_meta(args, cfg, mnist.checksums, history, event)
-            meta["pen_data"] = pen_meta
-            save_model(out, event.network, meta)
+            save_model(out, event.network, run_meta(cfg, event, history, mnist.checksums,
+                                                    preset=args.preset, command=_command(),
+                                                    pen_data=pen_meta))
             print(f"test accuracy {event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
             return 0
         elif isinstance(event, Diverged):
@@ -94,22 +88,10 @@ def train_command(args: argparse.Namespace) -> int:
     raise UserError("training ended without a final event")
 
 
-def _train_meta(args: argparse.Namespace, cfg: TrainConfig, checksums: dict[str, str],
-                history: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
-    # the command as typed (when called as a library, the options are not known: just "train")
+def _command() -> str:
+    """The command as typed (when called as a library, the options are not known: just "train")."""
     argv = sys.argv[1:] if sys.argv[1:2] == ["train"] else ["train"]
-    return {
-        "config": cfg.to_dict(),
-        "preset": args.preset,
-        "command": "digitnet " + shlex.join(argv),
-        "seed": cfg.seed,
-        "data_sha256": checksums,
-        "test_accuracy": done.test_accuracy,
-        "history": history,
-        "training_seconds": round(done.seconds, 1),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "numpy": np.__version__,
-    }
+    return "digitnet " + shlex.join(argv)
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
@@ -161,7 +143,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
     if args.weights:
         load_model(args.weights)  # a bad file is reported here, before the server starts
-        os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())
+        os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())  # for every worker
+    Settings.from_env()  # a bad setting is one line here, before the server starts
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 timeout_graceful_shutdown=5)
     return 0

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.store import Store
+from app.versions import ModelHolder
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
@@ -28,26 +30,30 @@ class Metrics:
                                 ["route", "method", "status"], registry=self.registry)
         self.latency = Histogram("digitnet_request_seconds", "time to answer a request", ["route"],
                                  buckets=BUCKETS, registry=self.registry)
+        self.state_collector: _StateCollector | None = None
 
-    def watch_state(self, app: Any) -> None:
-        """Report the serving version and the runs by outcome, read when scraped."""
-        self.registry.register(_StateCollector(app))
+    def watch(self, store: Store, holder: ModelHolder) -> None:
+        """Report the serving version and the runs by outcome, read when scraped (once per registry)."""
+        if self.state_collector is None:
+            self.state_collector = _StateCollector(store, holder)
+            self.registry.register(self.state_collector)
+        else:
+            self.state_collector.store, self.state_collector.holder = store, holder
 
 
 class _StateCollector:
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, store: Store, holder: ModelHolder) -> None:
+        self.store, self.holder = store, holder
 
     def collect(self) -> Iterator[Metric]:
-        holder, store = self.app.state.holder, self.app.state.store
+        holder, store = self.holder, self.store
         serving = GaugeMetricFamily("digitnet_model_serving", "1 for the model version serving",
                                     labels=["version"])
         serving.add_metric([holder.current.version], 1.0)
         yield serving
         runs = GaugeMetricFamily("digitnet_training_runs", "training runs by status", labels=["status"])
-        with store.connect() as db:
-            for status, count in db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"):
-                runs.add_metric([status], float(count))
+        for status, count in store.count_runs_by_status().items():
+            runs.add_metric([status], float(count))
         yield runs
 
 

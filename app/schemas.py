@@ -6,7 +6,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.store import RUN_STATUSES
+from model.config import PRESETS
+from model.functions import COSTS, HIDDEN_ACTIVATIONS
+from model.optim import OPTIMIZERS, SCHEDULES
+
 MAX_BATCH = 64
+
+# The names a user can choose, each from the registry that defines it (Literal[("a", "b")] is
+# Literal["a", "b"]): a name added there is accepted here and listed in the OpenAPI schema.
+PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
+ActivationName = Literal[tuple(HIDDEN_ACTIVATIONS)]  # type: ignore[valid-type]
+CostName = Literal[tuple(COSTS)]  # type: ignore[valid-type]
+OptimizerName = Literal[tuple(OPTIMIZERS)]  # type: ignore[valid-type]
+ScheduleName = Literal[tuple(SCHEDULES)]  # type: ignore[valid-type]
+RunStatus = Literal[tuple(RUN_STATUSES)]  # type: ignore[valid-type]
 
 EXAMPLE_IMAGE = "data:image/png;base64,iVBORw0KGgo..."
 
@@ -79,13 +93,13 @@ class TrainRequest(BaseModel):
         {"preset": "default", "hidden": [256, 128], "optimizer": "adam", "lr": 0.001, "augment": True},
     ]})
 
-    preset: Literal["seed", "default"] = "seed"
+    preset: PresetName = "seed"
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] | None = Field(None, min_length=1, max_length=4)
-    activation: Literal["relu", "leaky_relu", "sigmoid", "tanh"] | None = None
-    cost: Literal["cross_entropy", "mse"] | None = None
-    optimizer: Literal["sgd", "momentum", "adam"] | None = None
+    activation: ActivationName | None = None
+    cost: CostName | None = None
+    optimizer: OptimizerName | None = None
     lr: float | None = Field(None, gt=0, le=10)
-    schedule: Literal["constant", "step", "cosine"] | None = None
+    schedule: ScheduleName | None = None
     epochs: int | None = Field(None, ge=1, le=200)
     batch_size: int | None = Field(None, ge=1, le=4096)
     l2: float | None = Field(None, ge=0, lt=1)
@@ -96,7 +110,7 @@ class TrainRequest(BaseModel):
 
 class RunResponse(BaseModel):
     id: str
-    status: str = Field(description="starting, running, finished, diverged, cancelled, failed, interrupted")
+    status: RunStatus
     params: dict[str, Any]
     created_at: float
     started_at: float | None = None

@@ -36,8 +36,10 @@ CREATE TABLE IF NOT EXISTS versions (
     sha256 TEXT NOT NULL, test_accuracy REAL, meta TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# A run's status: it is starting or running, then ends in exactly one of the final statuses
 ACTIVE = ("starting", "running")
 FINAL = ("finished", "diverged", "cancelled", "failed", "interrupted")
+RUN_STATUSES = ACTIVE + FINAL
 VERSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_VERSION = "default"
 
@@ -48,11 +50,6 @@ class RunActiveError(Exception):
 
 class NotFoundError(Exception):
     """No run or version with that id."""
-
-
-def default_home() -> Path:
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(os.environ.get("DIGITNET_HOME") or Path(data) / "digitnet")
 
 
 def valid_version_id(version_id: str) -> bool:
@@ -138,6 +135,10 @@ class Store:
         with self.connect() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
         return [_run_dict(r) for r in rows]
+
+    def count_runs_by_status(self) -> dict[str, int]:
+        with self.connect() as db:
+            return dict(db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall())
 
     def request_cancel(self, run_id: str) -> dict[str, Any]:
         run = self.get_run(run_id)

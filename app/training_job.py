@@ -1,28 +1,40 @@
-"""One training run, in a process of its own: ``python -m app.training_job RUN_ID``.
+"""One training run in a process of its own: starting it, cancelling it, reaping it, and the run itself.
 
-It reads the run's parameters from the store in $DIGITNET_HOME, trains, and writes what happens as
-events to the store, where any web worker can stream them to any number of watchers. Watchers never
-talk to this process, so a slow or vanished watcher cannot slow the run. A finished run becomes a
-new immutable model version. SIGUSR1 (sent by the cancel route) stops the run between two batches.
+The server's side: ``start`` records nothing itself (the route created the run in the store); it
+starts ``python -m app.training_job HOME RUN_ID`` and a thread that reaps the process; ``cancel``
+sets the run's cancel flag in the store and sends SIGUSR1 to its process.
+
+The run's side (``main``): it reads the run's parameters from the store in HOME, trains, and writes
+what happens as events to the store, where any web worker can stream them to any number of
+watchers. Watchers never talk to this process, so a slow or vanished watcher cannot slow the run. A
+finished run becomes a new immutable model version. SIGUSR1 stops the run between two batches; so
+does the cancel flag, read twice a second, and a server that went away.
+
+The signal protocol: the server starts the process with SIGUSR1 blocked (a child inherits the signal
+mask of the thread that starts it), and the run unblocks it once its handler is set. A cancel sent
+while Python was still starting waits, instead of killing the process (SIGUSR1's default action).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.store import Store
+from app.store import ACTIVE, Store
+from app.training import dataset, run_meta
 from model.config import TrainConfig
 from model.mnist import load_mnist
 from model.serialize import save_model
-from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, train
+from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train
 
 BATCH_EVENTS_PER_S = 4.0  # batch losses are thinned to this rate
 CANCEL_POLL_S = 0.5  # the database's cancel flag is read this often (the signal is immediate)
@@ -75,9 +87,7 @@ def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksu
     """Save the trained network as a new version (atomic write) and record it."""
     version_id = f"run-{run_id}"
     path = store.versions_dir / f"{version_id}.npz"
-    meta = {"config": cfg.to_dict(), "seed": cfg.seed, "data_sha256": checksums, "history": history,
-            "test_accuracy": event.test_accuracy, "training_seconds": round(event.seconds, 1),
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "run_id": run_id}
+    meta = run_meta(cfg, event, history, checksums, run_id=run_id)
     save_model(path, event.network, meta)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id)
@@ -89,12 +99,11 @@ def execute(store: Store, run_id: str) -> None:
     cfg = TrainConfig.from_dict(params["config"])
     run = Run(store, run_id, cfg)
     signal.signal(signal.SIGUSR1, lambda *_: setattr(run, "stop", True))
-    # the server starts this process with SIGUSR1 blocked, so that a cancel sent while Python was still
-    # starting waited (its default action would have killed the process): it arrives now, handled
+    # blocked since the server started us (see the module docstring): a pending cancel arrives now
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     store.update_run(run_id, status="running", pid=os.getpid(), started_at=time.time())
     mnist = load_mnist(params.get("data"))
-    data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
+    data = dataset(mnist)
     history: list[dict[str, Any]] = []
     n_batches = 1
     for event in train(cfg, data, should_stop=run.should_stop):
@@ -125,10 +134,9 @@ def yield_cpu() -> None:
     """Predictions come first: the run takes the CPU time the server leaves.
 
     SCHED_IDLE (Linux) runs this process only on a CPU with nothing else to do, and a waking server
-    takes the CPU back at once. With nice 10 alone the server waited for the run's time slices: at
-    16 clients 841-986 req/s and p90 31-38 ms while training, against 1310-1334 req/s and p90 13 ms
-    with SCHED_IDLE (idle: ~1300, 13 ms). A server saturated for long starves the run; that is the
-    order we want. Where SCHED_IDLE is missing, nice 10.
+    takes the CPU back at once; with nice 10 alone the server waited for the run's time slices
+    (docs/performance.md, Serving). A server saturated for long starves the run; that
+    is the order we want. Where SCHED_IDLE is missing, nice 10.
     """
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
@@ -137,15 +145,48 @@ def yield_cpu() -> None:
 
 
 def main(argv: list[str]) -> int:
-    run_id = argv[1]
+    """``python -m app.training_job HOME RUN_ID``: train the run, end it with its outcome."""
+    home, run_id = Path(argv[1]), argv[2]
     yield_cpu()
-    store = Store(Path(os.environ["DIGITNET_HOME"]))
+    store = Store(home)
     try:
         execute(store, run_id)
     except Exception as exc:  # any failure ends the run with its reason, never a silent hang
         end(store, run_id, "failed", f"{type(exc).__name__}: {exc}")
         return 1
     return 0
+
+
+def start(store: Store, run_id: str) -> None:
+    """Start the run's own process (the run is already recorded as starting); a thread reaps it."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    log = open(store.home / f"run-{run_id}.log", "ab")  # noqa: SIM115
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # see the module docstring
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "app.training_job", str(store.home), run_id],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        log.close()
+    store.update_run(run_id, pid=proc.pid)
+    threading.Thread(target=_reap, args=(store, run_id, proc), daemon=True).start()
+
+
+def _reap(store: Store, run_id: str, proc: subprocess.Popen[bytes]) -> None:
+    """Wait for the run's process. If it died without ending its run (killed, out of memory), end the
+    run as failed, saying how: otherwise it would stay 'running' and refuse new runs until a restart."""
+    code = proc.wait()
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    store.end_if_active(run_id, "failed", f"the training process {how} before the run ended")
+
+
+def cancel(store: Store, run_id: str) -> dict[str, Any]:
+    """Ask a run to stop between two batches: the flag in the store, and at once by signal."""
+    run = store.request_cancel(run_id)
+    if run["status"] in ACTIVE and run["pid"]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(run["pid"], signal.SIGUSR1)
+    return run
 
 
 if __name__ == "__main__":

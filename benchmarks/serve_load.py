@@ -51,7 +51,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.pendigits import PAGE, parse, render  # noqa: E402  (the root is on sys.path from here)
+from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
+from app.strokes import PAGE, render  # noqa: E402
 
 SERVERS = {"ours": ["app.main:create_app", "--factory"], "reference": ["benchmarks.reference_server:app"]}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -2,7 +2,7 @@
 "use strict";
 
 const TOKEN_KEY = "digitnet-admin-token";
-const FINAL = ["finished", "diverged", "cancelled", "failed", "interrupted"];
+const FINAL = document.body.dataset.finalStatuses.split(" "); // from the server's list of statuses
 const $ = (id) => document.getElementById(id);
 let watching = null; // { id, controller }
 
@@ -38,7 +38,7 @@ function formBody(form) {
   for (const [key, value] of new FormData(form).entries()) {
     if (value === "" || key === "augment") continue;
     if (key === "hidden") body.hidden = value.trim().split(/[\s,]+/).map(Number);
-    else if (["preset", "activation", "optimizer", "schedule"].includes(key)) body[key] = value;
+    else if (form.elements[key].tagName === "SELECT") body[key] = value; // a name from a list
     else body[key] = Number(value);
   }
   if (form.elements.augment.checked) body.augment = true;

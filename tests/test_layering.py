@@ -1,6 +1,7 @@
 """model/ is the network alone: NumPy and the standard library, never the web side."""
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -30,3 +31,21 @@ def test_the_checker_would_see_a_forbidden_import(tmp_path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import numpy as np\nfrom app.cli import main\nimport PIL.Image\n")
     assert _imports(bad) - ALLOWED - set(sys.stdlib_module_names) == {"app", "PIL"}
+
+
+def test_only_the_app_factory_and_the_dependencies_touch_app_state() -> None:
+    """Routes and middlewares get what they need as typed dependencies (app/deps.py)."""
+    allowed = {ROOT / "app" / "main.py", ROOT / "app" / "deps.py"}
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        if path not in allowed:
+            assert ".state." not in path.read_text(), f"{path.relative_to(ROOT)} reads app.state"
+
+
+def test_only_the_settings_read_digitnet_variables() -> None:
+    """Settings are read once, in app/settings.py (and passed to the rest; setting one for the server's
+    worker processes is fine)."""
+    read = re.compile(r'environ\.get\("DIGITNET|environ\["DIGITNET_[A-Z_]+"\](?!\s*=)')
+    assert read.search('os.environ["DIGITNET_HOME"]') and not read.search('os.environ["DIGITNET_X"] = "1"')
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        if path.name != "settings.py":
+            assert not read.search(path.read_text()), path.name

@@ -1,22 +1,22 @@
 """Liveness and readiness, for operators and load balancers."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.deps import StartingServicesDep
 from app.schemas import Health
 
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/livez", response_model=Health, summary="The process is up")
-def livez() -> Health:
+async def livez() -> Health:
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Health, summary="A model is loaded and answers",
             responses={503: {"model": Health, "description": "no model loaded yet"}})
-def readyz(request: Request) -> Health | JSONResponse:
-    holder = getattr(request.app.state, "holder", None)
-    if holder is None:
+async def readyz(services: StartingServicesDep) -> Health | JSONResponse:
+    if services is None:
         return JSONResponse({"status": "loading", "model_version": None}, status_code=503)
-    return Health(status="ready", model_version=holder.current.version)
+    return Health(status="ready", model_version=services.holder.current.version)

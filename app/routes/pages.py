@@ -1,14 +1,34 @@
-"""The drawing page."""
+"""The pages: the drawing page, the admin page and the API page (Swagger UI, vendored in static/)."""
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.paths import TEMPLATES
+from app.settings import TEMPLATES
+from app.store import FINAL
+from model.config import PRESETS, TrainConfig
+from model.functions import HIDDEN_ACTIVATIONS
+from model.optim import OPTIMIZERS, SCHEDULES
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES)
+
+
+def describe(cfg: TrainConfig) -> str:
+    """A preset in a few words, e.g. '784-128-10, sgd'."""
+    sizes = "-".join(str(n) for n in cfg.architecture().sizes)
+    return f"{sizes}, {cfg.optimizer}" + (", distortions" if cfg.augment else "")
+
+
+# The admin form's choices, from the registries that define them
+ADMIN_CHOICES = {
+    "presets": [(name, describe(cfg)) for name, cfg in PRESETS.items()],
+    "activations": list(HIDDEN_ACTIVATIONS),
+    "optimizers": list(OPTIMIZERS),
+    "schedules": list(SCHEDULES),
+    "final_statuses": list(FINAL),
+}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -19,13 +39,10 @@ def index(request: Request) -> HTMLResponse:
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request) -> HTMLResponse:
     """The admin page: a static shell that asks for the token; its data comes from the admin API."""
-    return templates.TemplateResponse(request, "admin.html", {})
+    return templates.TemplateResponse(request, "admin.html", ADMIN_CHOICES)
 
 
-docs_router = APIRouter(include_in_schema=False)
-
-
-@docs_router.get("/docs", response_class=HTMLResponse)
+@router.get("/docs", response_class=HTMLResponse)
 def api_docs() -> HTMLResponse:
     """The OpenAPI page, with Swagger UI vendored in static/vendor (no CDN)."""
     return get_swagger_ui_html(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
-from app.inference import InputError, Prediction, Predictor, decode_data_url, open_images, pixel_count
+from app.deps import Services, ServicesDep
+from app.images import InputError, decode_data_url, open_images, pixel_count
+from app.predictor import Prediction, Predictor
 from app.schemas import (
     MAX_BATCH,
     BatchRequest,
@@ -24,23 +26,9 @@ from app.schemas import (
 T = TypeVar("T")
 router = APIRouter(tags=["predict"])
 IMAGE_TYPES = ("image/png", "image/jpeg")
-# Requests with at most this many pixels to decode are answered on the event loop (see _answer_images)
+# Requests with at most this many pixels to decode are answered on the event loop (see _answer_images):
+# the page sends 140x140
 INLINE_PIXELS = 160 * 160
-
-
-async def get_predictor(request: Request) -> Predictor:
-    """The model serving now, taken once: the whole request is answered by it.
-
-    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in a worker
-    thread, a hop that cost more than the whole prediction does.
-    """
-    holder = request.app.state.holder
-    if holder is None:
-        raise HTTPException(503, "no model is loaded yet")
-    return holder.current
-
-
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text} for code, text in {
@@ -89,27 +77,27 @@ async def _uploads(request: Request, limit: int) -> list[bytes]:
     return [await f.read() for f in files]
 
 
-async def _answer_images(request: Request, predictor: Predictor, images: list[bytes]) -> list[Prediction]:
+async def _answer_images(services: Services, predictor: Predictor, images: list[bytes]) -> list[Prediction]:
     """Answer small drawings right here, on the event loop; larger images and batches in a thread.
 
-    A drawing from the page (140x140) is read in about 0.3 ms. Handing it to a worker thread and
-    back costs about as much again under load (wake-ups, the GIL passed back and forth: measured
-    0.55 vs 0.75 ms of server CPU a request at 16 clients), so work bounded by ``INLINE_PIXELS``
-    holds the event loop instead: a few ms at worst (measured: noise or hairlines take 1.3-1.8 ms
-    at 140x140, 2.7-3.9 ms at 200x200), far below the timeout. Only the headers are read first: a
-    large image's pixels are decoded in the thread.
+    Handing a page's drawing to a worker thread and back costs about as much server time as reading
+    it (wake-ups, the GIL passed back and forth), so work bounded by ``INLINE_PIXELS`` holds the
+    event loop instead: a few ms at the very worst, far below the timeout (docs/performance.md,
+    Serving). Only the headers are read first: a large image's pixels
+    are decoded in the thread.
     """
     opened = _call(open_images, images)
     if pixel_count(opened) <= INLINE_PIXELS:
         return _call(predictor.predict_images, opened)
-    return await _in_thread(request, predictor.predict_images, opened)
+    return await _in_thread(services, predictor.predict_images, opened)
 
 
-async def _answer_pixels(request: Request, predictor: Predictor, rows: list[list[float]]) -> list[Prediction]:
+async def _answer_pixels(services: Services, predictor: Predictor,
+                         rows: list[list[float]]) -> list[Prediction]:
     """One 784-number vector is little work: answered on the event loop; batches in a thread."""
     if len(rows) == 1:
         return _call(predictor.predict_pixels, rows)
-    return await _in_thread(request, predictor.predict_pixels, rows)
+    return await _in_thread(services, predictor.predict_pixels, rows)
 
 
 def _call(fn: Callable[[Any], T], arg: Any) -> T:
@@ -119,13 +107,13 @@ def _call(fn: Callable[[Any], T], arg: Any) -> T:
         raise HTTPException(exc.status, str(exc)) from exc
 
 
-async def _in_thread(request: Request, fn: Callable[[Any], T], arg: Any) -> T:
-    """Run the CPU work in a worker thread, at most ``inference_threads`` at once (default 1): more
-    threads only contend (measured at 16 clients: 1 thread 704 req/s, 2 637, 4 542, 40 ~380)."""
-    timeout = request.app.state.request_timeout_s
+async def _in_thread(services: Services, fn: Callable[[Any], T], arg: Any) -> T:
+    """Run the CPU work in a worker thread, at most ``inference_threads`` at once (default 1: more
+    threads only contend for the GIL, docs/performance.md)."""
+    timeout = services.settings.request_timeout_s
     try:
         with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(_call, fn, arg, limiter=request.app.state.inference_limiter,
+            return await anyio.to_thread.run_sync(_call, fn, arg, limiter=services.inference_limiter,
                                                   abandon_on_cancel=True)
     except TimeoutError as exc:
         raise HTTPException(503, f"the prediction took longer than {timeout:g} s and was cut off",
@@ -145,20 +133,21 @@ def _unsupported(media_type: str) -> HTTPException:
 
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS,
              openapi_extra=_body_doc(PredictRequest, "file"), summary="Read one drawn digit")
-async def predict_one(request: Request, predictor: PredictorDep) -> Response:
+async def predict_one(request: Request, services: ServicesDep) -> Response:
     """Send a drawing as a PNG/JPEG (raw body or multipart field ``file``), as JSON with a data URL
     in ``image``, or as JSON ``pixels`` already in MNIST form (784 numbers in [0, 1])."""
+    predictor = services.holder.current  # taken once: the whole request is answered by it
     media_type = _media_type(request)
     if media_type == "application/json":
         body = await _json_body(request, PredictRequest)
         if body.pixels is not None:
-            answers = await _answer_pixels(request, predictor, [body.pixels])
+            answers = await _answer_pixels(services, predictor, [body.pixels])
         else:
-            answers = await _answer_images(request, predictor, [_decode(body.image or "")])
+            answers = await _answer_images(services, predictor, [_decode(body.image or "")])
     elif media_type in IMAGE_TYPES:
-        answers = await _answer_images(request, predictor, [await request.body()])
+        answers = await _answer_images(services, predictor, [await request.body()])
     elif media_type == "multipart/form-data":
-        answers = await _answer_images(request, predictor, (await _uploads(request, 1))[:1])
+        answers = await _answer_images(services, predictor, (await _uploads(request, 1))[:1])
     else:
         raise _unsupported(media_type)
     return _json(PredictResponse.model_validate(answers[0], from_attributes=True))
@@ -166,19 +155,20 @@ async def predict_one(request: Request, predictor: PredictorDep) -> Response:
 
 @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS,
              openapi_extra=_body_doc(BatchRequest, "file"), summary="Read several digits at once")
-async def predict_batch(request: Request, predictor: PredictorDep) -> Response:
+async def predict_batch(request: Request, services: ServicesDep) -> Response:
     """Up to 64 drawings: JSON ``images`` (data URLs) or ``pixels`` (lists of 784 numbers), or a
     multipart form with several ``file`` fields. Answers in the same order."""
+    predictor = services.holder.current  # taken once: the whole request is answered by it
     media_type = _media_type(request)
     if media_type == "application/json":
         body = await _json_body(request, BatchRequest)
         if body.pixels is not None:
-            answers = await _answer_pixels(request, predictor, body.pixels)
+            answers = await _answer_pixels(services, predictor, body.pixels)
         else:
             images = [_decode(text) for text in body.images or []]
-            answers = await _answer_images(request, predictor, images)
+            answers = await _answer_images(services, predictor, images)
     elif media_type == "multipart/form-data":
-        answers = await _answer_images(request, predictor, await _uploads(request, MAX_BATCH))
+        answers = await _answer_images(services, predictor, await _uploads(request, MAX_BATCH))
     else:
         raise _unsupported(media_type)
     return _json(BatchResponse(predictions=[

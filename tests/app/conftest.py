@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +13,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
-from app.main import Settings, create_app
+from app.main import create_app
+from app.settings import Settings
 from model.mnist import load_mnist
 
 # the shipped model, unless DIGITNET_WEIGHTS names another
@@ -27,8 +27,8 @@ ADMIN_TOKEN = "test-admin-token"
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory, mnist_dir) -> Settings:
     """The shipped model, a fresh state directory, the real MNIST, a known admin token."""
-    os.environ["DIGITNET_ADMIN_TOKEN"] = ADMIN_TOKEN
-    return Settings(weights=WEIGHTS, home=tmp_path_factory.mktemp("home"), data_dir=str(mnist_dir))
+    return Settings(weights=WEIGHTS, home=tmp_path_factory.mktemp("home"), data_dir=str(mnist_dir),
+                    admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture(scope="session")

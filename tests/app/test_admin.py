@@ -193,14 +193,15 @@ def test_bad_versions_are_refused_and_the_serving_model_stays(live_server, setti
         path.write_bytes(good)
 
 
-def test_missing_mnist_is_a_clear_503_not_a_hang(tmp_path, monkeypatch) -> None:
+def test_missing_mnist_is_a_clear_503_not_a_hang(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
-    from app.main import Settings, create_app
+    from app.main import create_app
+    from app.settings import Settings
     from tests.app.conftest import WEIGHTS
 
-    monkeypatch.setenv("DIGITNET_ADMIN_TOKEN", ADMIN_TOKEN)
-    settings = Settings(weights=WEIGHTS, home=tmp_path / "home", data_dir=str(tmp_path / "no-mnist"))
+    settings = Settings(weights=WEIGHTS, home=tmp_path / "home", data_dir=str(tmp_path / "no-mnist"),
+                        admin_token=ADMIN_TOKEN)
     with TestClient(create_app(settings)) as c:
         response = c.post("/train", json=TINY, headers=AUTH)
         assert response.status_code == 503

@@ -6,8 +6,7 @@ import pytest
 from app.auth import load_or_create_token
 
 
-def test_generated_token_is_private_stable_and_shared(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv("DIGITNET_ADMIN_TOKEN", raising=False)
+def test_generated_token_is_private_stable_and_shared(tmp_path) -> None:
     with ThreadPoolExecutor(8) as pool:  # several workers starting at once
         tokens = set(pool.map(lambda _: load_or_create_token(tmp_path), range(8)))
     assert len(tokens) == 1 and len(tokens.pop()) >= 32
@@ -17,10 +16,9 @@ def test_generated_token_is_private_stable_and_shared(tmp_path, monkeypatch) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["admin-token"]
 
 
-def test_configured_token_wins_and_a_truncated_file_is_refused(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("DIGITNET_ADMIN_TOKEN", "from-the-environment-123")
-    assert load_or_create_token(tmp_path) == "from-the-environment-123"
-    monkeypatch.delenv("DIGITNET_ADMIN_TOKEN")
+def test_configured_token_wins_and_a_truncated_file_is_refused(tmp_path) -> None:
+    assert load_or_create_token(tmp_path, "from-the-settings-123") == "from-the-settings-123"
+    assert not (tmp_path / "admin-token").exists()
     (tmp_path / "admin-token").write_text("")
     with pytest.raises(RuntimeError, match="too short"):
         load_or_create_token(tmp_path)

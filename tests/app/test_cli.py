@@ -143,3 +143,21 @@ def test_data_download_offline_says_so(tmp_path: Path) -> None:
     result = digitnet("data", "download", "--data", str(tmp_path), "--mirror", "http://127.0.0.1:9/")
     assert result.returncode == 1
     assert "offline" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_choices_are_the_registries_names() -> None:
+    """The parser spells the names before NumPy loads; they must be the registries' own."""
+    from app import cli
+    from model.config import PRESETS
+    from model.functions import COSTS, HIDDEN_ACTIVATIONS
+    from model.optim import OPTIMIZERS, SCHEDULES
+
+    assert set(cli.PRESETS) == set(PRESETS)
+    assert set(cli.ACTIVATIONS) == set(HIDDEN_ACTIVATIONS)
+    assert set(cli.COSTS) == set(COSTS)
+    assert set(cli.OPTIMIZERS) == set(OPTIMIZERS)
+    assert set(cli.SCHEDULES) == set(SCHEDULES)
+    train = cli.build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {a.dest: set(a.choices) for a in train._actions if a.choices}
+    assert choices == {"preset": set(PRESETS), "activation": set(HIDDEN_ACTIVATIONS), "cost": set(COSTS),
+                       "optimizer": set(OPTIMIZERS), "schedule": set(SCHEDULES)}

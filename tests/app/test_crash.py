@@ -53,7 +53,7 @@ def check_versions(home: Path) -> int:
 
 
 def test_kill_9_during_saves_and_promotions_never_leaves_a_broken_version(tmp_path: Path) -> None:
-    from app.serving import ModelHolder
+    from app.versions import ModelHolder
     from tests.app.conftest import WEIGHTS
 
     rng = random.Random(0)

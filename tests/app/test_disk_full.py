@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.serving import ModelHolder
 from app.store import Store
 from app.training_job import main
+from app.versions import ModelHolder
 from model.network import Architecture, Network
 from model.serialize import save_model
 from tests.app.conftest import WEIGHTS
@@ -41,8 +41,7 @@ def fill(disk: Path, leave: int) -> None:
         f.write(b"\0" * max(0, free - leave))
 
 
-def test_failed_save_keeps_the_serving_model_and_says_why(small_disk: Path, mnist_dir: Path,
-                                                         monkeypatch) -> None:
+def test_failed_save_keeps_the_serving_model_and_says_why(small_disk: Path, mnist_dir: Path) -> None:
     store = Store(small_disk)
     net = Network(Architecture((784, 64, 10)))
     net.initialize(np.random.default_rng(0))
@@ -52,8 +51,7 @@ def test_failed_save_keeps_the_serving_model_and_says_why(small_disk: Path, mnis
     run_id = store.create_run({"config": {"hidden": [256], "epochs": 1, "limit": 300},
                                "data": str(mnist_dir)})
     fill(small_disk, leave=200_000)  # room for the database, not for a 784-256-10 model (0.8 MB)
-    monkeypatch.setenv("DIGITNET_HOME", str(small_disk))
-    assert main(["training_job", run_id]) == 1
+    assert main(["training_job", str(small_disk), run_id]) == 1
     run = store.get_run(run_id)
     assert run["status"] == "failed" and "No space left on device" in run["reason"]
     assert [p.name for p in store.versions_dir.iterdir()] == ["v1.npz"]  # no half file, no temp file

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.preprocess import ImageError, preprocess
+from app.images import InputError, preprocess
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
@@ -24,10 +24,10 @@ MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "I;16"]
 
 
 def outcome(data: bytes) -> None:
-    """The only acceptable outcomes: an MNIST vector, 'no digit', or our ImageError with a 4xx."""
+    """The only acceptable outcomes: an MNIST vector, 'no digit', or our InputError with a 4xx."""
     try:
         vector = preprocess(data)
-    except ImageError as exc:
+    except InputError as exc:
         assert 400 <= exc.status < 500
         return
     if vector is not None:

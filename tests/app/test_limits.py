@@ -8,8 +8,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.limits import InFlightLimitMiddleware
-from app.main import Settings, create_app
+from app.main import create_app
 from app.routes.predict import INLINE_PIXELS
+from app.settings import Settings
 from tests.app.conftest import WEIGHTS, drawn_one
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from app.pendigits import parse, place
+from app.pendigits import parse
+from app.strokes import place
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

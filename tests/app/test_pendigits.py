@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.pendigits import PAGE, FormatError, Sample, midpoint_curves, parse, parse_lines, render
+from app.pendigits import FormatError, Sample, parse, parse_lines
+from app.strokes import PAGE, midpoint_curves, render
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_page_look_is_dark_ink_on_white_in_an_opaque_rgba_png() -> None:
 
 
 def test_pen_data_draws_each_sample_copies_times_in_mnist_form(pendigits_file) -> None:
-    from app.pen_data import load_pen_data
+    from app.pen_training import load_pen_data
     from model.preprocess import CENTRE
 
     pen = load_pen_data(pendigits_file, copies=2, seed=0, writers={12})
@@ -119,7 +120,7 @@ def test_pen_data_draws_each_sample_copies_times_in_mnist_form(pendigits_file) -
 
 
 def test_pen_data_refuses_a_missing_file_and_zero_copies(tmp_path) -> None:
-    from app.pen_data import load_pen_data
+    from app.pen_training import load_pen_data
 
     with pytest.raises(ValueError, match="cannot read pen data"):
         load_pen_data(tmp_path / "none.txt", copies=1, seed=0)

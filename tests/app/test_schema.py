@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
-from app.main import Settings, create_app
+from app.main import create_app
+from app.settings import Settings
 from tests.app.conftest import WEIGHTS
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -9,12 +9,14 @@ times with a different pen width, size and place on the canvas, as different peo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from app.pendigits import Sample, parse, render_image
+from app.pendigits import parse
+from app.strokes import Stroke, render_image
 from model.preprocess import to_mnist
 
 LINE_WIDTH = (10.0, 28.0)  # pen widths in canvas pixels (the page's pen is 18 on a 280 canvas)
@@ -29,10 +31,11 @@ class PenData:
     meta: dict[str, object]
 
 
-def draw_sample(sample: Sample, rng: np.random.Generator) -> np.ndarray | None:
-    """One canvas-like rendering of ``sample`` in MNIST form (None if it came out blank)."""
+def draw_strokes(strokes: Sequence[Stroke], rng: np.random.Generator) -> np.ndarray | None:
+    """One canvas-like rendering of a drawing's strokes in MNIST form (None if it came out blank): a
+    random pen width, size and place, as different people would draw it."""
     image = render_image(
-        sample.strokes, CANVAS, rng.uniform(*LINE_WIDTH), rng.uniform(*FILL),
+        strokes, CANVAS, rng.uniform(*LINE_WIDTH), rng.uniform(*FILL),
         (rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9)), supersample=2,
     )
     return to_mnist(np.asarray(image, dtype=np.float32) / 255.0)
@@ -54,7 +57,7 @@ def load_pen_data(path: str | Path, copies: int, seed: int, writers: set[int] | 
     images, labels = [], []
     for _ in range(copies):
         for sample in samples:
-            vector = draw_sample(sample, rng)
+            vector = draw_strokes(sample.strokes, rng)
             if vector is not None:
                 images.append(vector)
                 labels.append(sample.label)

@@ -1,13 +1,17 @@
-"""Turning image bytes into what an MNIST digit looks like: 784 intensities in [0, 1].
+"""From image bytes to ink: decode a PNG or JPEG safely, then grayscale ink in [0, 1].
 
-This module is the image side (Pillow): decode a PNG or JPEG safely, turn it into "ink" (grayscale,
-1 = ink, whatever the background or transparency). ``model.preprocess.to_mnist`` then does the
-geometry, in NumPy, the same code that training uses: crop to the ink, even out the stroke width,
-scale into 20x20, centre by mass in 28x28. docs/preprocessing.md shows each step.
+This module is the image side (Pillow). ``model.preprocess.to_mnist`` then does the geometry, in
+NumPy, the same code that training uses: crop to the ink, even out the stroke width, scale into
+20x20, centre by mass in 28x28. docs/preprocessing.md shows each step.
+
+Whatever a client sent that cannot be read raises ``InputError``, the one input error of the app:
+its message says what was wrong and ``status`` is the HTTP status the routes answer with.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 
 import numpy as np
@@ -18,47 +22,63 @@ from model.preprocess import to_mnist
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 FORMATS = ("PNG", "JPEG")
 SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # the first bytes of every PNG and JPEG file
+DATA_URL_TYPES = ("image/png", "image/jpeg")
 
 
-class ImageError(ValueError):
-    """The bytes are not an image we can read; the message says why, ``status`` the HTTP status."""
+class InputError(ValueError):
+    """The client sent something we cannot read; ``status`` is the HTTP status to answer with."""
 
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
 
 
+def decode_data_url(text: str) -> bytes:
+    """``data:image/png;base64,....`` (or bare base64) -> bytes, or InputError."""
+    payload = text
+    if text.startswith("data:"):
+        header, sep, payload = text.partition(",")
+        if not sep or ";base64" not in header:
+            raise InputError("image must be a base64 data URL: data:image/png;base64,...")
+        if header[5:].split(";")[0] not in DATA_URL_TYPES:
+            raise InputError("image must be a PNG or JPEG data URL", status=415)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"image is not valid base64 ({exc})") from exc
+
+
 def open_image(data: bytes) -> Image.Image:
-    """Read a PNG or JPEG's header with Pillow, or raise ImageError; the pixels are not decoded yet.
+    """Read a PNG or JPEG's header with Pillow, or raise InputError; the pixels are not decoded yet.
 
     The size is checked here, before ``load`` decodes the pixels, so a small file that claims to be
     a huge image (a decompression bomb) costs nothing, and the caller can see how much work it is.
     """
     if not data:
-        raise ImageError("the image is empty")
+        raise InputError("the image is empty")
     if not data.startswith(SIGNATURES):
-        raise ImageError("cannot decode the image: not a PNG or JPEG file", status=415)
+        raise InputError("cannot decode the image: not a PNG or JPEG file", status=415)
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"the image is far over the {MAX_SIDE}x{MAX_SIDE} pixel limit", status=413) from exc
+        raise InputError(f"the image is far over the {MAX_SIDE}x{MAX_SIDE} pixel limit", status=413) from exc
     except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageError(f"cannot decode the image: {exc}") from exc
+        raise InputError(f"cannot decode the image: {exc}") from exc
     width, height = image.size
     if width > MAX_SIDE or height > MAX_SIDE:
-        raise ImageError(
+        raise InputError(
             f"the image is {width}x{height} pixels; the limit is {MAX_SIDE}x{MAX_SIDE}", status=413
         )
     return image
 
 
 def decode(data: bytes | Image.Image) -> Image.Image:
-    """PNG or JPEG bytes (or an image from ``open_image``) -> a decoded Pillow image, or ImageError."""
+    """PNG or JPEG bytes (or an image from ``open_image``) -> a decoded Pillow image, or InputError."""
     image = open_image(data) if isinstance(data, bytes) else data
     try:
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"cannot decode the image: {exc}") from exc
+        raise InputError(f"cannot decode the image: {exc}") from exc
     return image
 
 
@@ -98,3 +118,13 @@ def preprocess(data: bytes | Image.Image) -> np.ndarray | None:
     """Image bytes (or ``open_image``'s result) -> (784,) MNIST-like float32 vector in [0, 1], or None
     for a blank drawing."""
     return to_mnist(to_ink(decode(data)))
+
+
+def open_images(images: list[bytes]) -> list[Image.Image]:
+    """Read each image's header (not its pixels), or InputError: the size says what decoding costs."""
+    return [open_image(data) for data in images]
+
+
+def pixel_count(images: list[Image.Image]) -> int:
+    """How many pixels decoding these images means: the measure of a request's work."""
+    return sum(image.width * image.height for image in images)

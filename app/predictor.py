@@ -1,9 +1,12 @@
-"""From request payloads to answers: decode, preprocess, run the network. Routes call only this."""
+"""A loaded model and the way to ask it: images or MNIST-form pixels in, ``Prediction``s out.
+
+The routes call only this: it preprocesses (``app.images``), runs the network once on the whole batch
+and writes each answer, with the 28x28 input the network saw as a small PNG data URL.
+"""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import struct
 import zlib
 from dataclasses import dataclass
@@ -12,18 +15,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from app.preprocess import ImageError, open_image, preprocess
+from app.images import InputError, preprocess
 from model.serialize import SavedModel, load_model
 
 N_PIXELS = 784
-
-
-class InputError(ValueError):
-    """The client sent something we cannot read; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -51,13 +46,7 @@ class Predictor:
     def predict_images(self, images: list[bytes] | list[Image.Image]) -> list[Prediction]:
         """Decode and preprocess each image (bytes, or ``open_images``' results), then run the network
         once on the whole batch."""
-        vectors = []
-        for data in images:
-            try:
-                vectors.append(preprocess(data))
-            except ImageError as exc:
-                raise InputError(str(exc), exc.status) from exc
-        return self._predict(vectors)
+        return self._predict([preprocess(data) for data in images])
 
     def predict_pixels(self, rows: list[list[float]]) -> list[Prediction]:
         """Vectors already in MNIST form: 784 numbers in [0, 1] each (0 = background)."""
@@ -90,17 +79,16 @@ class Predictor:
 def input_png(vector: np.ndarray) -> str:
     """A (784,) input in [0, 1] -> a 28x28 8-bit gray PNG data URL, stored as MNIST stores a digit.
 
-    Any browser shows it. As 784 floats in JSON the same echo was 6 KB and cost ~0.1 ms of server
-    CPU a request (measured over HTTP); this is ~1.6 KB of base64. Written by hand rather than by
-    Pillow, whose encoder set-up cost more than the 28x28 pixels: a PNG is its signature,
-    then chunks (length, type, data, CRC-32): IHDR (size, 8-bit gray), IDAT (a zlib stream of the
-    rows, each after a filter byte, 0 = none), IEND.
+    Any browser shows it, and it is a fraction of the size of 784 numbers in JSON. Written by hand
+    rather than by Pillow, whose encoder set-up costs more than 28x28 pixels (docs/performance.md,
+    Serving): a PNG is its signature, then chunks (length, type, data, CRC-32): IHDR
+    (size, 8-bit gray), IDAT (a zlib stream of the rows, each after a filter byte, 0 = none), IEND.
     """
     pixels = np.rint(vector.reshape(28, 28) * 255).astype(np.uint8)
     rows = np.zeros((28, 1 + 28), dtype=np.uint8)  # filter byte 0, then the row's 28 pixels
     rows[:, 1:] = pixels
-    # zlib level 0 ("stored"): 1.2 KB instead of 0.6, but compressing took ~20 us a request in the
-    # server, the caches cold after the forward pass; a small window keeps zlib's own state small
+    # zlib level 0 ("stored"): twice the bytes of level 1, but compressing cost more server time than
+    # sending them (docs/performance.md); a small window keeps zlib's own state small
     deflate = zlib.compressobj(0, zlib.DEFLATED, 10, 1)
     idat = deflate.compress(rows.tobytes()) + deflate.flush()
     png = PNG_SIGNATURE + PNG_HEADER + _chunk(b"IDAT", idat) + PNG_END
@@ -115,31 +103,3 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_HEADER = _chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))  # 8-bit gray, no interlace
 PNG_END = _chunk(b"IEND", b"")
 BLANK_PNG = input_png(np.zeros(N_PIXELS, dtype=np.float32))
-
-
-def open_images(images: list[bytes]) -> list[Image.Image]:
-    """Read each image's header (not its pixels), or InputError: the size says what decoding costs."""
-    try:
-        return [open_image(data) for data in images]
-    except ImageError as exc:
-        raise InputError(str(exc), exc.status) from exc
-
-
-def pixel_count(images: list[Image.Image]) -> int:
-    """How many pixels decoding these images means: the measure of a request's work."""
-    return sum(image.width * image.height for image in images)
-
-
-def decode_data_url(text: str) -> bytes:
-    """``data:image/png;base64,....`` (or bare base64) -> bytes, or InputError."""
-    payload = text
-    if text.startswith("data:"):
-        header, sep, payload = text.partition(",")
-        if not sep or ";base64" not in header:
-            raise InputError("image must be a base64 data URL: data:image/png;base64,...")
-        if header[5:].split(";")[0] not in ("image/png", "image/jpeg"):
-            raise InputError("image must be a PNG or JPEG data URL", status=415)
-    try:
-        return base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"image is not valid base64 ({exc})") from exc

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from pathlib import Path
 
-from app.inference import Predictor
+from app.predictor import Predictor
 from app.store import DEFAULT_VERSION, NotFoundError, Store, valid_version_id
 from model.serialize import ModelFileError, load_model
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.preprocess import ImageError, decode, preprocess
+from app.images import InputError, decode, preprocess
 from model.preprocess import CENTRE
 
 
@@ -62,9 +62,9 @@ def test_blank_canvases_are_no_digit() -> None:
 
 
 def test_decode_refuses_other_formats_and_huge_images() -> None:
-    with pytest.raises(ImageError) as info:
+    with pytest.raises(InputError) as info:
         decode(encode(Image.new("L", (10, 10)), "GIF"))
     assert info.value.status == 415
-    with pytest.raises(ImageError) as info:
+    with pytest.raises(InputError) as info:
         decode(encode(Image.new("1", (3000, 10))))
     assert info.value.status == 413

@@ -1,0 +1,81 @@
+"""What ``digitnet train`` and the server's training runs share.
+
+A run's hyperparameters are a preset with the user's changes on top (``config_from``); the data is
+MNIST, checked to be there before a run starts (``require_mnist``), with any extra digits joined
+to it (``dataset``); and the model a run makes is saved
+with the same metadata whichever way it was started (``run_meta``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.augment import AugmentConfig
+from model.config import PRESETS, TrainConfig
+from model.mnist import FILES, DataError, Mnist, find_data_dir
+from model.train import Dataset, Finished
+
+
+def config_from(preset: str, changes: Mapping[str, Any], augment: bool | None = None) -> TrainConfig:
+    """The preset's config with every value in ``changes`` that is not None put in its place.
+
+    ``augment`` True distorts the training digits as the preset does (the default distortions if
+    the preset has none), False trains on them as they are, None keeps the preset's choice. Raises
+    ValueError with a message naming the value when the result is not a valid config.
+    """
+    values = {name: value for name, value in changes.items() if value is not None}
+    if "hidden" in values:
+        values["hidden"] = tuple(values["hidden"])
+    base = PRESETS[preset]
+    if augment is not None:
+        values["augment"] = (base.augment or AugmentConfig()) if augment else None
+    return dataclasses.replace(base, **values)
+
+
+def require_mnist(explicit: str | None) -> Path:
+    """The directory a run will read MNIST from; DataError naming what is missing if it is not all
+    there (the files are checked against their SHA-256 when the run reads them)."""
+    data_dir = find_data_dir(explicit)
+    missing = [n for n in FILES if not (data_dir / n).is_file()
+               and not (data_dir / n.removesuffix(".gz")).is_file()]
+    if missing:
+        raise DataError(f"MNIST is not in {data_dir} (missing {', '.join(missing)}); "
+                        "run 'digitnet data download' on the server")
+    return data_dir
+
+
+def dataset(mnist: Mnist, extra_x: np.ndarray | None = None, extra_y: np.ndarray | None = None) -> Dataset:
+    """MNIST's training and test digits, with extra training digits joined to the training ones.
+
+    ``extra_x`` is (n, 784) in MNIST form, floats in [0, 1] (e.g. pen-drawn digits); with extras the
+    training images become float32 too (uint8 MNIST alone stays uint8, a quarter of the memory).
+    """
+    if extra_x is None or extra_y is None:
+        return Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
+    train_x = np.concatenate([mnist.train_images / np.float32(255.0), extra_x.astype(np.float32)])
+    train_y = np.concatenate([mnist.train_labels, extra_y.astype(mnist.train_labels.dtype)])
+    return Dataset(train_x, train_y, mnist.test_images, mnist.test_labels)
+
+
+def run_meta(cfg: TrainConfig, done: Finished, history: list[dict[str, Any]],
+             data_sha256: dict[str, str], **extra: Any) -> dict[str, Any]:
+    """The metadata saved in a trained model's file: enough to know how it was made and to make it
+    again (config, seed, the data's checksums), and how it learned (accuracy after every epoch).
+    ``extra`` adds what only one way of starting a run knows (the command typed, the run id)."""
+    return {
+        "config": cfg.to_dict(),
+        "seed": cfg.seed,
+        "data_sha256": data_sha256,
+        "test_accuracy": done.test_accuracy,
+        "history": history,
+        "training_seconds": round(done.seconds, 1),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "numpy": np.__version__,
+        **extra,
+    }

@@ -1,0 +1,51 @@
+"""Metrics: requests counted by route template and status, the serving version and runs from the state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import generate_latest
+
+from app.metrics import Metrics, MetricsMiddleware
+from app.store import Store
+from app.versions import ModelHolder
+from tests.app.conftest import WEIGHTS
+
+
+def sample(metrics: Metrics, name: str, labels: dict[str, str]) -> float | None:
+    return metrics.registry.get_sample_value(name, labels)
+
+
+def test_requests_are_counted_by_route_template_not_raw_path() -> None:
+    metrics = Metrics()
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    def item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    with TestClient(app) as client:
+        for item_id in ("a", "b", "c"):
+            assert client.get(f"/items/{item_id}").status_code == 200
+        assert client.get("/elsewhere").status_code == 404
+    assert sample(metrics, "digitnet_requests_total",
+                  {"route": "/items/{item_id}", "method": "GET", "status": "200"}) == 3
+    assert sample(metrics, "digitnet_requests_total",
+                  {"route": "unmatched", "method": "GET", "status": "404"}) == 1
+    assert sample(metrics, "digitnet_request_seconds_count", {"route": "/items/{item_id}"}) == 3
+
+
+def test_the_serving_version_and_the_runs_are_read_when_scraped(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    metrics = Metrics()
+    metrics.watch(store, ModelHolder(store, WEIGHTS))
+    metrics.watch(store, ModelHolder(store, WEIGHTS))  # a second start of the same app registers nothing
+    assert sample(metrics, "digitnet_model_serving", {"version": "default"}) == 1
+    assert sample(metrics, "digitnet_training_runs", {"status": "finished"}) is None
+    run_id = store.create_run({})
+    store.update_run(run_id, status="finished")
+    assert sample(metrics, "digitnet_training_runs", {"status": "finished"}) == 1
+    assert b"digitnet_model_serving" in generate_latest(metrics.registry)

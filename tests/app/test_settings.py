@@ -1,0 +1,65 @@
+"""Settings: read once from DIGITNET_* variables, validated with one clear line, documented in one table."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.settings import ROOT, SHIPPED_WEIGHTS, Settings, SettingsError, default_home
+
+
+def test_unset_variables_keep_the_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert settings.home == default_home() and settings.weights == SHIPPED_WEIGHTS
+    assert (settings.max_in_flight, settings.request_timeout_s, settings.inference_threads) == (64, 10.0, 1)
+    assert settings.admin_token is None and settings.data_dir is None
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env({
+        "DIGITNET_HOME": "/srv/digitnet", "DIGITNET_ADMIN_TOKEN": "a-token-of-some-length",
+        "DIGITNET_DATA": "/data/mnist", "DIGITNET_WEIGHTS": "/models/m.npz", "DIGITNET_MAX_IN_FLIGHT": "8",
+        "DIGITNET_REQUEST_TIMEOUT": "2.5", "DIGITNET_INFERENCE_THREADS": "2",
+        "DIGITNET_MAX_BODY_BYTES": "4096",
+    })
+    assert settings == Settings(home=Path("/srv/digitnet"), admin_token="a-token-of-some-length",
+                                data_dir="/data/mnist", weights=Path("/models/m.npz"), max_in_flight=8,
+                                request_timeout_s=2.5, inference_threads=2, max_body_bytes=4096)
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("DIGITNET_MAX_IN_FLIGHT", "many"), ("DIGITNET_MAX_IN_FLIGHT", "0"), ("DIGITNET_MAX_IN_FLIGHT", "1.5"),
+    ("DIGITNET_REQUEST_TIMEOUT", "soon"), ("DIGITNET_REQUEST_TIMEOUT", "-1"),
+    ("DIGITNET_INFERENCE_THREADS", "0"), ("DIGITNET_MAX_BODY_BYTES", "10"),
+])
+def test_a_bad_value_names_its_variable_and_what_it_must_be(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({variable: value})
+    message = str(info.value)
+    assert variable in message and repr(value) in message or value in message
+    assert "must be" in message and "\n" not in message
+
+
+def test_the_readme_table_lists_every_setting_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(DIGITNET_[A-Z_]+)` \| ([^|]+) \|", readme, flags=re.MULTILINE))
+    fields = {f.metadata["env"]: f for f in dataclasses.fields(Settings)}
+    assert set(rows) == set(fields)
+    for variable, f in fields.items():
+        if isinstance(f.default, int | float):
+            assert float(rows[variable]) == f.default, variable
+
+
+def test_serve_with_a_bad_setting_is_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DIGITNET_MAX_IN_FLIGHT": "lots"}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "digitnet: error: DIGITNET_MAX_IN_FLIGHT must be a whole number, got 'lots'"]

@@ -1,0 +1,59 @@
+"""A run's process: started with its signal mask, cancelled by flag and signal, reaped when it dies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app import training_job
+from app.store import Store
+
+# A stand-in for a run's process: exits 7 when SIGUSR1 arrives, 0 after 20 s otherwise
+WAITS_FOR_SIGUSR1 = """
+import signal, sys, time
+signal.signal(signal.SIGUSR1, lambda *_: sys.exit(7))
+print("ready", flush=True)
+time.sleep(20)
+"""
+
+
+def wait_until_ended(store: Store, run_id: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = store.get_run(run_id)
+        if run["status"] not in ("starting", "running"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not end")
+
+
+def test_cancel_sets_the_flag_and_signals_the_process(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    run_id = store.create_run({})
+    proc = subprocess.Popen([sys.executable, "-c", WAITS_FOR_SIGUSR1], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    store.update_run(run_id, status="running", pid=proc.pid)
+    run = training_job.cancel(store, run_id)
+    assert run["cancel_requested"] and store.cancel_requested(run_id)
+    assert proc.wait(timeout=10) == 7
+
+
+def test_a_run_that_cannot_read_its_data_ends_as_failed_saying_why(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    run_id = store.create_run({"config": {"hidden": [8], "epochs": 1, "limit": 100},
+                               "data": str(tmp_path / "no-mnist")})
+    training_job.start(store, run_id)
+    run = wait_until_ended(store, run_id)
+    assert run["status"] == "failed" and "DataError" in run["reason"] and "no-mnist" in run["reason"]
+    assert store.events_after(run_id, 0)[-1][1] == "failed"
+
+
+def test_a_process_that_dies_without_ending_its_run_is_reaped_as_failed(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    run_id = store.create_run({})
+    proc = subprocess.Popen([sys.executable, "-c", "import os; os._exit(3)"])
+    training_job._reap(store, run_id, proc)
+    run = store.get_run(run_id)
+    assert run["status"] == "failed" and "exited with code 3" in run["reason"]

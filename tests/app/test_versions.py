@@ -1,0 +1,73 @@
+"""The model holder: which version serves, checked before it serves, following the store's promotions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.store import Store
+from app.versions import ModelHolder, VersionError
+from model.network import Architecture, Network
+from model.serialize import save_model
+from tests.app.conftest import WEIGHTS
+
+
+def add_version(store: Store, version_id: str, seed: int = 0) -> Path:
+    net = Network(Architecture((784, 16, 10)))
+    net.initialize(np.random.default_rng(seed))
+    path = save_model(store.versions_dir / f"{version_id}.npz", net, {})
+    store.add_version(version_id, path, hashlib.sha256(path.read_bytes()).hexdigest(), 0.5, {})
+    return path
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path)
+
+
+def test_a_new_state_directory_serves_the_shipped_model(store: Store) -> None:
+    assert ModelHolder(store, WEIGHTS).current.version == "default"
+
+
+def test_promote_checks_the_file_then_serves_it_and_returns_the_previous(store: Store) -> None:
+    add_version(store, "v1")
+    holder = ModelHolder(store, WEIGHTS)
+    assert holder.promote("v1") == "default"
+    assert holder.current.version == "v1" and store.promoted() == "v1"
+
+
+@pytest.mark.parametrize("version_id, message", [("nope", "no version"), ("../x", "invalid version id")])
+def test_unknown_or_invalid_ids_are_refused(store: Store, version_id: str, message: str) -> None:
+    holder = ModelHolder(store, WEIGHTS)
+    with pytest.raises(VersionError, match=message):
+        holder.promote(version_id)
+    assert holder.current.version == "default" and store.promoted() == "default"
+
+
+def test_a_file_that_changed_since_it_was_recorded_is_refused(store: Store) -> None:
+    path = add_version(store, "v1")
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 1
+    path.write_bytes(bytes(data))
+    holder = ModelHolder(store, WEIGHTS)
+    with pytest.raises(VersionError, match="SHA-256"):
+        holder.promote("v1")
+    assert holder.current.version == "default"
+
+
+def test_sync_follows_a_promotion_made_elsewhere(store: Store) -> None:
+    add_version(store, "v1")
+    holder = ModelHolder(store, WEIGHTS)
+    store.set_promoted("v1")  # as another worker would
+    holder.sync()
+    assert holder.current.version == "v1"
+
+
+def test_a_promoted_file_gone_bad_while_down_serves_the_default(store: Store) -> None:
+    path = add_version(store, "v1")
+    store.set_promoted("v1")
+    path.unlink()
+    assert ModelHolder(store, WEIGHTS).current.version == "default"

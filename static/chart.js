@@ -1,9 +1,23 @@
 // A small line chart drawn by hand on a canvas: series of (x, y) points, axes with a few ticks.
 "use strict";
 
-function drawChart(canvas, series, options = {}) {
+// Size the canvas's pixels to the screen's (devicePixelRatio), so lines and text stay sharp on a
+// high-density display; drawing then happens in CSS pixels. The width and height attributes in the
+// page give the chart's shape.
+function fitToScreen(canvas) {
+  if (!canvas.dataset.shape) canvas.dataset.shape = `${canvas.width}x${canvas.height}`;
+  const [shapeW, shapeH] = canvas.dataset.shape.split("x").map(Number);
+  const w = canvas.clientWidth || shapeW, h = (w * shapeH) / shapeW;
+  const ratio = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * ratio); canvas.height = Math.round(h * ratio);
   const ctx = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, pad = { l: 46, r: 10, t: 10, b: 24 };
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return { ctx, w, h };
+}
+
+function drawChart(canvas, series, options = {}) {
+  const { ctx, w, h } = fitToScreen(canvas);
+  const pad = { l: 46, r: 10, t: 10, b: 24 };
   ctx.clearRect(0, 0, w, h);
   const points = series.flatMap((s) => s.points);
   if (points.length === 0) return;

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.auth import load_or_create_token, require_admin
 from app.deps import Services
+from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import admin, health, pages, predict
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by pages.docs_router from static/, so the API page works offline too
         redoc_url=None,
     )
+    app.add_exception_handler(InputError, input_error)
     app.include_router(predict.router)
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
     app.include_router(health.router)
@@ -62,3 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)  # outermost: first to refuse
     return app
+
+
+async def input_error(request: Request, exc: Exception) -> JSONResponse:
+    """What the client sent cannot be read: its status (4xx) and the reason, as every error says it."""
+    status = exc.status if isinstance(exc, InputError) else 422
+    return JSONResponse({"detail": str(exc)}, status_code=status)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from app.deps import Services, ServicesDep
-from app.images import InputError, decode_data_url, open_images, pixel_count
+from app.images import decode_data_url, open_images, pixel_count
 from app.predictor import Prediction, Predictor
 from app.schemas import (
     MAX_BATCH,
@@ -86,9 +86,9 @@ async def _answer_images(services: Services, predictor: Predictor, images: list[
     Serving). Only the headers are read first: a large image's pixels
     are decoded in the thread.
     """
-    opened = _call(open_images, images)
+    opened = open_images(images)
     if pixel_count(opened) <= INLINE_PIXELS:
-        return _call(predictor.predict_images, opened)
+        return predictor.predict_images(opened)
     return await _in_thread(services, predictor.predict_images, opened)
 
 
@@ -96,15 +96,8 @@ async def _answer_pixels(services: Services, predictor: Predictor,
                          rows: list[list[float]]) -> list[Prediction]:
     """One 784-number vector is little work: answered on the event loop; batches in a thread."""
     if len(rows) == 1:
-        return _call(predictor.predict_pixels, rows)
+        return predictor.predict_pixels(rows)
     return await _in_thread(services, predictor.predict_pixels, rows)
-
-
-def _call(fn: Callable[[Any], T], arg: Any) -> T:
-    try:
-        return fn(arg)
-    except InputError as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
 
 
 async def _in_thread(services: Services, fn: Callable[[Any], T], arg: Any) -> T:
@@ -113,7 +106,7 @@ async def _in_thread(services: Services, fn: Callable[[Any], T], arg: Any) -> T:
     timeout = services.settings.request_timeout_s
     try:
         with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(_call, fn, arg, limiter=services.inference_limiter,
+            return await anyio.to_thread.run_sync(fn, arg, limiter=services.inference_limiter,
                                                   abandon_on_cancel=True)
     except TimeoutError as exc:
         raise HTTPException(503, f"the prediction took longer than {timeout:g} s and was cut off",
@@ -143,7 +136,7 @@ async def predict_one(request: Request, services: ServicesDep) -> Response:
         if body.pixels is not None:
             answers = await _answer_pixels(services, predictor, [body.pixels])
         else:
-            answers = await _answer_images(services, predictor, [_decode(body.image or "")])
+            answers = await _answer_images(services, predictor, [decode_data_url(body.image or "")])
     elif media_type in IMAGE_TYPES:
         answers = await _answer_images(services, predictor, [await request.body()])
     elif media_type == "multipart/form-data":
@@ -165,7 +158,7 @@ async def predict_batch(request: Request, services: ServicesDep) -> Response:
         if body.pixels is not None:
             answers = await _answer_pixels(services, predictor, body.pixels)
         else:
-            images = [_decode(text) for text in body.images or []]
+            images = [decode_data_url(text) for text in body.images or []]
             answers = await _answer_images(services, predictor, images)
     elif media_type == "multipart/form-data":
         answers = await _answer_images(services, predictor, await _uploads(request, MAX_BATCH))
@@ -174,7 +167,3 @@ async def predict_batch(request: Request, services: ServicesDep) -> Response:
     return _json(BatchResponse(predictions=[
         PredictResponse.model_validate(a, from_attributes=True) for a in answers
     ]))
-
-
-def _decode(text: str) -> bytes:
-    return _call(decode_data_url, text)

@@ -19,6 +19,7 @@ from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.deps import ServicesDep
+from app.settings import MIN_TOKEN_LENGTH
 
 log = logging.getLogger("digitnet")
 TOKEN_FILE = "admin-token"
@@ -40,12 +41,12 @@ def load_or_create_token(home: Path, configured: str | None = None) -> str:
         os.fsync(f.fileno())
     try:
         os.link(tmp, path)
-        log.warning("generated an admin token (stored in %s): %s", path, token)
+        log.warning("generated an admin token; it is in %s (readable by this user only)", path)
     except FileExistsError:
         token = path.read_text().strip()
     finally:
         tmp.unlink()
-    if len(token) < 16:
+    if len(token) < MIN_TOKEN_LENGTH:
         raise RuntimeError(f"the admin token in {path} is too short; delete the file to make a new one")
     return token
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+MIN_TOKEN_LENGTH = 16
 ROOT = Path(os.environ.get("DIGITNET_ROOT") or Path(__file__).resolve().parents[1])
 STATIC = ROOT / "static"
 TEMPLATES = ROOT / "templates"
@@ -66,6 +67,9 @@ class Settings:
             (1 <= self.inference_threads <= 64, "inference_threads", "a whole number from 1 to 64"),
             (1024 <= self.max_body_bytes <= 1 << 30, "max_body_bytes", "a number of bytes from 1024 to 2^30"),
         ]
+        if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
+            raise SettingsError(f"DIGITNET_ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
+                                f"(it has {len(self.admin_token)}); or unset it to have one generated")
         for ok, name, wanted in checks:
             if not ok:
                 raise SettingsError(f"{env_name(name)} must be {wanted}, got {getattr(self, name)!r}")

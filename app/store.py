@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 ACTIVE = ("starting", "running")
 FINAL = ("finished", "diverged", "cancelled", "failed", "interrupted")
 RUN_STATUSES = ACTIVE + FINAL
-VERSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 DEFAULT_VERSION = "default"
 
 
@@ -54,7 +54,7 @@ class NotFoundError(Exception):
 
 def valid_version_id(version_id: str) -> bool:
     """Letters, digits, '-' and '_' only: an id can never name a path outside versions/."""
-    return bool(VERSION_ID.match(version_id))
+    return VERSION_ID.fullmatch(version_id) is not None  # not .match: "$" also matches before a final "\n"
 
 
 class Store:

@@ -1,3 +1,4 @@
+import logging
 import stat
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,3 +23,10 @@ def test_configured_token_wins_and_a_truncated_file_is_refused(tmp_path) -> None
     (tmp_path / "admin-token").write_text("")
     with pytest.raises(RuntimeError, match="too short"):
         load_or_create_token(tmp_path)
+
+
+def test_a_generated_token_is_never_written_to_the_log(tmp_path, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="digitnet"):
+        token = load_or_create_token(tmp_path)
+    assert caplog.records, "the log says a token was generated, and where"
+    assert str(tmp_path / "admin-token") in caplog.text and token not in caplog.text

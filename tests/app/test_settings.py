@@ -37,13 +37,13 @@ def test_every_variable_is_read() -> None:
     ("DIGITNET_MAX_IN_FLIGHT", "many"), ("DIGITNET_MAX_IN_FLIGHT", "0"), ("DIGITNET_MAX_IN_FLIGHT", "1.5"),
     ("DIGITNET_REQUEST_TIMEOUT", "soon"), ("DIGITNET_REQUEST_TIMEOUT", "-1"),
     ("DIGITNET_INFERENCE_THREADS", "0"), ("DIGITNET_MAX_BODY_BYTES", "10"),
+    ("DIGITNET_ADMIN_TOKEN", "a"), ("DIGITNET_ADMIN_TOKEN", "fifteen-chars-x"),
 ])
 def test_a_bad_value_names_its_variable_and_what_it_must_be(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as info:
         Settings.from_env({variable: value})
     message = str(info.value)
-    assert variable in message and repr(value) in message or value in message
-    assert "must be" in message and "\n" not in message
+    assert variable in message and "must be" in message and "\n" not in message
 
 
 def test_the_readme_table_lists_every_setting_with_its_default() -> None:

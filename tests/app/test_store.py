@@ -95,7 +95,7 @@ def test_recover_leaves_a_run_whose_process_lives(store: Store) -> None:
 
 @pytest.mark.parametrize("version_id, ok", [
     ("run-abc123", True), ("default", True), ("a_b-9", True), ("../etc", False), ("a/b", False),
-    ("", False), ("-leading", False), ("x" * 65, False),
+    ("", False), ("-leading", False), ("x" * 65, False), ("abc\n", False), ("abc\ndef", False),
 ])
 def test_version_ids_can_never_name_a_path(version_id: str, ok: bool) -> None:
     assert valid_version_id(version_id) is ok

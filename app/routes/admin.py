@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,6 +26,7 @@ from model.mnist import DataError
 
 router = APIRouter(tags=["admin"])
 STREAM_POLL_S = 0.2
+MAX_EVENT_DIGITS = 18  # event numbers are SQLite integers: 64 bits
 
 
 @router.post("/train", status_code=202, response_model=RunResponse, summary="Start a training run",
@@ -75,12 +76,27 @@ def cancel_run(run_id: str, store: StoreDep) -> dict[str, Any]:
     return training_job.cancel(store, run_id)
 
 
-@router.get("/train/{run_id}/events", response_class=EventSourceResponse,
-            summary="The run's events as Server-Sent Events, from the start (or after Last-Event-ID)")
-async def run_events(run_id: str, request: Request, store: StoreDep,
-                     last_event_id: str | None = Header(None)) -> AsyncIterator[ServerSentEvent]:
+async def streamed_run(run_id: str, store: StoreDep) -> str:
+    """The run whose events are asked for: a 404 here, before the stream's 200, if there is none."""
     _run_or_404(store, run_id)
-    seq = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    return run_id
+
+
+async def resume_after(last_event_id: Annotated[str | None, Header()] = None) -> int:
+    """The number of the last event the client has (a reconnecting EventSource sends it); 0: none."""
+    if not last_event_id:
+        return 0
+    if not (last_event_id.isascii() and last_event_id.isdigit() and len(last_event_id) <= MAX_EVENT_DIGITS):
+        raise HTTPException(400, f"Last-Event-ID must be an event number (at most {MAX_EVENT_DIGITS} digits)")
+    return int(last_event_id)
+
+
+@router.get("/train/{run_id}/events", response_class=EventSourceResponse,
+            summary="The run's events as Server-Sent Events, from the start (or after Last-Event-ID)",
+            responses={400: {"description": "Last-Event-ID is not an event number"},
+                       404: {"description": "no such run"}})
+async def run_events(run_id: Annotated[str, Depends(streamed_run)], request: Request, store: StoreDep,
+                     seq: Annotated[int, Depends(resume_after)]) -> AsyncIterator[ServerSentEvent]:
     while True:
         events = await asyncio.to_thread(store.events_after, run_id, seq)
         for seq, kind, data in events:

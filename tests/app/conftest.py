@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -81,3 +82,27 @@ def mnist_png(pixels: np.ndarray, size: int = 280) -> bytes:
     """An MNIST digit as a canvas-like picture: dark ink on white, enlarged."""
     ink = Image.fromarray(255 - pixels.reshape(28, 28)).resize((size, size), Image.Resampling.BILINEAR)
     return png_bytes(ink)
+
+
+def raw_http(base_url: str, request: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are over a socket (no client fixes anything up) and read one answer:
+    (status, headers with lower-case names, body read by Content-Length or to the close)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"closed before an answer: {data!r}")
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+        length = int(headers.get("content-length", -1))
+        while length < 0 or len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return int(status_line.split()[1]), headers, body

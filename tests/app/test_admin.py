@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.app.conftest import ADMIN_TOKEN, drawn_one
+from tests.app.conftest import ADMIN_TOKEN, drawn_one, raw_http
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TINY = {"preset": "seed", "hidden": [32], "epochs": 2, "limit": 600, "lr": 0.5}
@@ -222,3 +223,23 @@ def test_metrics_count_requests_by_route_and_report_version_and_runs(client) -> 
     assert 'digitnet_request_seconds_bucket{le="0.01",route="/predict"}' in text
     assert 'digitnet_model_serving{version="default"} 1.0' in text
     assert "digitnet_training_runs" in text
+
+
+def events_request(run_id: str, last_event_id: str | None = None) -> bytes:
+    extra = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id is not None else ""
+    return (f"GET /train/{run_id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+            f"{extra}Connection: close\r\n\r\n").encode()
+
+
+@pytest.mark.parametrize("last_event_id", ["abc", "9" * 5000, "-1", "1.5", "\u00b2"])
+def test_an_event_stream_is_refused_before_it_starts(live_server, finished_run, last_event_id) -> None:
+    """A run that does not exist is a 404, a Last-Event-ID that is no event number a 400: both
+    answered as such, not a 200 whose stream breaks off."""
+    status, headers, body = raw_http(live_server, events_request("no-such-run"))
+    assert status == 404 and headers["content-type"] == "application/json"
+    assert "no run" in json.loads(body)["detail"]
+    status, headers, body = raw_http(live_server, events_request(finished_run["id"], last_event_id))
+    assert status == 400 and "Last-Event-ID" in json.loads(body)["detail"]
+    status, headers, body = raw_http(live_server, events_request(finished_run["id"], "1"))
+    ids = [int(i) for i in re.findall(rb"^id: ?(\d+)", body, flags=re.MULTILINE)]
+    assert status == 200 and b"event: finished" in body and ids and min(ids) == 2

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -22,6 +23,7 @@ from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import admin, health, pages, predict
+from app.security import SecurityHeadersMiddleware
 from app.settings import STATIC, Settings
 from app.store import Store
 from app.versions import ModelHolder
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_exception_handler(InputError, input_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(predict.router)
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
     app.include_router(health.router)
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)  # outermost: first to refuse
+    app.add_middleware(SecurityHeadersMiddleware)  # on every answer, the refusals too
     return app
 
 
@@ -71,3 +75,11 @@ async def input_error(request: Request, exc: Exception) -> JSONResponse:
     """What the client sent cannot be read: its status (4xx) and the reason, as every error says it."""
     status = exc.status if isinstance(exc, InputError) else 422
     return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 without the offending input echoed back: an input may not even be JSON (a NaN
+    would make the answer itself fail) and need not be repeated to the client that sent it."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+    return JSONResponse({"detail": detail}, status_code=422)

@@ -25,10 +25,16 @@ RunStatus = Literal[tuple(RUN_STATUSES)]  # type: ignore[valid-type]
 EXAMPLE_IMAGE = "data:image/png;base64,iVBORw0KGgo..."
 
 
-class PredictRequest(BaseModel):
+class RequestBody(BaseModel):
+    """A request body: unknown fields and non-finite numbers (NaN, Infinity) are refused with 422."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class PredictRequest(RequestBody):
     """One drawing: a PNG/JPEG data URL in ``image``, or 784 MNIST-form numbers in ``pixels``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"image": EXAMPLE_IMAGE}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"image": EXAMPLE_IMAGE}]})
 
     image: str | None = Field(None, description="data:image/png;base64,... (or image/jpeg)")
     pixels: list[float] | None = Field(
@@ -42,10 +48,8 @@ class PredictRequest(BaseModel):
         return self
 
 
-class BatchRequest(BaseModel):
+class BatchRequest(RequestBody):
     """Several drawings in one call: a list of data URLs, or a list of 784-number lists."""
-
-    model_config = ConfigDict(extra="forbid")
 
     images: list[str] | None = Field(None, max_length=MAX_BATCH)
     pixels: list[list[float]] | None = Field(None, max_length=MAX_BATCH)
@@ -85,10 +89,10 @@ class Health(BaseModel):
     model_version: str | None = None
 
 
-class TrainRequest(BaseModel):
+class TrainRequest(RequestBody):
     """Hyperparameters of a run: a preset, and any of its values to change."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+    model_config = ConfigDict(json_schema_extra={"examples": [
         {"preset": "seed", "epochs": 2, "limit": 5000},
         {"preset": "default", "hidden": [256, 128], "optimizer": "adam", "lr": 0.001, "augment": True},
     ]})

@@ -243,3 +243,16 @@ def test_an_event_stream_is_refused_before_it_starts(live_server, finished_run, 
     status, headers, body = raw_http(live_server, events_request(finished_run["id"], "1"))
     ids = [int(i) for i in re.findall(rb"^id: ?(\d+)", body, flags=re.MULTILINE)]
     assert status == 200 and b"event: finished" in body and ids and min(ids) == 2
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("path, body", [
+    ("/train", '{"lr": %s}'), ("/train", '{"epochs": %s}'), ("/train", '{"hidden": [%s]}'),
+    ("/train", '{"seed": %s, "l2": 0.1}'), ("/predict", '{"pixels": [%s]}'),
+    ("/predict/batch", '{"pixels": [[%s]]}'), ("/predict", '{"image": %s}'),
+])
+def test_a_non_finite_number_anywhere_is_a_422(client, path, body, number) -> None:
+    response = client.post(path, content=body % number,
+                           headers={**AUTH, "content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]

@@ -18,6 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.store import Store
 from app.versions import ModelHolder
 
+# Label values come from fixed sets, whatever a client sends: a route's template (or "unmatched"),
+# one of these methods (or "other") and a status code
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 
@@ -58,7 +61,8 @@ class _StateCollector:
 
 
 class MetricsMiddleware:
-    """Counts every HTTP request by its route template (not its raw path: ids stay out of labels)."""
+    """Counts every HTTP request by its route template (not its raw path: ids stay out of labels) and
+    its method, both from fixed sets, so no client can grow the metrics."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -80,5 +84,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, recording_send)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.latency.labels(route).observe(time.perf_counter() - start)

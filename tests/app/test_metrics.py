@@ -11,7 +11,7 @@ from prometheus_client import generate_latest
 from app.metrics import Metrics, MetricsMiddleware
 from app.store import Store
 from app.versions import ModelHolder
-from tests.app.conftest import WEIGHTS
+from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, raw_http
 
 
 def sample(metrics: Metrics, name: str, labels: dict[str, str]) -> float | None:
@@ -49,3 +49,17 @@ def test_the_serving_version_and_the_runs_are_read_when_scraped(tmp_path: Path) 
     store.update_run(run_id, status="finished")
     assert sample(metrics, "digitnet_training_runs", {"status": "finished"}) == 1
     assert b"digitnet_model_serving" in generate_latest(metrics.registry)
+
+
+def test_random_methods_and_paths_do_not_grow_the_metrics(live_server) -> None:
+    """Sent raw, as a client could: 200 made-up methods and paths add no label values."""
+    for i in range(200):
+        status, _, _ = raw_http(live_server, f"M{i}X /nowhere/{i}?q={i} HTTP/1.1\r\nHost: x\r\n"
+                                             "Connection: close\r\n\r\n".encode())
+        assert status in (404, 405)
+    status, _, body = raw_http(live_server, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                            f"{ADMIN_TOKEN}\r\nConnection: close\r\n\r\n".encode())
+    text = body.decode()
+    assert status == 200 and 'method="other"' in text and 'route="unmatched"' in text
+    assert "M1X" not in text and "/nowhere/" not in text
+    assert len(body) < 200_000

@@ -85,8 +85,9 @@ class ErrorResponse(BaseModel):
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "ready", "loading", "degraded"]
     model_version: str | None = None
+    detail: str | None = Field(None, description="why the worker is degraded")
 
 
 class TrainRequest(RequestBody):

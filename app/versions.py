@@ -4,7 +4,8 @@ Each worker holds one immutable ``Predictor``. A request takes the reference onc
 wholly by one model; a swap replaces the reference (a single assignment), so no request sees half of
 one model and half of another. Every worker polls the store's promoted version and swaps when it
 changes; a file that fails its checks (SHA-256 against the record, shape, finite values) is refused
-and the serving model stays.
+and the serving model stays, tried again every few seconds; meanwhile /readyz says the worker is
+degraded (it serves another version than the promoted one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from pathlib import Path
 
 from app.predictor import Predictor
@@ -20,6 +22,7 @@ from model.serialize import ModelFileError, load_model
 
 log = logging.getLogger("digitnet")
 POLL_S = 0.5
+RETRY_S = 2.0  # a promoted version that could not serve is tried again this often
 
 
 class VersionError(Exception):
@@ -27,15 +30,23 @@ class VersionError(Exception):
 
 
 class ModelHolder:
-    def __init__(self, store: Store, default_weights: Path) -> None:
+    """The Predictor this worker serves (``current``), and why it is not the promoted version when
+    it cannot be (``problem``: None while it is). A version that could not serve is tried again
+    every ``retry_s`` seconds: its file may be restored, or the database may answer again."""
+
+    def __init__(self, store: Store, default_weights: Path, retry_s: float = RETRY_S) -> None:
         self.store = store
         self.default_weights = default_weights
-        self.refused: str | None = None
+        self.retry_s = retry_s
+        self.problem: str | None = None
+        self.refused: str | None = None  # the promoted version that could not serve, last we tried
+        self.refused_at = 0.0
+        wanted = store.promoted()
         try:
-            self.current = self.load(store.promoted())
+            self.current = self.load(wanted)
         except VersionError as exc:  # the promoted file went bad while we were down: serve the default
-            log.error("cannot serve the promoted version (%s); serving %s", exc, DEFAULT_VERSION)
             self.current = self.load(DEFAULT_VERSION)
+            self._refuse(wanted, exc)
 
     def load(self, version_id: str) -> Predictor:
         """Read and check a version's file; VersionError if it cannot serve."""
@@ -69,14 +80,25 @@ class ModelHolder:
     def sync(self) -> None:
         """Serve what the store says is promoted, if it is not already served and can serve."""
         wanted = self.store.promoted()
-        if wanted in (self.current.version, self.refused):
+        if wanted == self.current.version:
+            self.problem = self.refused = None
+            return
+        if wanted == self.refused and time.monotonic() - self.refused_at < self.retry_s:
             return
         try:
             self.current = self.load(wanted)
-            log.info("now serving version %s", wanted)
         except VersionError as exc:
-            self.refused = wanted  # said once, not every poll
-            log.error("keeping version %s: %s", self.current.version, exc)
+            self._refuse(wanted, exc)
+            return
+        self.problem = self.refused = None
+        log.info("now serving version %s", wanted)
+
+    def _refuse(self, wanted: str, exc: VersionError) -> None:
+        if wanted != self.refused:  # said once per version, not at every retry
+            log.error("cannot serve the promoted version %s (%s); serving %s", wanted, exc,
+                      self.current.version)
+        self.refused, self.refused_at = wanted, time.monotonic()
+        self.problem = f"serving {self.current.version}, not the promoted version {wanted}: {exc}"
 
     async def watch(self) -> None:
         """Follow promotions made by any worker, for as long as the app runs."""

@@ -71,3 +71,52 @@ def test_a_promoted_file_gone_bad_while_down_serves_the_default(store: Store) ->
     store.set_promoted("v1")
     path.unlink()
     assert ModelHolder(store, WEIGHTS).current.version == "default"
+
+
+def test_a_worker_that_could_not_serve_the_promoted_version_tries_again(store: Store) -> None:
+    """The promoted file was missing when this worker started; restored and promoted again on another
+    worker, it is served here too, and the worker says it is degraded until then."""
+    path = add_version(store, "v1")
+    store.set_promoted("v1")
+    saved = path.read_bytes()
+    path.unlink()
+    worker_b = ModelHolder(store, WEIGHTS, retry_s=0.0)
+    assert worker_b.current.version == "default" and "v1" in worker_b.problem
+    worker_b.sync()
+    assert worker_b.current.version == "default" and worker_b.problem  # still missing
+    path.write_bytes(saved)
+    ModelHolder(store, WEIGHTS).promote("v1")  # worker A
+    worker_b.sync()
+    assert worker_b.current.version == "v1" and worker_b.problem is None
+
+
+def test_retries_wait_their_interval(store: Store) -> None:
+    path = add_version(store, "v1")
+    store.set_promoted("v1")
+    saved = path.read_bytes()
+    path.unlink()
+    holder = ModelHolder(store, WEIGHTS, retry_s=3600.0)
+    path.write_bytes(saved)
+    holder.sync()
+    assert holder.current.version == "default"  # not yet: the retry is an hour away
+    holder.refused_at -= 3600.0
+    holder.sync()
+    assert holder.current.version == "v1"
+
+
+def test_readyz_says_degraded_while_the_promoted_version_does_not_serve(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    store = Store(tmp_path)
+    add_version(store, "v1").write_bytes(b"not a model any more")
+    store.set_promoted("v1")
+    with TestClient(create_app(Settings(home=tmp_path, weights=WEIGHTS, admin_token="t" * 16))) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "degraded" and body["model_version"] == "default"
+        assert "v1" in body["detail"] and "SHA-256" in body["detail"]
+        assert client.post("/predict", json={"pixels": [0.0] * 784}).json()["model_version"] == "default"

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.store import RUN_STATUSES
+from app.training import MAX_RUN_EPOCHS
 from model.config import PRESETS
 from model.functions import COSTS, HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
@@ -105,7 +106,7 @@ class TrainRequest(RequestBody):
     optimizer: OptimizerName | None = None
     lr: float | None = Field(None, gt=0, le=10)
     schedule: ScheduleName | None = None
-    epochs: int | None = Field(None, ge=1, le=200)
+    epochs: int | None = Field(None, ge=1, le=MAX_RUN_EPOCHS)
     batch_size: int | None = Field(None, ge=1, le=4096)
     l2: float | None = Field(None, ge=0, lt=1)
     augment: bool | None = None

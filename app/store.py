@@ -52,6 +52,10 @@ class NotFoundError(Exception):
     """No run or version with that id."""
 
 
+class VersionInUseError(Exception):
+    """The version is promoted: it cannot be deleted."""
+
+
 def valid_version_id(version_id: str) -> bool:
     """Letters, digits, '-' and '_' only: an id can never name a path outside versions/."""
     return VERSION_ID.fullmatch(version_id) is not None  # not .match: "$" also matches before a final "\n"
@@ -186,6 +190,25 @@ class Store:
             rows = db.execute("SELECT id, created_at, run_id, sha256, test_accuracy FROM versions "
                               "ORDER BY created_at DESC").fetchall()
         return [dict(r) for r in rows]
+
+    def delete_version(self, version_id: str) -> None:
+        """Forget a version and remove its file. NotFoundError if there is none; VersionInUseError for
+        the promoted one (checked in the same transaction as the delete, so a promotion cannot slip
+        in between). A rollback that would have gone back to it has nothing to go back to any more.
+        """
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT id FROM versions WHERE id = ?", (version_id,)).fetchone()
+            promoted = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
+            if row is None or (promoted and promoted[0] == version_id):
+                db.execute("ROLLBACK")
+                raise NotFoundError(version_id) if row is None else VersionInUseError(version_id)
+            db.execute("DELETE FROM versions WHERE id = ?", (version_id,))
+            db.execute("DELETE FROM settings WHERE key = 'previous' AND value = ?", (version_id,))
+            db.execute("COMMIT")
+        # the row goes first: a crash in between leaves a file nothing points to, never a version
+        # whose file is gone
+        (self.versions_dir / f"{version_id}.npz").unlink(missing_ok=True)
 
     def promoted(self) -> str:
         with self.connect() as db:

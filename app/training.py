@@ -38,6 +38,26 @@ def config_from(preset: str, changes: Mapping[str, Any], augment: bool | None = 
     return dataclasses.replace(base, **values)
 
 
+# What a run started from the server may ask for: it trains on the server's CPU, between predictions,
+# and each finished run is kept as a version file (4 bytes a parameter). The default preset (1.28 M
+# parameters, 40 epochs) is well inside; docs/training.md has its time.
+MAX_RUN_PARAMETERS = 3_000_000
+MAX_RUN_EPOCHS = 100
+
+
+def check_run_size(cfg: TrainConfig) -> None:
+    """ValueError, saying why, if a run from the server would be too big to train in reasonable time."""
+    n = cfg.architecture().n_params
+    if n > MAX_RUN_PARAMETERS:
+        raise ValueError(
+            f"this network has {n:,} parameters; a run on the server may have at most "
+            f"{MAX_RUN_PARAMETERS:,} (about {4 * MAX_RUN_PARAMETERS / 1e6:.0f} MB a version, and it must "
+            "train in reasonable time): use fewer or smaller hidden layers, or 'digitnet train' on a "
+            "machine of your own")
+    if cfg.epochs > MAX_RUN_EPOCHS:
+        raise ValueError(f"a run on the server may have at most {MAX_RUN_EPOCHS} epochs, not {cfg.epochs}")
+
+
 def require_mnist(explicit: str | None) -> Path:
     """The directory a run will read MNIST from; DataError naming what is missing if it is not all
     there (the files are checked against their SHA-256 when the run reads them)."""

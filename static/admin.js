@@ -123,11 +123,11 @@ async function watch(id) {
 }
 
 // --- the lists ---
-function row(cells, button) {
+function row(cells, ...buttons) {
   const tr = document.createElement("tr");
   for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.appendChild(td); }
   const td = document.createElement("td");
-  if (button) td.appendChild(button);
+  for (const b of buttons) if (b) td.appendChild(b);
   tr.appendChild(td);
   return tr;
 }
@@ -147,9 +147,9 @@ async function refresh() {
   vbody.appendChild(row(["default", "shipped model", "–"], versions.promoted === "default" ? null
     : button("Promote", () => promote("default"))));
   for (const v of versions.versions) {
-    const tr = row([v.id, pct(v.test_accuracy), when(v.created_at)],
-                   v.id === versions.promoted ? null : button("Promote", () => promote(v.id)));
-    vbody.appendChild(tr);
+    const actions = v.id === versions.promoted ? [] : [button("Promote", () => promote(v.id)),
+                                                      button("Delete", () => remove(v.id))];
+    vbody.appendChild(row([v.id, pct(v.test_accuracy), when(v.created_at)], ...actions));
   }
   for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
   const rbody = $("runs"); rbody.replaceChildren();
@@ -157,6 +157,12 @@ async function refresh() {
                                               button("Show", () => watch(r.id))));
   const active = runs.find((r) => !FINAL.includes(r.status));
   if (active && (!watching || watching.id !== active.id)) watch(active.id);
+}
+
+async function remove(id) {
+  if (!confirm(`Delete version ${id} and its file? This cannot be undone.`)) return;
+  await api(`/versions/${encodeURIComponent(id)}`, { method: "DELETE" }).catch((e) => alert(e.message));
+  refresh();
 }
 
 async function promote(id) {

@@ -19,8 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app import training_job
 from app.deps import HolderDep, ServicesDep, SettingsDep, StoreDep
 from app.schemas import PromoteResponse, RunResponse, TrainRequest
-from app.store import ACTIVE, FINAL, NotFoundError, RunActiveError, Store
-from app.training import config_from, require_mnist
+from app.store import ACTIVE, DEFAULT_VERSION, FINAL, NotFoundError, RunActiveError, Store, VersionInUseError
+from app.training import check_run_size, config_from, require_mnist
 from app.versions import VersionError
 from model.mnist import DataError
 
@@ -36,6 +36,7 @@ def start_training(body: TrainRequest, store: StoreDep, settings: SettingsDep) -
     changes = body.model_dump(exclude_none=True, exclude={"preset", "augment"})
     try:
         config = config_from(body.preset, changes, body.augment)
+        check_run_size(config)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     try:
@@ -122,6 +123,21 @@ def promote(version_id: str, holder: HolderDep) -> dict[str, str]:
     except VersionError as exc:
         raise HTTPException(404 if "no version" in str(exc) else 422, str(exc)) from exc
     return {"promoted": version_id, "previous": previous}
+
+
+@router.delete("/versions/{version_id}", status_code=204,
+               summary="Delete a version that does not serve (its file too)",
+               responses={404: {"description": "no such version"},
+                          409: {"description": "the shipped model, or the promoted version"}})
+def delete_version(version_id: str, store: StoreDep) -> None:
+    if version_id == DEFAULT_VERSION:
+        raise HTTPException(409, "the shipped model 'default' cannot be deleted")
+    try:
+        store.delete_version(version_id)
+    except NotFoundError as exc:
+        raise HTTPException(404, f"no version {version_id!r}") from exc
+    except VersionInUseError as exc:
+        raise HTTPException(409, f"version {version_id} is promoted; promote another one first") from exc
 
 
 @router.post("/versions/rollback", response_model=PromoteResponse,

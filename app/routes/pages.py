@@ -1,12 +1,12 @@
 """The pages: the drawing page, the admin page and the API page (Swagger UI, vendored in static/)."""
 
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.settings import TEMPLATES
 from app.store import FINAL
+from app.training import MAX_RUN_EPOCHS
 from model.config import PRESETS, TrainConfig
 from model.functions import HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
@@ -28,6 +28,7 @@ ADMIN_CHOICES = {
     "optimizers": list(OPTIMIZERS),
     "schedules": list(SCHEDULES),
     "final_statuses": list(FINAL),
+    "max_epochs": MAX_RUN_EPOCHS,
 }
 
 
@@ -43,10 +44,9 @@ def admin_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/docs", response_class=HTMLResponse)
-def api_docs() -> HTMLResponse:
-    """The OpenAPI page, with Swagger UI vendored in static/vendor (no CDN)."""
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json", title="digitnet API",
-        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css", swagger_favicon_url="data:,",
-    )
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI page: Swagger UI vendored in static/vendor (no CDN), started by static/swagger-init.js.
+
+    Not FastAPI's get_swagger_ui_html, whose inline start-up script the CSP (app/security.py) forbids.
+    """
+    return templates.TemplateResponse(request, "docs.html", {"openapi_url": request.app.openapi_url})

@@ -256,3 +256,52 @@ def test_a_non_finite_number_anywhere_is_a_422(client, path, body, number) -> No
                            headers={**AUTH, "content-type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+
+
+def test_a_version_that_does_not_serve_can_be_deleted(client, settings) -> None:
+    import hashlib
+
+    from app.store import Store
+    from tests.app.test_versions import add_version
+
+    store = Store(settings.home)
+    path = add_version(store, "to-delete")
+    assert hashlib.sha256(path.read_bytes()).hexdigest()
+    assert client.delete("/versions/to-delete").status_code == 401
+    assert client.delete("/versions/default", headers=AUTH).status_code == 409
+    assert client.delete("/versions/nope", headers=AUTH).status_code == 404
+    serving = client.get("/versions", headers=AUTH).json()["promoted"]
+    if serving != "default":
+        assert client.delete(f"/versions/{serving}", headers=AUTH).status_code == 409
+    assert client.delete("/versions/to-delete", headers=AUTH).status_code == 204
+    assert not path.exists()
+    assert "to-delete" not in [v["id"] for v in client.get("/versions", headers=AUTH).json()["versions"]]
+    assert client.delete("/versions/to-delete", headers=AUTH).status_code == 404
+
+
+def test_the_promoted_version_cannot_be_deleted_and_a_deleted_previous_is_no_rollback(tmp_path) -> None:
+    from app.store import NotFoundError, Store, VersionInUseError
+    from tests.app.test_versions import add_version
+
+    store = Store(tmp_path)
+    add_version(store, "a")
+    add_version(store, "b")
+    store.set_promoted("a")
+    store.set_promoted("b")
+    with pytest.raises(VersionInUseError):
+        store.delete_version("b")
+    store.delete_version("a")
+    assert store.previous() is None and store.promoted() == "b"
+    with pytest.raises(NotFoundError):
+        store.delete_version("a")
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"hidden": [4096, 4096, 4096, 4096]}, ["parameters", "at most 3,000,000"]),
+    ({"hidden": [2000, 1000]}, ["3,581,010 parameters"]),
+    ({"epochs": 101}, ["epochs"]),
+])
+def test_runs_too_big_for_the_server_are_refused_saying_why(client, body, words) -> None:
+    response = client.post("/train", json=body, headers=AUTH)
+    assert response.status_code == 422
+    assert all(w in response.text for w in words), response.text

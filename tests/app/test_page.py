@@ -83,7 +83,8 @@ def probabilities(page) -> list[float]:
 
 def wait_idle(page) -> None:
     """Until the page shows the answer for the drawing as it is now (no request pending)."""
-    page.wait_for_function("document.body.dataset.state === 'idle'")
+    # a function, not an expression: Playwright evals an expression in the page, which the CSP forbids
+    page.wait_for_function("() => document.body.dataset.state === 'idle'")
 
 
 def draw_and_wait(page, points) -> str:
@@ -223,8 +224,7 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server) -> N
     page.fill("input[name=limit]", "3000")
     page.fill("input[name=lr]", "0.5")
     page.get_by_test_id("start").click()
-    page.wait_for_function("document.querySelector('[data-testid=run-status]').textContent === 'finished'",
-                           timeout=120_000)
+    page.get_by_test_id("run-status").filter(has_text="finished").wait_for(timeout=120_000)
     loss_points = int(page.get_by_test_id("loss-chart").get_attribute("data-points"))
     acc_points = int(page.get_by_test_id("acc-chart").get_attribute("data-points"))
     assert loss_points >= 3 and acc_points == 6  # train and test accuracy for 3 epochs
@@ -233,6 +233,13 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server) -> N
     page.screenshot(path=str(SHOTS / "admin-finished.png"), full_page=True)
     token_in_storage = page.evaluate("sessionStorage.getItem('digitnet-admin-token')")
     assert token_in_storage == ADMIN_TOKEN and page.context.cookies() == []
+    # the run's version can be deleted from the page, after a confirmation
+    version = "run-" + page.get_by_test_id("run-id").inner_text()
+    version_row = page.get_by_test_id("versions").locator("tr", has_text=version)
+    page.once("dialog", lambda dialog: dialog.accept())
+    version_row.get_by_role("button", name="Delete").click()
+    version_row.wait_for(state="detached")
+    assert version not in page.get_by_test_id("versions").inner_text()
     assert all(u.startswith(live_server) or u.startswith("data:") for u in requests)
 
 

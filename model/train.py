@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.augment import augment
+from model.augment import augment_pieces
 from model.batches import BatchSource, as_float, split_validation
 from model.config import TrainConfig
 from model.network import Network
@@ -138,14 +138,14 @@ def _training_data(
 ) -> tuple[tuple[Array, Array], tuple[Array, Array]]:
     """The first ``cfg.limit`` training digits (0: all), less ``cfg.validation`` held out at random.
 
-    Returns ``(x, y), (val_x, val_y)``. uint8 digits stay uint8 (``BatchSource`` scales them a
-    batch at a time) unless augmentation needs them all as floats every epoch.
+    Returns ``(x, y), (val_x, val_y)``. uint8 digits stay uint8: ``BatchSource`` scales them a
+    batch at a time, ``augment_pieces`` a piece at a time.
     """
     limit = cfg.limit or None
     (x, y), validation = split_validation(
         data.train_x[:limit], data.train_y[:limit].astype(np.int64), cfg.validation, rng
     )
-    if cfg.augment or x.dtype != np.uint8:
+    if x.dtype != np.uint8:
         x = as_float(x, np.dtype(cfg.dtype))
     return (x, y), validation
 
@@ -158,9 +158,10 @@ def train(
 ) -> Iterator[Event]:
     """Train a network on ``data`` with the hyperparameters ``cfg``, yielding events.
 
-    ``should_stop`` is polled between batches; when it returns True the run ends with
-    ``Cancelled``. A bad loss or theta (see ``DivergenceCheck``) ends it at once with
-    ``Diverged``. Every random draw comes from one generator seeded with ``cfg.seed``, in a fixed
+    ``should_stop`` is polled between batches, and with augmentation before each piece of the
+    epoch's distortions (so a cancel waits for one piece, not the whole set); when it returns True
+    the run ends with ``Cancelled``. A bad loss or theta (see ``DivergenceCheck``) ends it at once
+    with ``Diverged``. Every random draw comes from one generator seeded with ``cfg.seed``, in a fixed
     order (initial weights, validation split, then per epoch: distortions, shuffle), so the same
     config gives the same theta.
     """
@@ -171,16 +172,22 @@ def train(
         net = Network(cfg.architecture(data.train_x.shape[1]), dtype=dtype)
         net.initialize(rng)
     (clean_x, train_y), (val_x, val_y) = _training_data(cfg, data, rng)
-    batches = BatchSource(clean_x, cfg.batch_size, dtype)
+    stop = should_stop or (lambda: False)
+    # With augmentation each epoch distorts the clean digits into this one buffer, which the batches read.
+    epoch_x = np.empty((len(train_y), clean_x.shape[1]), np.float32) if cfg.augment else clean_x
+    batches = BatchSource(epoch_x, cfg.batch_size, dtype)
     n, n_batches = len(train_y), batches.count(len(train_y))
     optimizer, lr_at = make_optimizer(cfg, net.theta), make_schedule(cfg)
     check = DivergenceCheck(net.arch.sizes[-1])
     for epoch in range(1, cfg.epochs + 1):
         epoch_start = time.perf_counter()
-        epoch_x = augment(clean_x, rng, cfg.augment) if cfg.augment else clean_x
+        for _ in augment_pieces(clean_x, rng, cfg.augment, epoch_x) if cfg.augment else ():
+            if stop():
+                yield Cancelled(epoch, 0)
+                return
         loss_sum, correct = 0.0, 0
         for b, (x, y) in enumerate(batches.epoch(epoch_x, train_y, rng.permutation(n))):
-            if should_stop is not None and should_stop():
+            if stop():
                 yield Cancelled(epoch, b)
                 return
             loss, probs = net.loss_and_gradient(x, y, cfg.l2)

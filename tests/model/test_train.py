@@ -1,9 +1,15 @@
+from functools import partial
+
 import numpy as np
 import pytest
 
+import model.train
+from model.augment import PIECE, AugmentConfig, augment_pieces
+from model.batches import as_float
 from model.config import PRESETS, TrainConfig
 from model.mnist import load_mnist
 from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, evaluate, train
+from tests.model.augment_reference import augment_whole
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +60,62 @@ def test_cancel_between_batches(mnist: Dataset) -> None:
         seen.append(event)
     assert isinstance(seen[-1], Cancelled)
     assert sum(isinstance(e, BatchEnd) for e in seen) == 5
+
+
+class StopAt:
+    """A ``should_stop`` that counts its polls and answers True from poll ``k`` on (never if None)."""
+
+    def __init__(self, k: int | None = None) -> None:
+        self.k, self.polls = k, 0
+
+    def __call__(self) -> bool:
+        self.polls += 1
+        return self.k is not None and self.polls >= self.k
+
+
+def test_cancel_during_augmentation_ends_the_epoch_before_its_first_batch(mnist, monkeypatch) -> None:
+    monkeypatch.setattr(model.train, "augment_pieces", partial(augment_pieces, piece=100))  # 20 pieces
+    cfg = TrainConfig(hidden=(16,), epochs=2, augment=AugmentConfig())
+    for k, epoch in [(3, 1), (20 + 16 + 3, 2)]:  # epoch 1 polls 20 times in pieces, 16 in batches
+        stop = StopAt(k)
+        events = list(train(cfg, _small(mnist), should_stop=stop))
+        assert events[-1] == Cancelled(epoch, 0) and stop.polls == k
+        assert {e.epoch for e in events if isinstance(e, BatchEnd | EpochEnd)} == set(range(1, epoch))
+
+
+def test_should_stop_is_polled_at_least_once_per_piece_of_augmentation(mnist, monkeypatch) -> None:
+    stop = StopAt()
+    polls_while_distorting: list[int] = []
+
+    def counted(*args, **kwargs):
+        before = stop.polls
+        yield from augment_pieces(*args, **kwargs)
+        polls_while_distorting.append(stop.polls - before)
+
+    monkeypatch.setattr(model.train, "augment_pieces", counted)
+    n = 2 * PIECE + 100
+    cfg = TrainConfig(hidden=(8,), epochs=2, limit=n, augment=AugmentConfig())
+    events = list(train(cfg, _small(mnist, n), should_stop=stop))
+    assert isinstance(events[-1], Finished)
+    assert len(polls_while_distorting) == 2 and min(polls_while_distorting) >= 3  # ceil(n / PIECE)
+
+
+def test_augmented_run_gives_the_theta_of_whole_set_distortions(mnist, monkeypatch) -> None:
+    cfg = TrainConfig(hidden=(16,), epochs=2, limit=600, validation=100, augment=AugmentConfig(), seed=2)
+
+    def whole_set(images, rng, aug, out):  # how the trainer distorted before it worked in pieces
+        yield 0
+        out[:] = augment_whole(as_float(images, np.dtype(cfg.dtype)), rng, aug)
+
+    def final_theta() -> bytes:
+        last = list(train(cfg, _small(mnist)))[-1]
+        assert isinstance(last, Finished)
+        return last.network.theta.tobytes()
+
+    monkeypatch.setattr(model.train, "augment_pieces", whole_set)
+    whole = final_theta()
+    monkeypatch.setattr(model.train, "augment_pieces", partial(augment_pieces, piece=128))
+    assert final_theta() == whole
 
 
 def test_validation_split_is_reported(mnist: Dataset) -> None:

@@ -220,7 +220,7 @@ def augment_pieces(
     images : (n, 784) or (n, 28, 28) intensities in [0, 1], or uint8 pixels (read as byte / 255).
     rng : the run's random generator (same seed, same distortions).
     cfg : the distortions' ranges.
-    out : (n, 784) float32, filled with the distorted images, in [0, 1].
+    out : (n, 784) float32 (or float64), filled with the distorted images, in [0, 1].
     piece : images distorted at a time.
 
     Yields

@@ -173,8 +173,9 @@ def train(
         net.initialize(rng)
     (clean_x, train_y), (val_x, val_y) = _training_data(cfg, data, rng)
     stop = should_stop or (lambda: False)
-    # With augmentation each epoch distorts the clean digits into this one buffer, which the batches read.
-    epoch_x = np.empty((len(train_y), clean_x.shape[1]), np.float32) if cfg.augment else clean_x
+    # With augmentation each epoch distorts the clean digits into this one buffer, which the batches
+    # read; in the network's dtype, as the batches' buffer is (floats are copied into it as they are).
+    epoch_x = np.empty((len(train_y), clean_x.shape[1]), dtype) if cfg.augment else clean_x
     batches = BatchSource(epoch_x, cfg.batch_size, dtype)
     n, n_batches = len(train_y), batches.count(len(train_y))
     optimizer, lr_at = make_optimizer(cfg, net.theta), make_schedule(cfg)

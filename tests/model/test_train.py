@@ -118,6 +118,12 @@ def test_augmented_run_gives_the_theta_of_whole_set_distortions(mnist, monkeypat
     assert final_theta() == whole
 
 
+def test_float64_network_trains_on_distorted_digits(mnist) -> None:
+    cfg = TrainConfig(hidden=(16,), epochs=1, limit=300, dtype="float64", augment=AugmentConfig())
+    last = list(train(cfg, _small(mnist)))[-1]
+    assert isinstance(last, Finished) and last.network.theta.dtype == np.float64
+
+
 def test_validation_split_is_reported(mnist: Dataset) -> None:
     events = list(train(TrainConfig(hidden=(16,), epochs=4, lr=0.3, validation=500), _small(mnist)))
     epoch = [e for e in events if isinstance(e, EpochEnd)][-1]

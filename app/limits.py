@@ -1,49 +1,84 @@
-"""Refuse request bodies over a size limit before reading them whole (413, JSON)."""
+"""The doors of the server: how big a body may be, how long it may take to arrive, how many at once.
+
+Two pure ASGI middlewares, outermost first:
+
+- ``BodyLimitMiddleware`` (every request): a body over ``max_bytes`` is 413 before it is buffered
+  whole, whatever the headers say; a body that has not arrived ``timeout_s`` after the request's
+  head is 408; a request that declares both Content-Length and Transfer-Encoding is 400 (RFC 9112,
+  6.1 lets a server refuse it, and says the connection is closed after the answer either way).
+- ``InFlightLimitMiddleware`` (``POST /predict...``): reads the body first, then takes one of
+  ``limit`` slots for the work. A client that sends its body slowly, or not at all, holds no slot:
+  it costs an idle connection until its deadline, and everyone else is answered.
+
+The head of a request (before the app sees anything) has its own deadline in app.protocol.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLargeError(Exception):
-    pass
+class RefusedError(Exception):
+    """The request is answered with ``status`` and ``detail``, and its connection closed."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+async def refuse(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None,
+                 close: bool = True) -> None:
+    """Answer with a JSON error, like every other error of the API."""
+    body = json.dumps({"detail": detail}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            *(headers or [])]
+    if close:  # the rest of the body, if any, is never read: the connection cannot be reused
+        head.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI middleware: checks Content-Length up front, and counts streamed bytes as they come.
+    """Counts a body as it streams and gives it a deadline; refuses what cannot be framed safely."""
 
-    A declared length over the limit is answered at once, without reading the body. A body without
-    one (chunked) is counted as it streams and cut off at the limit.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(send)
-                return
-            # the HTTP server passes on no more than the declared length (h11 and httptools both
-            # stop there), so there is nothing left to count: no wrappers, no cost per request
-            await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and b"transfer-encoding" in headers:
+            await refuse(send, 400, "the request has both Content-Length and Transfer-Encoding")
             return
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await refuse(send, 413, f"the request body is over the {self.max_bytes} byte limit")
+            return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         seen = 0
+        body_done = False
         started = False
 
-        async def counting_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+        async def limited_receive() -> Message:
+            nonlocal seen, body_done
+            if body_done:  # afterwards only a disconnect can come, whenever it comes: no deadline
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                late = f"the request body did not arrive within {self.timeout_s:g} s"
+                raise RefusedError(408, late) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLargeError
+                if seen > self.max_bytes:  # only a chunked body can get here: the server stops at a length
+                    raise RefusedError(413, f"the request body is over the {self.max_bytes} byte limit")
+                body_done = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -52,26 +87,19 @@ class BodyLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLargeError:
+            await self.app(scope, limited_receive, tracking_send)
+        except RefusedError as exc:
             if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"the request body is over the {self.max_bytes} byte limit"})
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]})
-        await send({"type": "http.response.body", "body": body.encode()})
+                await refuse(send, exc.status, exc.detail)
 
 
 class InFlightLimitMiddleware:
-    """Beyond ``limit`` prediction requests in flight, answer 503 with Retry-After at once.
+    """Beyond ``limit`` prediction requests at work, answer 503 with Retry-After at once.
 
     Queuing without bound would let latency and memory grow with the load; a quick 503 tells a
     client (or the proxy in front) to come back, while the requests already admitted finish fast.
     Only the paths starting with ``prefix`` count: health checks and admin streams are not held up.
+    A request takes its slot once its body has arrived whole (read here, through the body limit).
     """
 
     def __init__(self, app: ASGIApp, limit: int, prefix: str = "/predict", retry_after_s: int = 1) -> None:
@@ -82,16 +110,34 @@ class InFlightLimitMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
-            body = json.dumps({"detail": f"the server is busy ({self.limit} requests in flight); "
-                                         f"retry in {self.retry_after} s"}).encode()
-            await send({"type": "http.response.start", "status": 503, "headers": [
-                (b"content-type", b"application/json"), (b"retry-after", str(self.retry_after).encode()),
-                (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+        first = await receive()
+        if first["type"] == "http.disconnect":
             return
+        chunks = [first.get("body", b"")]
+        more = first.get("more_body", False)
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        if self.in_flight >= self.limit:
+            await refuse(send, 503, f"the server is busy ({self.limit} requests in flight); "
+                                    f"retry in {self.retry_after} s",
+                         [(b"retry-after", str(self.retry_after).encode())], close=False)
+            return
+        body = b"".join(chunks) if len(chunks) > 1 else chunks[0]
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: only a disconnect can come
+
         self.in_flight += 1  # one event loop per worker: no lock needed between awaits
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
         finally:
             self.in_flight -= 1

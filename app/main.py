@@ -27,6 +27,16 @@ from app.security import SecurityHeadersMiddleware
 from app.settings import STATIC, Settings
 from app.store import Store
 from app.versions import ModelHolder
+from model.serialize import load_model
+
+
+def check_can_start(settings: Settings) -> None:
+    """What a worker needs at start, checked once before the server starts: the state directory and
+    its database, the admin token, the shipped model. Raises StoreError, ModelFileError or OSError
+    with a message naming the file and what to do."""
+    Store(settings.home)
+    load_or_create_token(settings.home, settings.admin_token)
+    load_model(settings.weights)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,9 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # outermost last: metrics see every answer; the body limit runs before the in-flight slot is taken
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       timeout_s=settings.receive_timeout_s)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)  # outermost: first to refuse
     app.add_middleware(SecurityHeadersMiddleware)  # on every answer, the refusals too
     return app
 

@@ -59,6 +59,8 @@ class Settings:
     request_timeout_s: float = _setting("DIGITNET_REQUEST_TIMEOUT", float, default=10.0)
     inference_threads: int = _setting("DIGITNET_INFERENCE_THREADS", _whole, default=1)
     max_body_bytes: int = _setting("DIGITNET_MAX_BODY_BYTES", _whole, default=1 << 20)
+    receive_timeout_s: float = _setting("DIGITNET_RECEIVE_TIMEOUT", float, default=5.0)
+    max_request_pixels: int = _setting("DIGITNET_MAX_REQUEST_PIXELS", _whole, default=2 * 2048 * 2048)
 
     def __post_init__(self) -> None:
         checks = [
@@ -66,6 +68,8 @@ class Settings:
             (0 < self.request_timeout_s <= 3600, "request_timeout_s", "a number of seconds in (0, 3600]"),
             (1 <= self.inference_threads <= 64, "inference_threads", "a whole number from 1 to 64"),
             (1024 <= self.max_body_bytes <= 1 << 30, "max_body_bytes", "a number of bytes from 1024 to 2^30"),
+            (0 < self.receive_timeout_s <= 600, "receive_timeout_s", "a number of seconds in (0, 600]"),
+            (1 <= self.max_request_pixels, "max_request_pixels", "a whole number >= 1"),
         ]
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
             raise SettingsError(f"DIGITNET_ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,8 +29,9 @@ T = TypeVar("T")
 router = APIRouter(tags=["predict"])
 IMAGE_TYPES = ("image/png", "image/jpeg")
 # Requests with at most this many pixels to decode are answered on the event loop (see _answer_images):
-# the page sends 140x140
+# the page sends 140x140 (about 2 KB); files larger than INLINE_BYTES are read in the thread too
 INLINE_PIXELS = 160 * 160
+INLINE_BYTES = 128 * 1024
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text} for code, text in {
@@ -81,15 +84,22 @@ async def _answer_images(services: Services, predictor: Predictor, images: list[
     """Answer small drawings right here, on the event loop; larger images and batches in a thread.
 
     Handing a page's drawing to a worker thread and back costs about as much server time as reading
-    it (wake-ups, the GIL passed back and forth), so work bounded by ``INLINE_PIXELS`` holds the
-    event loop instead: a few ms at the very worst, far below the timeout (docs/performance.md,
-    Serving). Only the headers are read first: a large image's pixels
-    are decoded in the thread.
+    it (wake-ups, the GIL passed back and forth), so work bounded by ``INLINE_PIXELS`` and
+    ``INLINE_BYTES`` holds the event loop instead: a few ms at the very worst, far below the timeout
+    (docs/performance.md, Serving). A small file's header is read first, on the loop: a large
+    image's pixels are decoded in the thread; a large file is read there whole.
     """
-    opened = open_images(images)
+    max_pixels = services.settings.max_request_pixels
+    if sum(len(data) for data in images) > INLINE_BYTES:
+        return await _in_thread(services, functools.partial(_read, predictor, max_pixels), images)
+    opened = open_images(images, max_pixels)
     if pixel_count(opened) <= INLINE_PIXELS:
         return predictor.predict_images(opened)
     return await _in_thread(services, predictor.predict_images, opened)
+
+
+def _read(predictor: Predictor, max_pixels: int, images: list[bytes]) -> list[Prediction]:
+    return predictor.predict_images(open_images(images, max_pixels))
 
 
 async def _answer_pixels(services: Services, predictor: Predictor,
@@ -102,15 +112,29 @@ async def _answer_pixels(services: Services, predictor: Predictor,
 
 async def _in_thread(services: Services, fn: Callable[[Any], T], arg: Any) -> T:
     """Run the CPU work in a worker thread, at most ``inference_threads`` at once (default 1: more
-    threads only contend for the GIL, docs/performance.md)."""
+    threads only contend for the GIL, docs/performance.md).
+
+    Past the request timeout the client gets a 503 at once, but work already running in a thread
+    cannot be stopped: it keeps its thread (the limiter's token) until it ends, so the next work
+    waits instead of running beside it, and CPU use stays within ``inference_threads``. Work still
+    waiting for a thread when its time is up never starts.
+    """
     timeout = services.settings.request_timeout_s
+    work = asyncio.ensure_future(anyio.to_thread.run_sync(fn, arg, limiter=services.inference_limiter))
+    work.add_done_callback(_retrieve)
     try:
-        with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(fn, arg, limiter=services.inference_limiter,
-                                                  abandon_on_cancel=True)
+        return await asyncio.wait_for(asyncio.shield(work), timeout)
     except TimeoutError as exc:
+        work.cancel()  # waiting for a thread: it never runs; running: it is cancelled when it ends
         raise HTTPException(503, f"the prediction took longer than {timeout:g} s and was cut off",
                             headers={"Retry-After": "1"}) from exc
+
+
+def _retrieve(work: asyncio.Future[Any]) -> None:
+    """Work whose request gave up on it may still fail: its error was answered already, or nobody
+    is left to answer; mark it seen so that asyncio does not log it as lost."""
+    if not work.cancelled():
+        work.exception()
 
 
 def _json(answer: BaseModel) -> Response:

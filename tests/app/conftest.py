@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from app.main import create_app
+from app.protocol import HeadDeadlineProtocol
 from app.settings import Settings
 from model.mnist import load_mnist
 
@@ -38,10 +40,10 @@ def client(settings) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture(scope="session")
-def live_server(settings) -> Iterator[str]:
+@contextmanager
+def serving(settings: Settings, protocol: type = HeadDeadlineProtocol) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, http=protocol,
                             log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -52,9 +54,18 @@ def live_server(settings) -> Iterator[str]:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings) -> Iterator[str]:
+    """The app of ``settings``, served by a real uvicorn server for the whole session."""
+    with serving(settings) as url:
+        yield url
 
 
 def png_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
 
+import anyio
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from PIL import Image, PngImagePlugin
 
+from app.images import InputError, open_image
 from app.limits import InFlightLimitMiddleware
 from app.main import create_app
+from app.protocol import HeadDeadlineProtocol
 from app.routes.predict import INLINE_PIXELS
 from app.settings import Settings
-from tests.app.conftest import WEIGHTS, drawn_one
+from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving
 
 
 def test_requests_beyond_the_limit_get_503_at_once() -> None:
@@ -62,3 +75,169 @@ def test_bad_utf8_and_deep_nesting_are_400_not_500(client) -> None:
     for body in (b'{"pixels": "\xff\xfe"}', b"[" * 100_000 + b"]" * 100_000):
         response = client.post("/predict", content=body, headers={"content-type": "application/json"})
         assert response.status_code == 400, response.text
+
+
+# --- the doors, tried with raw sockets as an attacker would (an HTTP client would fix the requests up) ---
+
+STRICT_TIMEOUT_S = 1.0
+
+
+class QuickHeadDeadline(HeadDeadlineProtocol):
+    timeout_s = STRICT_TIMEOUT_S
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory) -> Iterator[str]:
+    """A server with a 1 s receive deadline and room for 4 predictions at once."""
+    settings = Settings(weights=WEIGHTS, home=tmp_path_factory.mktemp("strict"), admin_token="t" * 16,
+                        receive_timeout_s=STRICT_TIMEOUT_S, max_in_flight=4)
+    with serving(settings, QuickHeadDeadline) as url:
+        yield url
+
+
+def predict_png(base: str, png: bytes, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    return raw_http(base, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                          b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(png) + png, timeout)
+
+
+def read_to_close(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def open_socket(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def test_content_length_and_chunked_together_are_refused_unread(strict_server) -> None:
+    """A small declared length with a large chunked body behind it (40 MiB were read whole before):
+    refused on its head, the connection closed, so the body has nowhere to go."""
+    sock = open_socket(strict_server)
+    sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 10\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n100000\r\n" + b"x" * 1000)
+    answer = read_to_close(sock)
+    assert answer.startswith(b"HTTP/1.1 400") and b"both Content-Length and Transfer-Encoding" in answer
+    with pytest.raises(OSError):  # closed: the rest of the 40 MiB cannot be sent
+        for _ in range(40):
+            sock.sendall(b"x" * (1 << 20))
+    sock.close()
+
+
+def test_a_chunked_body_is_counted_as_it_streams(strict_server) -> None:
+    chunk = b"x" * 65536
+    body = b"".join(b"10000\r\n" + chunk + b"\r\n" for _ in range(20)) + b"0\r\n\r\n"  # 1.25 MiB
+    head = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    status, headers, answer = raw_http(strict_server, head + body)
+    assert status == 413 and "byte limit" in json.loads(answer)["detail"]
+
+
+def test_a_stalled_head_or_body_gets_408_and_holds_no_slot(strict_server) -> None:
+    """More stalled requests than there are slots: a normal client is answered at once, and each
+    stalled one gets a 408 (then a closed connection) at its deadline."""
+    heads = [open_socket(strict_server) for _ in range(6)]
+    bodies = [open_socket(strict_server) for _ in range(6)]
+    for sock in heads:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-")
+    for sock in bodies:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                     b"Content-Length: 1000\r\n\r\n\x89PNG")
+    time.sleep(0.2)
+    status, _, answer = predict_png(strict_server, drawn_one(140))
+    assert status == 200 and json.loads(answer)["digit"] == 1
+    for sock, words in [(s, b"request head") for s in heads] + [(s, b"request body") for s in bodies]:
+        answer = read_to_close(sock)  # the server closes the connection after its answer
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert words in answer and b"connection: close" in answer.lower()
+        sock.close()
+
+
+def test_hundreds_of_idle_and_half_sent_connections_do_not_stop_a_client(strict_server) -> None:
+    socks = [open_socket(strict_server) for _ in range(300)]
+    for i, sock in enumerate(socks):
+        if i % 3 == 1:
+            sock.sendall(b"GET /livez HTTP/1.1\r\nHo")
+        elif i % 3 == 2:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
+    try:
+        for _ in range(5):
+            status, _, answer = predict_png(strict_server, drawn_one(140), timeout=2.0)
+            assert status == 200 and json.loads(answer)["digit"] == 1
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_a_request_may_hold_only_so_many_pixels(strict_server) -> None:
+    big = png_bytes(Image.new("L", (2048, 2048), 255))
+    boundary = b"b0und"
+    part = (b'\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n" + big + b"\r\n")
+    parts = b"".join(b"--" + boundary + part for _ in range(3))
+    body = parts + b"--" + boundary + b"--\r\n"
+    status, _, answer = raw_http(strict_server, b"POST /predict/batch HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                 b"multipart/form-data; boundary=" + boundary + b"\r\nContent-Length: %d\r\n"
+                                 b"Connection: close\r\n\r\n" % len(body) + body)
+    assert status == 413 and "pixels in all" in json.loads(answer)["detail"]
+
+
+def test_a_png_packed_with_text_chunks_is_refused_without_decompressing_it_all() -> None:
+    png = png_with_text_chunks(900)
+    assert 800_000 < len(png) < 1 << 20
+    with pytest.raises(InputError) as info:
+        open_image(png)
+    assert info.value.status == 422
+    plain = Image.new("L", (28, 28))
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("Software", "a drawing program")
+    buf = io.BytesIO()
+    plain.save(buf, format="PNG", pnginfo=meta)
+    assert open_image(buf.getvalue()).size == (28, 28)  # a little metadata, as tools write, is fine
+
+
+def png_with_text_chunks(n: int) -> bytes:
+    """A 28x28 PNG with ``n`` zTXt chunks, each 1 MB of text compressed to about 1 KB."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    buf = io.BytesIO()
+    Image.new("L", (28, 28)).save(buf, format="PNG")
+    png = buf.getvalue()
+    text = chunk(b"zTXt", b"comment\0\0" + zlib.compress(b"a" * 1_000_000, 9))
+    return png[:33] + text * n + png[33:]  # after the signature and IHDR
+
+
+def test_work_past_its_timeout_keeps_its_thread_until_it_ends(tmp_path) -> None:
+    """Four requests whose work outlasts the timeout: each gets its 503 on time, but the work runs
+    one at a time (inference_threads = 1), never beside the work of a request that gave up."""
+    from app.deps import Services
+    from app.routes.predict import _in_thread
+
+    running, most, started = 0, 0, 0
+    lock = threading.Lock()
+
+    def slow(_: object) -> None:
+        nonlocal running, most, started
+        with lock:
+            running, started = running + 1, started + 1
+            most = max(most, running)
+        time.sleep(0.3)
+        with lock:
+            running -= 1
+
+    async def scenario() -> list[int]:
+        services = Services(settings=Settings(home=tmp_path, request_timeout_s=0.05), store=None,
+                            holder=None, admin_token="t" * 16, metrics=None,
+                            inference_limiter=anyio.CapacityLimiter(1))  # type: ignore[arg-type]
+        results = await asyncio.gather(*[_in_thread(services, slow, None) for _ in range(4)],
+                                       return_exceptions=True)
+        await asyncio.sleep(0.5)  # the work that had started ends
+        return [getattr(r, "status_code", 0) for r in results]
+
+    t0 = time.monotonic()
+    statuses = asyncio.run(scenario())
+    assert statuses == [503] * 4 and time.monotonic() - t0 < 2
+    assert most == 1 and started == 1  # the others never started: their time was up while they waited

@@ -20,6 +20,7 @@ from app.images import InputError, preprocess
 from app.pen_training import load_pen_data
 from app.progress import ProgressBar
 from app.settings import Settings
+from app.store import StoreError
 from app.training import config_from, dataset, run_meta
 from model.config import TrainConfig
 from model.download import MIRRORS, download_mnist
@@ -27,6 +28,7 @@ from model.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model, save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
 
+HTTP_PROTOCOL = "app.protocol:HeadDeadlineProtocol"  # h11 with a deadline for a request's head
 OVERRIDES = ("hidden", "activation", "cost", "optimizer", "lr", "schedule", "epochs", "batch_size",
              "l2", "seed", "validation", "limit")
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "serve":
             return serve_command(args)
         return data_command(args)
-    except (DataError, ModelFileError, InputError, ValueError, OSError) as exc:
+    except (DataError, ModelFileError, InputError, StoreError, ValueError, OSError) as exc:
         raise UserError(str(exc)) from exc
 
 
@@ -141,12 +143,13 @@ def predict_command(args: argparse.Namespace) -> int:
 def serve_command(args: argparse.Namespace) -> int:
     import uvicorn  # here, so that the other commands start without loading the web stack
 
+    from app.main import check_can_start
+
     if args.weights:
-        load_model(args.weights)  # a bad file is reported here, before the server starts
         os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())  # for every worker
-    Settings.from_env()  # a bad setting is one line here, before the server starts
+    check_can_start(Settings.from_env())  # what would stop a worker is one line here, not a traceback
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, http=HTTP_PROTOCOL)
     return 0
 
 

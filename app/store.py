@@ -44,6 +44,10 @@ VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 DEFAULT_VERSION = "default"
 
 
+class StoreError(Exception):
+    """The state directory or its database cannot be used; the message names it and what to do."""
+
+
 class RunActiveError(Exception):
     """A run is already going; only one at a time."""
 
@@ -65,12 +69,21 @@ class Store:
     """Runs, events and versions in ``home``; every method opens its own short transaction."""
 
     def __init__(self, home: Path) -> None:
+        """Open (or create) the state in ``home``; StoreError, saying what to do, if it cannot."""
         self.home = home
         self.versions_dir = home / "versions"
-        self.versions_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = home / "digitnet.db"
-        with self.connect() as db:
-            db.executescript(SCHEMA)
+        try:
+            self.versions_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot use the state directory {home} ({exc.strerror}); set DIGITNET_HOME "
+                             "to a directory this user can write") from exc
+        try:
+            with self.connect() as db:
+                db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:  # also OperationalError: unwritable, locked, a directory
+            raise StoreError(f"cannot use the database {self.db_path} ({exc}); if it is damaged, move it "
+                             "away to start afresh (its runs and versions are then forgotten)") from exc
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:

@@ -63,3 +63,28 @@ def test_serve_with_a_bad_setting_is_one_line_and_a_nonzero_exit(tmp_path: Path)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "digitnet: error: DIGITNET_MAX_IN_FLIGHT must be a whole number, got 'lots'"]
+
+
+def serve(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "0"], cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_a_state_that_cannot_be_used_is_one_line_naming_it(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "digitnet.db").write_bytes(b"this is not a database" * 100)
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("x")
+    cases = [
+        ({"DIGITNET_HOME": str(corrupt)}, [str(corrupt / "digitnet.db"), "move it away"]),
+        ({"DIGITNET_HOME": str(not_a_dir / "home")}, [str(not_a_dir / "home"), "DIGITNET_HOME"]),
+        ({"DIGITNET_HOME": str(tmp_path / "ok"), "DIGITNET_WEIGHTS": str(tmp_path / "none.npz")},
+         [str(tmp_path / "none.npz")]),
+    ]
+    for env, words in cases:
+        done = serve({"HOME": str(tmp_path), "DIGITNET_ADMIN_TOKEN": "t" * 16, **env})
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and len(lines) == 1, done.stderr
+        assert lines[0].startswith("digitnet: error: ") and all(w in lines[0] for w in words), lines[0]
+    assert (corrupt / "digitnet.db").read_bytes().startswith(b"this is not a database")  # left as it was

@@ -1,6 +1,6 @@
 # digitnet: the drawing page and the /predict API on the shipped model.
 #   docker build -t digitnet .
-#   docker run --rm -p 8000:8000 digitnet        then open http://localhost:8000
+#   docker run --rm -p 8000:8000 -v digitnet-state:/var/lib/digitnet digitnet   then open http://localhost:8000
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -21,9 +21,14 @@ COPY static ./static
 COPY templates ./templates
 COPY weights ./weights
 
-# the installed package looks for static/, templates/ and weights/ here
+# the installed package looks for static/, templates/ and weights/ here; the state (runs, versions,
+# the promoted version, the admin token) lives in a volume, so it outlives the container: run with
+# -v digitnet-state:/var/lib/digitnet (see the README) to keep it across upgrades
 ENV DIGITNET_ROOT=/srv/digitnet \
-    DIGITNET_WEIGHTS=/srv/digitnet/weights/digitnet.npz
+    DIGITNET_WEIGHTS=/srv/digitnet/weights/digitnet.npz \
+    DIGITNET_HOME=/var/lib/digitnet
+RUN mkdir -p /var/lib/digitnet && chown digitnet:digitnet /var/lib/digitnet
+VOLUME ["/var/lib/digitnet"]
 
 USER digitnet
 EXPOSE 8000

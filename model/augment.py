@@ -60,11 +60,13 @@ def _gaussian_matrix(sigma: float, n: int = SIDE) -> Array:
 def _skip(bits: np.random.BitGenerator, k: int) -> None:
     """Move ``bits`` on as k float64 draws of ``uniform`` would, without drawing them where it can."""
     if isinstance(bits, np.random.PCG64 | np.random.PCG64DXSM):
-        spare = {key: bits.state[key] for key in ("has_uint32", "uinteger")}
+        before = bits.state
         bits.advance(k)  # one 64-bit output per float64, in O(log k) steps
         # advance() also drops the 32 spare bits that a bounded integer draw (a permutation) may
         # keep for the next one; float draws never touch them, so they are put back.
-        bits.state = {**bits.state, **spare}
+        after = bits.state  # a new dict on every read
+        after["has_uint32"], after["uinteger"] = before["has_uint32"], before["uinteger"]
+        bits.state = after
     else:
         generator = np.random.Generator(bits)
         for done in range(0, k, PIECE * PIXELS):

@@ -40,7 +40,8 @@ def index(request: Request) -> HTMLResponse:
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request) -> HTMLResponse:
     """The admin page: a static shell that asks for the token; its data comes from the admin API."""
-    return templates.TemplateResponse(request, "admin.html", ADMIN_CHOICES)
+    # a copy: TemplateResponse stores the request in the context it is given
+    return templates.TemplateResponse(request, "admin.html", dict(ADMIN_CHOICES))
 
 
 @router.get("/docs", response_class=HTMLResponse)

@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Draw a digit; a neural network written from scratch in NumPy reads it.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url=None,  # served by pages.docs_router from static/, so the API page works offline too
+        docs_url=None,  # routes/pages.py serves it, Swagger UI from static/: offline, no inline script
         redoc_url=None,
     )
     app.add_exception_handler(InputError, input_error)
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # outermost last: metrics see every answer; the body limit runs before the in-flight slot is taken
+    # each one added wraps the ones before: the security headers go on every answer, metrics count
+    # every answer, and the body limit runs before a /predict request takes its in-flight slot
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        timeout_s=settings.receive_timeout_s)

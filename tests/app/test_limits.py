@@ -22,7 +22,7 @@ from app.images import InputError, open_image
 from app.limits import InFlightLimitMiddleware
 from app.main import create_app
 from app.protocol import HeadDeadlineProtocol
-from app.routes.predict import INLINE_PIXELS
+from app.routes.drawings import INLINE_PIXELS
 from app.settings import Settings
 from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving
 
@@ -214,7 +214,7 @@ def test_work_past_its_timeout_keeps_its_thread_until_it_ends(tmp_path) -> None:
     """Four requests whose work outlasts the timeout: each gets its 503 on time, but the work runs
     one at a time (inference_threads = 1), never beside the work of a request that gave up."""
     from app.deps import Services
-    from app.routes.predict import _in_thread
+    from app.routes.drawings import in_thread
 
     running, most, started = 0, 0, 0
     lock = threading.Lock()
@@ -232,7 +232,7 @@ def test_work_past_its_timeout_keeps_its_thread_until_it_ends(tmp_path) -> None:
         services = Services(settings=Settings(home=tmp_path, request_timeout_s=0.05), store=None,
                             holder=None, admin_token="t" * 16, metrics=None,
                             inference_limiter=anyio.CapacityLimiter(1))  # type: ignore[arg-type]
-        results = await asyncio.gather(*[_in_thread(services, slow, None) for _ in range(4)],
+        results = await asyncio.gather(*[in_thread(services, slow, None) for _ in range(4)],
                                        return_exceptions=True)
         await asyncio.sleep(0.5)  # the work that had started ends
         return [getattr(r, "status_code", 0) for r in results]

@@ -5,7 +5,8 @@ A map, in the order a newcomer might read it:
     settings.py      every DIGITNET_* setting, read once at start; where the project's files are
     main.py          create_app: routers, middlewares, and the start-up that makes the Services
     deps.py          Services and the typed dependencies routes receive (store, holder, settings)
-    routes/          one router per concern: predict, admin (runs, versions, metrics), health, pages
+    routes/          one router per concern: predict, admin (runs, versions, metrics), health, pages;
+                     drawings.py reads drawings from any request and runs the work (loop or thread)
     schemas.py       request and response bodies (pydantic), which make the OpenAPI schema
 
     images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error
@@ -15,16 +16,19 @@ A map, in the order a newcomer might read it:
     store.py         the state directory: runs, events, versions in SQLite (shared by every worker)
     training.py      a run's config from a preset, MNIST's place, the saved model's metadata
     training_job.py  a run's own process: start, cancel, reap, and the run itself
-    auth.py          the admin token;  limits.py  body size and in-flight limits;  metrics.py  Prometheus
+    auth.py          the admin token;  metrics.py  Prometheus;  security.py  CSP and other headers
+    limits.py        body size, body deadline, in-flight slots;  protocol.py  the head's deadline (h11)
 
     cli.py           the digitnet command's arguments; commands.py does each command; progress.py its bar
     pendigits.py     real pen trajectories (UNIPEN files);  strokes.py  draws strokes as the page does
     pen_training.py  pen-drawn digits as extra training data
 
-The path of a drawing: the page posts a PNG to ``POST /predict`` (routes/predict.py). The
-in-flight limit (limits.py) admits it, the body limit counts it, the metrics middleware times it;
-the route takes the serving ``Predictor`` once (deps.py, versions.py), reads the image's header
-(images.py) to decide whether to answer on the event loop or in a worker thread, and the predictor
+The path of a drawing: the page posts a PNG to ``POST /predict`` (routes/predict.py). Its head
+must arrive in time (protocol.py); the metrics middleware times it, the body limit counts its body
+and the in-flight limit gives it a slot once the body is whole (limits.py); the route takes the
+serving ``Predictor`` once (deps.py, versions.py), reads the drawing and the image's header
+(routes/drawings.py, images.py) to decide whether to answer on the event loop or in a worker
+thread, and the predictor
 decodes it to ink, ``model.preprocess.to_mnist`` makes the 784 inputs, and the network reads them.
 The answer is the digit, ten probabilities, the version that answered and the 28x28 input.
 """

@@ -46,7 +46,7 @@ class Predictor:
     def predict_images(self, images: list[bytes] | list[Image.Image]) -> list[Prediction]:
         """Decode and preprocess each image (bytes, or ``open_images``' results), then run the network
         once on the whole batch."""
-        return self._predict([preprocess(data) for data in images])
+        return self.predict_vectors([preprocess(data) for data in images])
 
     def predict_pixels(self, rows: list[list[float]]) -> list[Prediction]:
         """Vectors already in MNIST form: 784 numbers in [0, 1] each (0 = background)."""
@@ -58,9 +58,10 @@ class Predictor:
             if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
                 raise InputError(f"pixels[{i}] must be finite numbers between 0 and 1")
             vectors.append(arr.astype(np.float32) if arr.max() > 0 else None)
-        return self._predict(vectors)
+        return self.predict_vectors(vectors)
 
-    def _predict(self, vectors: list[np.ndarray | None]) -> list[Prediction]:
+    def predict_vectors(self, vectors: list[np.ndarray | None]) -> list[Prediction]:
+        """Inputs already in MNIST form, (784,) float32 each, or None for a blank one: one batch."""
         inked = [v for v in vectors if v is not None]
         probs = self.network.predict_proba(np.stack(inked)) if inked else np.empty((0, 10))
         probs = probs.astype(np.float64)

@@ -20,11 +20,16 @@ output layer with the cost's delta ``dz = dC/dz`` (for softmax + cross-entropy
 theta is laid out layer by layer as W1, b1, W2, b2, ... (each W row-major); every layer's W and b are
 views into it, and dW, db are views into the matching vector ``grad``. An optimiser therefore
 updates the whole network in one vectorised step on theta.
+
+The same backward steps, started from the log-probability of one class k instead of the cost and
+carried on to ``dx``, give d log p_k / dx (``Network.input_gradient``): how each input pixel pushes
+the network towards k or away from it. docs/math.md, section 14.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -98,11 +103,15 @@ class Dense:
         self.z: Array | None = None
         self.a: Array | None = None
 
-    def forward(self, x: Array) -> Array:
-        """z = x W + b; a = f(z). Returns a of shape (N, n_out)."""
+    def step(self, x: Array) -> tuple[Array, Array]:
+        """z = x W + b; a = f(z), keeping nothing: several threads may call it at once."""
         z = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
         z += self.b
-        a = self.f.forward(z)
+        return z, self.f.forward(z)
+
+    def forward(self, x: Array) -> Array:
+        """``step``, keeping x, z and a for the backward steps. Returns a of shape (N, n_out)."""
+        z, a = self.step(x)
         self.x, self.z, self.a = x, z, a
         return a
 
@@ -118,7 +127,20 @@ class Dense:
         np.sum(dz, axis=0, out=self.db)
         if not need_input_grad:
             return None
+        return self.input_grad(dz)
+
+    def input_grad(self, dz: Array) -> Array:
+        """dx = dz W^T: reads W, writes nothing (no dW, db), so it is safe beside other threads."""
         return dz @ self.W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
+
+
+class InputGradient(NamedTuple):
+    """One forward and one backward pass from log p_k to the input (``Network.input_gradient``)."""
+
+    dx: Array  # (N, n_in): d log p_k / dx
+    a: list[Array]  # every layer's activations, the first hidden layer's to the output's (N, n_l)
+    da: list[Array]  # d log p_k / da of every hidden layer, first to last (N, n_l)
+    z: Array  # (N, K): the output layer's pre-activations (the logits before softmax)
 
 
 class Network:
@@ -188,10 +210,54 @@ class Network:
         """
         a = np.asarray(x, dtype=self.dtype)
         for layer in self.layers:
-            z = a @ layer.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
-            z += layer.b
-            a = layer.f.forward(z)
+            a = layer.step(a)[1]
         return a
+
+    def input_gradient(self, x: Array, k: int | Array) -> InputGradient:
+        """Backpropagation to the input: d log p_k / dx for each row of x, and what it passed by.
+
+        ``p = a / sum(a)`` are the output's probabilities (softmax's ``a`` sums to 1 already). The
+        backward pass starts at the output with ``dz = d log p_k / dz``::
+
+            softmax   dz = onehot(k) - probs     (section 6's fused step, for log p_k itself)
+            others    dz = f.backward(z, a, onehot(k) / a_k - 1 / sum(a))
+
+        then goes as in ``loss_and_gradient``, last layer to first, keeping dx and making no dW, db::
+
+            dx = dz W^T;   dz_prev = f_prev.backward(z_prev, a_prev, dx)
+
+        Every array is local: theta, grad and the layers' caches are only read, so several threads
+        may explain with the same network while others predict (the server does).
+
+        Parameters
+        ----------
+        x : (N, n_in) inputs. k : the class to explain, one for all rows or (N,) one per row.
+        """
+        n_out = self.arch.sizes[-1]
+        if np.any((np.asarray(k) < 0) | (np.asarray(k) >= n_out)):
+            raise ValueError(f"the class must be in 0..{n_out - 1}, got {k}")
+        a = np.asarray(x, dtype=self.dtype)
+        z_list, a_list = [], []
+        for layer in self.layers:
+            z, a = layer.step(a)
+            z_list.append(z)
+            a_list.append(a)
+        rows, out = np.arange(len(a)), self.layers[-1]
+        if out.activation == "softmax":
+            dz = -a  # (N, K)
+            dz[rows, k] = 0.0
+            # 1 - p_k as the sum of the other probabilities: 1 - 0.9999999 in float32 is mostly rounding
+            dz[rows, k] = -dz.sum(axis=1)
+        else:
+            da = np.broadcast_to(-1.0 / a.sum(axis=1, keepdims=True), a.shape).copy()  # (N, K)
+            da[rows, k] += 1.0 / a[rows, k]
+            dz = out.f.backward(z, a, da)
+        da_list = []
+        for i in range(len(self.layers) - 1, 0, -1):
+            da = self.layers[i].input_grad(dz)  # d log p_k / d a of layer i - 1
+            da_list.append(da)
+            dz = self.layers[i - 1].f.backward(z_list[i - 1], a_list[i - 1], da)
+        return InputGradient(self.layers[0].input_grad(dz), a_list, da_list[::-1], z_list[-1])
 
     def loss_and_probs(self, x: Array, y: Array, l2: float = 0.0) -> tuple[float, Array]:
         """Forward propagation, then the cost on (x, y) plus (l2 / 2) * sum of squared weights.

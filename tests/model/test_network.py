@@ -1,7 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from model.functions import log_softmax
+from model.mnist import load_mnist
 from model.network import Architecture, Network
+from model.serialize import load_model
 from tests.model.gradcheck import numerical_gradient, relative_error
 
 
@@ -138,3 +143,101 @@ def test_backward_without_input_gradient_fills_dw_and_returns_nothing() -> None:
     np.testing.assert_allclose(net.layers[0].dW, x.T @ dz)
     np.testing.assert_allclose(net.layers[0].db, [0.5, -1.0])
     np.testing.assert_allclose(net.layers[0].backward(dz), dz @ net.layers[0].W.T)
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "weights" / "digitnet.npz"
+
+
+def _log_p(net: Network, x: np.ndarray, k: np.ndarray) -> float:
+    """sum over rows of log p_k: log softmax of the logits (exact where p_k is near 1), or for other
+    outputs the log of the output normalised as the server reports it."""
+    z, a = x, x
+    for layer in net.layers:
+        z, a = layer.step(a)
+    softmax = net.arch.output_activation == "softmax"
+    log_probs = log_softmax(z) if softmax else np.log(a / a.sum(axis=1, keepdims=True))
+    return float(log_probs[np.arange(len(x)), k].sum())
+
+
+@pytest.mark.parametrize("sizes, hidden, output, cost", [
+    ((5, 4, 3), "sigmoid", "softmax", "cross_entropy"),
+    ((5, 4, 3), "tanh", "softmax", "cross_entropy"),
+    ((5, 4, 3), "leaky_relu", "softmax", "cross_entropy"),
+    ((5, 4, 3), "relu", "softmax", "cross_entropy"),
+    ((6, 5, 4, 3), "tanh", "softmax", "cross_entropy"),
+    ((6, 3), "relu", "softmax", "cross_entropy"),
+    ((5, 4, 3), "tanh", "sigmoid", "mse"),
+])
+def test_input_gradient_matches_central_difference(sizes, hidden, output, cost) -> None:
+    net = _net(sizes, hidden, output, cost)
+    rng = np.random.default_rng(11)
+    x, k = rng.normal(size=(4, sizes[0])), rng.integers(0, sizes[-1], 4)
+    result = net.input_gradient(x, k)
+    numeric = numerical_gradient(lambda x_: _log_p(net, x_, k), x.copy())
+    assert relative_error(result.dx, numeric) < 1e-6
+    # what it passed by: the forward pass, and d log p_k / da of each hidden layer
+    np.testing.assert_allclose(result.a[-1], net.predict_proba(x))
+    assert len(result.a) == len(result.da) + 1 == len(sizes) - 1
+    first = result.a[0].copy()
+
+    def from_first_hidden(a1: np.ndarray) -> float:
+        a = a1
+        for layer in net.layers[1:]:
+            a = layer.step(a)[1]
+        return float(np.log((a / a.sum(axis=1, keepdims=True))[np.arange(len(a)), k]).sum())
+
+    if len(sizes) > 2:
+        assert relative_error(result.da[0], numerical_gradient(from_first_hidden, first)) < 1e-6
+
+
+def test_input_gradient_of_one_class_for_all_rows_and_its_logits() -> None:
+    net = _net((5, 4, 3), "relu")
+    x = np.random.default_rng(2).normal(size=(3, 5))
+    result = net.input_gradient(x, 2)
+    np.testing.assert_allclose(result.dx, net.input_gradient(x, np.array([2, 2, 2])).dx)
+    np.testing.assert_allclose(log_softmax(result.z), np.log(net.predict_proba(x)))
+    with pytest.raises(ValueError, match="0..2"):
+        net.input_gradient(x, 3)
+
+
+def test_input_gradient_changes_nothing_and_is_thread_safe() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = _net((8, 16, 16, 10), "relu")
+    theta = net.theta.tobytes()
+    rng = np.random.default_rng(3)
+    batches = [(rng.normal(size=(2, 8)), int(rng.integers(0, 10))) for _ in range(64)]
+    expected = [net.input_gradient(x, k).dx for x, k in batches]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda b: net.input_gradient(*b).dx, batches))
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(g, e)
+    assert net.theta.tobytes() == theta and not net.grad.any()
+    assert all(layer.x is None and layer.z is None for layer in net.layers)  # no cache written
+
+
+def test_input_gradient_of_the_shipped_model_on_a_real_digit(mnist_dir) -> None:
+    """A few dozen pixels of a real MNIST digit, in float64 weights (float32's rounding would swamp
+    the difference); the float32 network that serves gives the same gradient to its precision
+    (1 - p_k of the read digit taken as the sum of the others: as 1 - p_k in float32, 3.5e-4 off)."""
+    saved = load_model(SHIPPED)
+    net32 = saved.network
+    net64 = Network(net32.arch, np.float64, theta=net32.theta.astype(np.float64))
+    digits = load_mnist(mnist_dir)
+    x = digits.test_images[:1].astype(np.float64) / 255.0  # (1, 784)
+    rng = np.random.default_rng(0)
+    pixels = np.concatenate([rng.choice(np.flatnonzero(x[0] > 0), 24, replace=False),
+                             rng.choice(np.flatnonzero(x[0] == 0), 16, replace=False)])
+    for k in (int(digits.test_labels[0]), 3):
+        dx = net64.input_gradient(x, k).dx[0]
+
+        def log_p_of(values: np.ndarray, k: int = k) -> float:
+            x_ = x.copy()
+            x_[0, pixels] = values
+            return _log_p(net64, x_, np.array([k]))
+
+        # h = 1e-5: log p of the read digit is about -1e-6, and its slopes about 1e-4, so the
+        # rounding of log p divided by 2h must stay far below them
+        numeric = numerical_gradient(log_p_of, x[0, pixels].copy(), h=1e-5)
+        assert relative_error(dx[pixels], numeric) < 1e-6
+        assert relative_error(net32.input_gradient(x, k).dx[0], dx) < 1e-4

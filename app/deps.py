@@ -18,6 +18,7 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 
+from app.feedback import FeedbackStore
 from app.metrics import Metrics
 from app.settings import Settings
 from app.store import Store
@@ -34,6 +35,7 @@ class Services:
     admin_token: str
     inference_limiter: anyio.CapacityLimiter  # at most settings.inference_threads at once
     metrics: Metrics
+    feedback: FeedbackStore | None = None  # None when feedback is off
 
 
 def services_of(app: FastAPI) -> Services | None:

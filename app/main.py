@@ -19,10 +19,11 @@ from fastapi.staticfiles import StaticFiles
 
 from app.auth import load_or_create_token, require_admin
 from app.deps import Services
+from app.feedback import FeedbackStore
 from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
-from app.routes import admin, health, pages, predict
+from app.routes import admin, feedback, health, pages, predict
 from app.security import SecurityHeadersMiddleware
 from app.settings import STATIC, Settings
 from app.store import Store
@@ -49,12 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store(settings.home)
         store.recover()
         holder = ModelHolder(store, settings.weights)
-        metrics.watch(store, holder)
         app.state.services = Services(
             settings=settings, store=store, holder=holder,
             admin_token=load_or_create_token(settings.home, settings.admin_token),
             inference_limiter=anyio.CapacityLimiter(settings.inference_threads), metrics=metrics,
+            feedback=FeedbackStore(store, settings.feedback_max_count, settings.feedback_max_bytes)
+            if settings.feedback else None,
         )
+        metrics.watch(store, holder, app.state.services.feedback)
         watcher = asyncio.create_task(holder.watch())
         yield
         watcher.cancel()
@@ -71,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(predict.router)
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
+    if settings.feedback:
+        app.include_router(feedback.public)
+        app.include_router(feedback.admin, dependencies=[Depends(require_admin)])
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.feedback import RIGHT_OVER, FeedbackStore
 from app.store import Store
 from app.versions import ModelHolder
 
@@ -35,18 +36,20 @@ class Metrics:
                                  buckets=BUCKETS, registry=self.registry)
         self.state_collector: _StateCollector | None = None
 
-    def watch(self, store: Store, holder: ModelHolder) -> None:
-        """Report the serving version and the runs by outcome, read when scraped (once per registry)."""
+    def watch(self, store: Store, holder: ModelHolder, feedback: FeedbackStore | None = None) -> None:
+        """Report the serving version, the runs by outcome and the feedback, read when scraped (the
+        collector is registered once per registry; a second start of the same app replaces its sources)."""
         if self.state_collector is None:
-            self.state_collector = _StateCollector(store, holder)
+            self.state_collector = _StateCollector()
             self.registry.register(self.state_collector)
-        else:
-            self.state_collector.store, self.state_collector.holder = store, holder
+        self.state_collector.store, self.state_collector.holder = store, holder
+        self.state_collector.feedback = feedback
 
 
 class _StateCollector:
-    def __init__(self, store: Store, holder: ModelHolder) -> None:
-        self.store, self.holder = store, holder
+    store: Store
+    holder: ModelHolder
+    feedback: FeedbackStore | None = None
 
     def collect(self) -> Iterator[Metric]:
         holder, store = self.holder, self.store
@@ -58,6 +61,20 @@ class _StateCollector:
         for status, count in store.count_runs_by_status().items():
             runs.add_metric([status], float(count))
         yield runs
+        if self.feedback is not None:
+            yield from _feedback_metrics(self.feedback)
+
+
+def _feedback_metrics(feedback: FeedbackStore) -> Iterator[Metric]:
+    kept = GaugeMetricFamily("digitnet_feedback_drawings", "drawings sent back, by status", labels=["status"])
+    for status, count in feedback.counts().items():
+        kept.add_metric([status], float(count))
+    yield kept
+    right = GaugeMetricFamily("digitnet_feedback_right_share", "share of a version's last submissions "
+                              "that people said it read right", labels=["version"])
+    for version, figures in feedback.right_share(RIGHT_OVER).items():
+        right.add_metric([version], figures["right"])
+    yield right
 
 
 class MetricsMiddleware:

@@ -46,6 +46,17 @@ def _whole(text: str) -> int:
     return int(text.strip())
 
 
+SWITCH = {**dict.fromkeys(("on", "true", "yes", "1"), True),
+          **dict.fromkeys(("off", "false", "no", "0"), False)}
+
+
+def _switch(text: str) -> bool:
+    try:
+        return SWITCH[text.strip().lower()]
+    except KeyError:
+        raise ValueError(text) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the server needs to know from its operator. Construct directly (tests) or ``from_env``."""
@@ -61,6 +72,11 @@ class Settings:
     max_body_bytes: int = _setting("DIGITNET_MAX_BODY_BYTES", _whole, default=1 << 20)
     receive_timeout_s: float = _setting("DIGITNET_RECEIVE_TIMEOUT", float, default=5.0)
     max_request_pixels: int = _setting("DIGITNET_MAX_REQUEST_PIXELS", _whole, default=2 * 2048 * 2048)
+    feedback: bool = _setting("DIGITNET_FEEDBACK", _switch, default=True)
+    feedback_rate: int = _setting("DIGITNET_FEEDBACK_RATE", _whole, default=30)
+    feedback_max_count: int = _setting("DIGITNET_FEEDBACK_MAX_COUNT", _whole, default=20_000)
+    feedback_max_bytes: int = _setting("DIGITNET_FEEDBACK_MAX_BYTES", _whole, default=200 << 20)
+    feedback_auto_accept: bool = _setting("DIGITNET_FEEDBACK_AUTO_ACCEPT", _switch, default=False)
 
     def __post_init__(self) -> None:
         checks = [
@@ -70,6 +86,9 @@ class Settings:
             (1024 <= self.max_body_bytes <= 1 << 30, "max_body_bytes", "a number of bytes from 1024 to 2^30"),
             (0 < self.receive_timeout_s <= 600, "receive_timeout_s", "a number of seconds in (0, 600]"),
             (1 <= self.max_request_pixels, "max_request_pixels", "a whole number >= 1"),
+            (1 <= self.feedback_rate <= 10_000, "feedback_rate", "a whole number from 1 to 10000"),
+            (0 <= self.feedback_max_count, "feedback_max_count", "a whole number >= 0"),
+            (0 <= self.feedback_max_bytes, "feedback_max_bytes", "a number of bytes >= 0"),
         ]
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
             raise SettingsError(f"DIGITNET_ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
@@ -101,4 +120,4 @@ def env_name(field_name: str) -> str:
 
 
 def _kind(annotation: Any) -> str:
-    return {"int": "a whole number", "float": "a number"}.get(str(annotation), "a value")
+    return {"int": "a whole number", "float": "a number", "bool": "on or off"}.get(str(annotation), "a value")

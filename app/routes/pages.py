@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.deps import SettingsDep
 from app.settings import TEMPLATES
 from app.store import FINAL
 from app.training import MAX_RUN_EPOCHS
@@ -33,8 +34,8 @@ ADMIN_CHOICES = {
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "index.html", {})
+def index(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", {"feedback": settings.feedback})
 
 
 @router.get("/admin", response_class=HTMLResponse)

@@ -38,6 +38,7 @@ def test_every_variable_is_read() -> None:
     ("DIGITNET_REQUEST_TIMEOUT", "soon"), ("DIGITNET_REQUEST_TIMEOUT", "-1"),
     ("DIGITNET_INFERENCE_THREADS", "0"), ("DIGITNET_MAX_BODY_BYTES", "10"),
     ("DIGITNET_ADMIN_TOKEN", "a"), ("DIGITNET_ADMIN_TOKEN", "fifteen-chars-x"),
+    ("DIGITNET_FEEDBACK", "maybe"), ("DIGITNET_FEEDBACK_RATE", "0"),
 ])
 def test_a_bad_value_names_its_variable_and_what_it_must_be(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -52,7 +53,9 @@ def test_the_readme_table_lists_every_setting_with_its_default() -> None:
     fields = {f.metadata["env"]: f for f in dataclasses.fields(Settings)}
     assert set(rows) == set(fields)
     for variable, f in fields.items():
-        if isinstance(f.default, int | float):
+        if isinstance(f.default, bool):
+            assert rows[variable] == ("on" if f.default else "off"), variable
+        elif isinstance(f.default, int | float):
             assert float(rows[variable]) == f.default, variable
 
 

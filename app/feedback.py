@@ -1,0 +1,166 @@
+"""Drawings people send back with the right label: kept in the store's database, reviewed by the admin.
+
+A submission is the drawing as the page exported it (PNG), the 28x28 the network saw (784 bytes,
+MNIST form: what training and the export use), the strokes when the page sent them (canvas
+coordinates 0..280, so a drawing can be drawn again with another pen), the person's label, the
+digit the model answered and the model version. Rows live in the same SQLite database as runs and
+versions (one transaction a write: nothing half-kept after a crash, shared by every worker).
+
+A drawing is ``pending`` until the admin accepts or rejects it; only accepted ones are trained on.
+A fixed share of accepted drawings, chosen by a hash of the id (so it never moves), is held out:
+never trained on, and used to score every version (``held_out``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.store import NotFoundError, Store
+
+STATUSES = ("pending", "accepted", "rejected")
+HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
+RIGHT_OVER = 200  # the live accuracy is the share read right over each version's last this many
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY, created_at REAL NOT NULL, label INTEGER NOT NULL, predicted INTEGER,
+    model_version TEXT NOT NULL, status TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE,
+    image BLOB NOT NULL, digit28 BLOB, strokes TEXT, client TEXT NOT NULL, reviewed_at REAL);
+CREATE INDEX IF NOT EXISTS feedback_status ON feedback (status, created_at);
+CREATE INDEX IF NOT EXISTS feedback_client ON feedback (client, created_at);
+"""
+COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, reviewed_at"
+
+
+class FullError(Exception):
+    """The store keeps no more drawings: the message says which cap."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    label: int
+    predicted: int | None
+    model_version: str
+    image: bytes  # the PNG as sent
+    digit28: bytes | None  # (784,) uint8, the network's input; None for a blank drawing
+    strokes: list[list[list[float]]] | None
+    client: str  # a hash of the sender's address, for the rate limit; never the address itself
+
+
+def held_out(feedback_id: str) -> bool:
+    """The fixed share of drawings that are never trained on: the same answer for an id, always."""
+    return int(hashlib.sha256(feedback_id.encode()).hexdigest()[:8], 16) % 100 < HELD_OUT_PERCENT
+
+
+class FeedbackStore:
+    """Feedback rows in ``store``'s database; each method one short transaction."""
+
+    def __init__(self, store: Store, max_count: int, max_bytes: int) -> None:
+        self.store, self.max_count, self.max_bytes = store, max_count, max_bytes
+        with store.connect() as db:
+            db.executescript(SCHEMA)
+
+    def add(self, sub: Submission, auto_accept: bool = False) -> tuple[str, bool]:
+        """Keep a drawing; (its id, True) if new, (the kept one's id, False) for an exact duplicate.
+        FullError past the caps (nothing is changed then)."""
+        digest = hashlib.sha256(sub.image).hexdigest()
+        with self.store.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                same = db.execute("SELECT id FROM feedback WHERE sha256 = ?", (digest,)).fetchone()
+                if same:
+                    return same["id"], False
+                count, size = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback").fetchone()
+                if count >= self.max_count:
+                    raise FullError(f"the store keeps at most {self.max_count} drawings; it is full")
+                if size + len(sub.image) > self.max_bytes:
+                    raise FullError(f"the store keeps at most {self.max_bytes} bytes of drawings; it is full")
+                feedback_id = uuid.uuid4().hex[:16]
+                db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", (
+                    feedback_id, time.time(), sub.label, sub.predicted, sub.model_version,
+                    "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28,
+                    json.dumps(sub.strokes) if sub.strokes is not None else None, sub.client))
+                db.execute("COMMIT")
+            finally:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+        return feedback_id, True
+
+    def recent_from(self, client: str, seconds: float) -> int:
+        """How many drawings ``client`` had kept in the last ``seconds``."""
+        with self.store.connect() as db:
+            return db.execute("SELECT COUNT(*) FROM feedback WHERE client = ? AND created_at > ?",
+                              (client, time.time() - seconds)).fetchone()[0]
+
+    def list(self, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Newest first, disagreements (the person's label is not what the model read) before the rest."""
+        where, args = ("WHERE status = ?", [status]) if status else ("", [])
+        with self.store.connect() as db:
+            rows = db.execute(f"SELECT {COLUMNS} FROM feedback {where} ORDER BY (label = predicted), "
+                              "created_at DESC LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
+        return [_item(r) for r in rows]
+
+    def get(self, feedback_id: str) -> dict[str, Any]:
+        with self.store.connect() as db:
+            row = db.execute(f"SELECT {COLUMNS}, image, strokes FROM feedback WHERE id = ?",
+                             (feedback_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(feedback_id)
+        return {**_item(row), "image": row["image"], "strokes": json.loads(row["strokes"] or "null")}
+
+    def review(self, feedback_id: str, status: str | None, label: int | None) -> dict[str, Any]:
+        """Accept, reject or relabel one drawing."""
+        changes = {k: v for k, v in (("status", status), ("label", label)) if v is not None}
+        names = ", ".join(f"{k} = ?" for k in changes)
+        with self.store.connect() as db:
+            done = db.execute(f"UPDATE feedback SET {names}, reviewed_at = ? WHERE id = ?",
+                              (*changes.values(), time.time(), feedback_id)).rowcount
+        if not done:
+            raise NotFoundError(feedback_id)
+        return self.get(feedback_id)
+
+    def delete(self, feedback_id: str) -> None:
+        with self.store.connect() as db:
+            if not db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount:
+                raise NotFoundError(feedback_id)
+
+    def counts(self) -> dict[str, int]:
+        with self.store.connect() as db:
+            found = dict(db.execute("SELECT status, COUNT(*) FROM feedback GROUP BY status").fetchall())
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def right_share(self, last: int) -> dict[str, dict[str, float]]:
+        """Per model version, over its ``last`` submissions: how many, and the share the person said
+        the model read right (the live accuracy people see)."""
+        with self.store.connect() as db:
+            rows = db.execute(
+                "SELECT model_version, COUNT(*), AVG(label = predicted) FROM (SELECT model_version, label, "
+                "predicted, ROW_NUMBER() OVER (PARTITION BY model_version ORDER BY created_at DESC) AS n "
+                "FROM feedback) WHERE n <= ? GROUP BY model_version", (last,)).fetchall()
+        return {r[0]: {"count": r[1], "right": round(r[2], 4)} for r in rows}
+
+    def accepted(self) -> dict[str, Any]:
+        """Every accepted drawing, as training wants them: ids, (n, 784) uint8 digits, labels, strokes,
+        and which are held out."""
+        with self.store.connect() as db:
+            rows = db.execute("SELECT id, label, digit28, strokes FROM feedback WHERE status = 'accepted' "
+                              "AND digit28 IS NOT NULL ORDER BY id").fetchall()
+        digits = np.frombuffer(b"".join(r["digit28"] for r in rows), dtype=np.uint8).reshape(-1, 784)
+        return {"ids": [r["id"] for r in rows], "digits": digits,
+                "labels": np.array([r["label"] for r in rows], dtype=np.uint8),
+                "strokes": [json.loads(r["strokes"] or "null") for r in rows],
+                "held_out": np.array([held_out(r["id"]) for r in rows], dtype=bool)}
+
+
+def _item(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "created_at": row["created_at"], "label": row["label"],
+            "predicted": row["predicted"], "model_version": row["model_version"], "status": row["status"],
+            "held_out": held_out(row["id"]), "reviewed_at": row["reviewed_at"],
+            "digit28": row["digit28"]}

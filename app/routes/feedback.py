@@ -1,0 +1,130 @@
+"""POST /feedback (anyone: a drawing and the digit it really is) and the admin's review of them.
+
+Both routers are included only when feedback is on (``DIGITNET_FEEDBACK``); otherwise every path
+here is a 404. The admin dependency is attached where ``admin`` is included, in app.main.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.deps import Services, ServicesDep
+from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
+from app.images import InputError, decode_data_url, preprocess
+from app.predictor import BLANK_PNG, input_png
+from app.routes.drawings import Drawings, answer, body_doc, json_body
+from app.schemas import (
+    ErrorResponse,
+    FeedbackCreated,
+    FeedbackList,
+    FeedbackRequest,
+    FeedbackReview,
+    FeedbackStatus,
+)
+from app.store import DEFAULT_VERSION, NotFoundError
+
+public = APIRouter(tags=["feedback"])
+admin = APIRouter(tags=["admin"])
+RATE_WINDOW_S = 60.0
+
+
+async def get_feedback(services: ServicesDep) -> FeedbackStore:
+    assert services.feedback is not None, "the feedback routes are only included when feedback is on"
+    return services.feedback
+
+
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+
+
+def client_of(request: Request, services: Services) -> str:
+    """Who sent it, for the rate limit: a keyed hash of the address (the address is never kept)."""
+    host = request.client.host if request.client else "unknown"
+    return hashlib.sha256(f"{services.admin_token}:{host}".encode()).hexdigest()[:16]
+
+
+@public.post("/feedback", status_code=201, response_model=FeedbackCreated,
+             summary="Send a drawing and the digit it really is (kept to train the network on)",
+             openapi_extra=body_doc(FeedbackRequest, images=False),
+             responses={200: {"model": FeedbackCreated, "description": "the same drawing was kept before"},
+                        400: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+                        415: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+                        429: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
+async def send_feedback(request: Request, services: ServicesDep, feedback: FeedbackDep) -> Any:
+    body: FeedbackRequest = await json_body(request, FeedbackRequest)
+    client = client_of(request, services)
+    settings = services.settings
+    if feedback.recent_from(client, RATE_WINDOW_S) >= settings.feedback_rate:
+        raise HTTPException(429, f"at most {settings.feedback_rate} drawings a minute; try again soon",
+                            headers={"Retry-After": str(int(RATE_WINDOW_S))})
+    if body.model_version != DEFAULT_VERSION:
+        try:
+            services.store.get_version(body.model_version)
+        except NotFoundError as exc:
+            raise InputError(f"no model version {body.model_version!r}") from exc
+    image = decode_data_url(body.image)
+    vectors = await answer(services, Drawings(images=[image]), lambda opened: [preprocess(opened[0])])
+    if vectors[0] is None:
+        raise InputError("the drawing is blank")
+    digit28 = np.rint(vectors[0] * 255).astype(np.uint8).tobytes()
+    submission = Submission(body.label, body.predicted, body.model_version, image, digit28, body.strokes,
+                            client)
+    try:
+        feedback_id, new = feedback.add(submission, auto_accept=settings.feedback_auto_accept)
+    except FullError as exc:
+        raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
+    status = feedback.get(feedback_id)["status"]
+    return JSONResponse({"id": feedback_id, "status": status, "duplicate": not new},
+                        status_code=201 if new else 200)
+
+
+@admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")
+def list_feedback(feedback: FeedbackDep, status: FeedbackStatus | None = None,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 60,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    items = [_with_image(item) for item in feedback.list(status, limit, offset)]
+    return {"items": items, "counts": feedback.counts(), "right": feedback.right_share(RIGHT_OVER)}
+
+
+@admin.get("/feedback/export", summary="The accepted drawings as a file to train on (.npz)",
+           response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+def export_feedback(feedback: FeedbackDep) -> Response:
+    """``digits`` (n, 28, 28) uint8 as MNIST, ``labels`` (n,), ``ids``, ``held_out`` (never train on
+    those), ``strokes`` (JSON text, a list with null where none were sent). ``digitnet train
+    --feedback FILE`` reads it."""
+    kept = feedback.accepted()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, digits=kept["digits"].reshape(-1, 28, 28), labels=kept["labels"],
+                        ids=np.array(kept["ids"], dtype=str), held_out=kept["held_out"],
+                        strokes=np.array(json.dumps(kept["strokes"])))
+    return Response(buf.getvalue(), media_type="application/octet-stream",
+                    headers={"Content-Disposition": 'attachment; filename="digitnet-feedback.npz"'})
+
+
+@admin.patch("/feedback/{feedback_id}", summary="Accept, reject or relabel a drawing")
+def review_feedback(feedback_id: str, body: FeedbackReview, feedback: FeedbackDep) -> dict[str, Any]:
+    try:
+        item = feedback.review(feedback_id, body.status, body.label)
+    except NotFoundError as exc:
+        raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
+    return _with_image({k: v for k, v in item.items() if k not in ("image", "strokes")})
+
+
+@admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")
+def delete_feedback(feedback_id: str, feedback: FeedbackDep) -> None:
+    try:
+        feedback.delete(feedback_id)
+    except NotFoundError as exc:
+        raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
+
+
+def _with_image(item: dict[str, Any]) -> dict[str, Any]:
+    digit = item.pop("digit28")
+    item["image"] = input_png(np.frombuffer(digit, np.uint8) / 255.0) if digit else BLANK_PNG
+    return item

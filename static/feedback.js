@@ -1,0 +1,58 @@
+// "Right" / "No, it's a ...": after each answer the person can say what they drew; the drawing, its
+// strokes, the label and what the model answered go to POST /feedback. One click (or a digit key),
+// a thank-you, and drawing goes on: nothing here waits for the server.
+"use strict";
+
+(() => {
+  const box = document.getElementById("feedback");
+  const thanks = document.getElementById("feedback-thanks");
+  let last = null;  // the newest answer and what produced it: {answer, png, strokes}
+  let sentFor = null;  // the answer already sent: one submission per drawing
+
+  document.addEventListener("digitnet:answer", (event) => {
+    last = event.detail;
+    box.hidden = last.answer.digit === null;
+    if (sentFor !== last.answer) thanks.textContent = "";
+  });
+  document.addEventListener("digitnet:cleared", () => { last = null; box.hidden = true; });
+
+  function toDataUrl(blob) {
+    return new Promise((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  async function send(label) {
+    if (!last || sentFor === last.answer) return;
+    const { answer, png, strokes } = last;
+    sentFor = answer;
+    thanks.textContent = label === answer.digit ? "Thanks!" : `Thanks: noted as a ${label}.`;
+    try {
+      const response = await fetch("/feedback", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ image: await toDataUrl(png), label, predicted: answer.digit,
+                               model_version: answer.model_version, strokes }),
+      });
+      if (!response.ok) {
+        const detail = (await response.json().catch(() => ({}))).detail;
+        thanks.textContent = `Not sent: ${typeof detail === "string" ? detail : response.statusText}`;
+        sentFor = null;
+      }
+    } catch (error) {
+      thanks.textContent = "Not sent: the server could not be reached.";
+      sentFor = null;
+    }
+  }
+
+  document.getElementById("feedback-right").addEventListener("click", () => last && send(last.answer.digit));
+  for (const button of box.querySelectorAll(".feedback-digit")) {
+    button.addEventListener("click", () => send(Number(button.dataset.digit)));
+  }
+  document.addEventListener("keydown", (event) => {
+    if (box.hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (/^[0-9]$/.test(event.key)) send(Number(event.key));
+    else if (event.key === "Enter") last && send(last.answer.digit);
+  });
+})();

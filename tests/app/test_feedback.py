@@ -1,0 +1,168 @@
+"""Feedback: a person's drawing and the digit it really is, kept, bounded, and reviewed by the admin."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from app.feedback import HELD_OUT_PERCENT, FeedbackStore, Submission, held_out
+from app.main import create_app
+from app.settings import Settings
+from app.store import Store
+from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def drawing(width: int = 10, size: int = 140) -> str:
+    """A vertical stroke (a 1) as the page exports it: a PNG data URL; each width a different file."""
+    image = Image.new("L", (size, size), 255)
+    ImageDraw.Draw(image).line([(size // 2, size // 7), (size // 2, size * 6 // 7)], fill=0, width=width)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def body(width: int = 10, **changes: object) -> dict[str, object]:
+    return {"image": drawing(width), "label": 1, "predicted": 7, "model_version": "default",
+            "strokes": [[[140, 40], [140, 240]]], **changes}
+
+
+def app_client(tmp_path: Path, **settings: object) -> TestClient:
+    return TestClient(create_app(Settings(weights=WEIGHTS, home=tmp_path, admin_token=ADMIN_TOKEN,
+                                          **settings)))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with app_client(tmp_path) as c:
+        yield c
+
+
+def test_a_drawing_is_kept_once_and_listed_for_the_admin(client: TestClient) -> None:
+    first = client.post("/feedback", json=body())
+    assert first.status_code == 201 and first.json()["status"] == "pending" and not first.json()["duplicate"]
+    again = client.post("/feedback", json=body())
+    assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
+    listed = client.get("/feedback", headers=AUTH).json()
+    assert [i["id"] for i in listed["items"]] == [first.json()["id"]]
+    item = listed["items"][0]
+    assert (item["label"], item["predicted"], item["model_version"]) == (1, 7, "default")
+    assert item["image"].startswith("data:image/png;base64,")
+    assert listed["counts"] == {"pending": 1, "accepted": 0, "rejected": 0}
+    assert listed["right"] == {"default": {"count": 1, "right": 0.0}}
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"label": 10}, "label"), ({"label": -1}, "label"), ({"predicted": 11}, "predicted"),
+    ({"image": "data:image/png;base64,iVBORw0KGgpnYXJiYWdlISE="}, "decode"), ({"image": "not base64!"}, "base64"),
+    ({"model_version": "no-such-version"}, "no model version"),
+    ({"strokes": [[[1, 2]]] * 65}, "strokes"), ({"strokes": [[[1, 2]] * 10_001]}, "points"),
+    ({"strokes": [[[1, 2, 3]]]}, "strokes"), ({"strokes": [[[1e9, 2]]]}, "strokes"),
+    ({"strokes": [[]]}, "strokes"), ({"extra": 1}, "extra"),
+])
+def test_bad_submissions_are_a_422_saying_why(client: TestClient, changes: dict, words: str) -> None:
+    response = client.post("/feedback", json=body(**changes))
+    assert response.status_code == 422 and words in response.text, response.text
+    assert client.get("/feedback", headers=AUTH).json()["items"] == []
+
+
+def test_a_blank_drawing_is_refused(client: TestClient) -> None:
+    blank = Image.new("L", (140, 140), 255)
+    buf = io.BytesIO()
+    blank.save(buf, format="PNG")
+    image = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    response = client.post("/feedback", json=body(image=image))
+    assert response.status_code == 422 and "blank" in response.text
+
+
+def test_over_the_body_limit_is_a_413(client: TestClient) -> None:
+    response = client.post("/feedback", content=b'{"image": "' + b"A" * (2 << 20) + b'"}',
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_more_than_the_rate_from_one_client_is_a_429(tmp_path: Path) -> None:
+    with app_client(tmp_path, feedback_rate=3) as c:
+        assert [c.post("/feedback", json=body(w)).status_code for w in (6, 8, 10)] == [201] * 3
+        refused = c.post("/feedback", json=body(12))
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+        assert len(c.get("/feedback", headers=AUTH).json()["items"]) == 3
+
+
+def png_size(width: int) -> int:
+    return len(base64.b64decode(drawing(width).split(",", 1)[1]))
+
+
+@pytest.mark.parametrize("cap", [{"feedback_max_count": 2},
+                                 {"feedback_max_bytes": png_size(6) + png_size(8) + png_size(10) - 1}])
+def test_past_the_cap_is_a_507_and_nothing_is_lost(tmp_path: Path, cap: dict) -> None:
+    with app_client(tmp_path, **cap) as c:
+        kept = [c.post("/feedback", json=body(w)) for w in (6, 8)]
+        full = c.post("/feedback", json=body(10))
+        assert full.status_code == 507 and "at most" in full.json()["detail"]
+        listed = {i["id"] for i in c.get("/feedback", headers=AUTH).json()["items"]}
+        assert listed == {r.json()["id"] for r in kept if r.status_code == 201} and listed
+
+
+def test_feedback_off_hides_the_routes_and_the_controls(tmp_path: Path) -> None:
+    with app_client(tmp_path, feedback=False) as c:
+        assert c.post("/feedback", json=body()).status_code == 404
+        assert c.get("/feedback", headers=AUTH).status_code == 404
+        assert c.get("/feedback/export", headers=AUTH).status_code == 404
+        assert 'id="feedback"' not in c.get("/").text
+    with app_client(tmp_path) as c:
+        assert 'id="feedback"' in c.get("/").text
+
+
+def test_the_admin_accepts_relabels_rejects_exports_and_erases(client: TestClient) -> None:
+    ids = [client.post("/feedback", json=body(w)).json()["id"] for w in (6, 8, 10)]
+    accepted = client.patch(f"/feedback/{ids[0]}", json={"status": "accepted", "label": 4}, headers=AUTH)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    assert accepted.json()["label"] == 4
+    assert client.patch(f"/feedback/{ids[1]}", json={"status": "rejected"}, headers=AUTH).status_code == 200
+    assert client.patch("/feedback/nope", json={"status": "rejected"}, headers=AUTH).status_code == 404
+    assert client.patch(f"/feedback/{ids[2]}", json={}, headers=AUTH).status_code == 422
+    assert client.patch(f"/feedback/{ids[2]}", json={"status": "maybe"}, headers=AUTH).status_code == 422
+    pending = client.get("/feedback?status=pending", headers=AUTH).json()
+    assert [i["id"] for i in pending["items"]] == [ids[2]]
+    assert pending["counts"] == {"pending": 1, "accepted": 1, "rejected": 1}
+    export = client.get("/feedback/export", headers=AUTH)
+    data = np.load(io.BytesIO(export.content), allow_pickle=False)
+    assert data["digits"].shape == (1, 28, 28) and data["digits"].dtype == np.uint8
+    assert data["labels"].tolist() == [4] and data["ids"].tolist() == [ids[0]]
+    assert data["digits"].max() == 255  # the network's input, as MNIST stores a digit
+    assert client.delete(f"/feedback/{ids[0]}", headers=AUTH).status_code == 204
+    assert client.delete(f"/feedback/{ids[0]}", headers=AUTH).status_code == 404
+    assert ids[0] not in [i["id"] for i in client.get("/feedback", headers=AUTH).json()["items"]]
+
+
+def test_the_held_out_share_is_fixed_by_the_id() -> None:
+    ids = [f"{i:016x}" for i in range(2000)]
+    share = sum(map(held_out, ids)) / len(ids)
+    assert abs(share - HELD_OUT_PERCENT / 100) < 0.03
+    assert [held_out(i) for i in ids] == [held_out(i) for i in ids]
+
+
+def test_right_share_counts_each_versions_last_submissions(tmp_path: Path) -> None:
+    feedback = FeedbackStore(Store(tmp_path), max_count=100, max_bytes=1 << 20)
+    for i, (label, predicted) in enumerate([(1, 1), (2, 3), (4, 4), (5, 5)]):
+        feedback.add(Submission(label, predicted, "v1" if i < 3 else "v2", bytes([i]), None, None, "c"))
+    assert feedback.right_share(last=10) == {"v1": {"count": 3, "right": 0.6667},
+                                             "v2": {"count": 1, "right": 1.0}}
+    assert feedback.right_share(last=1)["v1"]["count"] == 1
+
+
+def test_metrics_show_the_drawings_and_the_live_share_read_right(client: TestClient) -> None:
+    client.post("/feedback", json=body(6, label=1, predicted=1))
+    client.post("/feedback", json=body(8, label=1, predicted=7))
+    text = client.get("/metrics", headers=AUTH).text
+    assert 'digitnet_feedback_drawings{status="pending"} 2.0' in text
+    assert 'digitnet_feedback_right_share{version="default"} 0.5' in text

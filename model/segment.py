@@ -1,0 +1,243 @@
+"""Reading a row of digits: cut one drawing's ink into digits, left to right.
+
+The ink's connected components (model/components.py) are the starting pieces. Measured against the
+line height ``h`` (the median height of the tall components: a whole digit is tall, a bar or a dot
+is not), four rules make digits of them; docs/numbers.md shows each at work:
+
+1. Specks: when there are more than MAX_COMPONENTS components, only the largest are kept. A small
+   piece (both sides under SMALL * h) joins the nearest other piece if it lies within NEAR * h (the
+   dot of a broken stroke); too far, it stays a piece of its own unless it is a speck (under
+   SPECK * h), which is dropped; so is any piece left under MIN_EXTENT of the image's height (as a
+   dot on the single-digit canvas is no digit).
+2. Joins: two pieces whose column ranges overlap by JOIN of the narrower one's width are one digit
+   (the bar of a 7, the flag of a 5, the two strokes of a 4 all lie over their digit's body). When
+   both are tall and they overlap by at least ASK of the narrower width, the network decides: joined
+   if it reads the whole at least as confidently as the least confident part.
+3. Splits: a piece wider than FORCE times its height holds several digits (touching ones); it is cut
+   at the column of least ink, of those that leave each part at least MIN_PART * h wide, the
+   network choosing among the CUTS best columns. A narrower piece wider than TRY times its height
+   is cut too if the network reads the whole with less than SURE confidence and both parts with
+   more than the whole. Parts are split again in the same way.
+4. Each digit's ink (its own pixels and their anti-aliased edge, GROW pixels around them) goes
+   through ``to_mnist`` on its own: its crop is its own ink's, so a thin 1 stays thin.
+
+``read`` is the network: (n, 784) inputs -> (n, 10) probabilities. NumPy only, like the rest of model/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.components import Components, components
+from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS, to_mnist
+
+Read = Callable[[np.ndarray], np.ndarray]
+MAX_COMPONENTS = 64
+SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
+JOIN, ASK = 0.75, 0.3
+FORCE, TRY, SURE = 1.3, 0.7, 0.9
+MIN_PART, CUTS = 0.15, 3
+TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
+GROW = 2
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit found: ``box`` [x0, y0, x1, y1) of its ink in the image, and the network's input."""
+
+    box: tuple[int, int, int, int]
+    vector: np.ndarray
+
+
+@dataclass
+class Piece:
+    """Ink that may be a digit: a box and a mask of its own pixels inside that box."""
+
+    box: np.ndarray  # [x0, y0, x1, y1), int
+    mask: np.ndarray  # (y1 - y0, x1 - x0) bool
+
+    @property
+    def width(self) -> int:
+        return int(self.box[2] - self.box[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.box[3] - self.box[1])
+
+
+def segment(ink: np.ndarray, read: Read) -> list[Digit]:
+    """The digits of ``ink`` (H, W) in [0, 1], left to right; [] when it is blank."""
+    mask = ink >= INK_THRESHOLD
+    if np.count_nonzero(mask) < MIN_INK_PIXELS:
+        return []
+    comps = components(mask)
+    keep = np.argsort(-comps.areas, kind="stable")[:MAX_COMPONENTS]
+    heights = comps.boxes[keep, 3] - comps.boxes[keep, 1]
+    line = float(np.median(heights[heights >= TALL * heights.max()]))
+    pieces = [_piece_of(comps, [int(k)]) for k in keep]
+    pieces = [p for p in absorb_small(pieces, line) if max(p.width, p.height) >= MIN_EXTENT * ink.shape[0]]
+    pieces = join_overlapping(pieces, line, ink, read)
+    digits = [part for piece in pieces for part in split(piece, line, ink, read)]
+    digits.sort(key=lambda p: p.box[0] + p.box[2])
+    found = [Digit(tuple(int(v) for v in p.box), v) for p in digits if (v := _vector(p, ink)) is not None]
+    return found  # type: ignore[return-value]
+
+
+def _piece_of(comps: Components, ids: list[int]) -> Piece:
+    boxes = comps.boxes[ids]
+    box = np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
+    window = comps.labels[box[1] : box[3], box[0] : box[2]]
+    return Piece(box, np.isin(window, np.array(ids) + 1))
+
+
+def merge(a: Piece, b: Piece) -> Piece:
+    """One piece holding the ink of both."""
+    box = np.concatenate([np.minimum(a.box[:2], b.box[:2]), np.maximum(a.box[2:], b.box[2:])])
+    mask = np.zeros((box[3] - box[1], box[2] - box[0]), dtype=bool)
+    for p in (a, b):
+        x, y = p.box[:2] - box[:2]
+        mask[y : y + p.height, x : x + p.width] |= p.mask
+    return Piece(box, mask)
+
+
+def gap(a: Piece, b: Piece) -> float:
+    """The distance between two boxes (0 when they overlap)."""
+    dx = max(0, max(a.box[0], b.box[0]) - min(a.box[2], b.box[2]))
+    dy = max(0, max(a.box[1], b.box[1]) - min(a.box[3], b.box[3]))
+    return float(np.hypot(dx, dy))
+
+
+def absorb_small(pieces: list[Piece], line: float) -> list[Piece]:
+    """Rule 1: small pieces join their nearest neighbour when near, specks far from all are dropped."""
+    big = [p for p in pieces if max(p.width, p.height) >= SMALL * line]
+    small = [p for p in pieces if max(p.width, p.height) < SMALL * line]
+    for p in sorted(small, key=lambda p: -int(p.mask.sum())):
+        if not big:
+            big.append(p)
+            continue
+        distances = [gap(p, q) for q in big]
+        k = int(np.argmin(distances))
+        if distances[k] <= NEAR * line:
+            big[k] = merge(big[k], p)
+        elif max(p.width, p.height) >= SPECK * line:
+            big.append(p)
+    return big
+
+
+def overlap(a: Piece, b: Piece) -> float:
+    """How much of the narrower piece's column range the other covers, 0 to 1."""
+    shared = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
+    return max(0.0, shared / max(1, min(a.width, b.width)))
+
+
+def join_overlapping(pieces: list[Piece], line: float, ink: np.ndarray, read: Read) -> list[Piece]:
+    """Rule 2: join pieces lying over one another, until no two do; tall pairs ask the network."""
+    pieces = sorted(pieces, key=lambda p: int(p.box[0]))
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(pieces)):
+            for j in range(i + 1, len(pieces)):
+                if _belong_together(pieces[i], pieces[j], line, ink, read):
+                    pieces[i] = merge(pieces[i], pieces.pop(j))
+                    changed = True
+                    break
+            if changed:
+                break
+    return pieces
+
+
+def _belong_together(a: Piece, b: Piece, line: float, ink: np.ndarray, read: Read) -> bool:
+    share = overlap(a, b)
+    both_tall = min(a.height, b.height) >= TALL * line
+    if share >= JOIN and not both_tall:
+        return True
+    if share < (ASK if both_tall else JOIN):
+        return False
+    sure = confidence([merge(a, b), a, b], ink, read)
+    return sure[0] >= SURE or sure[0] >= min(sure[1], sure[2])
+
+
+def confidence(pieces: list[Piece], ink: np.ndarray, read: Read) -> np.ndarray:
+    """The network's top probability for each piece (0 for a piece with no digit-like ink)."""
+    vectors = [_vector(p, ink) for p in pieces]
+    inked = [v for v in vectors if v is not None]
+    probs = read(np.stack(inked)).max(axis=1) if inked else np.empty(0)
+    out, k = np.zeros(len(pieces)), 0
+    for i, v in enumerate(vectors):
+        if v is not None:
+            out[i], k = probs[k], k + 1
+    return out
+
+
+def cut(piece: Piece, column: int) -> tuple[Piece, Piece]:
+    """The piece's ink left of ``column`` (in the piece's box) and from it on, each boxed tightly."""
+    halves = []
+    for lo, hi in ((0, column), (column, piece.width)):
+        mask = piece.mask[:, lo:hi]
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        x0, y0 = piece.box[0] + lo + cols[0], piece.box[1] + rows[0]
+        box = np.array([x0, y0, piece.box[0] + lo + cols[-1] + 1, piece.box[1] + rows[-1] + 1])
+        halves.append(Piece(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
+    return halves[0], halves[1]
+
+
+def split(piece: Piece, line: float, ink: np.ndarray, read: Read, depth: int = 0) -> list[Piece]:
+    """Rule 3: a piece wider than a digit, cut where the ink is thinnest, again in each part."""
+    if depth > 8 or piece.width <= TRY * piece.height or piece.height < TALL * line:
+        return [piece]
+    options = cuts(piece, line)
+    if not options:
+        return [piece]
+    sure = confidence([piece] + [half for _, pair in options for half in pair], ink, read)
+    worst = np.minimum(sure[1::2], sure[2::2])  # the least confident part of each option
+    k = int(np.argmax(worst))
+    if piece.width <= FORCE * piece.height:  # as wide as a wide digit: the network decides
+        single = int(np.count_nonzero(np.diff(piece.mask[:, options[k][0]].astype(np.int8)) == 1)) <= 1
+        if not single or sure[0] >= SURE or worst[k] <= sure[0]:
+            return [piece]
+    left, right = options[k][1]
+    return split(left, line, ink, read, depth + 1) + split(right, line, ink, read, depth + 1)
+
+
+def cuts(piece: Piece, line: float) -> list[tuple[int, tuple[Piece, Piece]]]:
+    """Up to CUTS columns of least ink that leave two tall parts at least MIN_PART * line wide."""
+    margin = max(1, int(MIN_PART * line))
+    if piece.width <= 2 * margin:
+        return []
+    inner = np.arange(margin, piece.width - margin)
+    order = inner[np.argsort(piece.mask.sum(axis=0)[inner], kind="stable")]
+    options = []
+    for column in order[: 4 * CUTS]:
+        left, right = cut(piece, int(column))
+        if min(left.height, right.height) >= TALL * line:
+            options.append((int(column), (left, right)))
+        if len(options) == CUTS:
+            break
+    return options
+
+
+def _vector(piece: Piece, ink: np.ndarray) -> np.ndarray | None:
+    """The piece's ink with its anti-aliased edge (GROW pixels around its own), in MNIST form."""
+    h, w = ink.shape
+    x0, y0 = max(0, piece.box[0] - GROW), max(0, piece.box[1] - GROW)
+    x1, y1 = min(w, piece.box[2] + GROW), min(h, piece.box[3] + GROW)
+    own = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    own[piece.box[1] - y0 : piece.box[3] - y0, piece.box[0] - x0 : piece.box[2] - x0] = piece.mask
+    own = grow(own, GROW)
+    return to_mnist(np.where(own, ink[y0:y1, x0:x1], 0.0).astype(np.float32))
+
+
+def grow(mask: np.ndarray, steps: int) -> np.ndarray:
+    """``mask`` grown by ``steps`` pixels across sides (a diamond): it takes in the ink's soft edge."""
+    for _ in range(steps):
+        out = mask.copy()
+        out[1:] |= mask[:-1]
+        out[:-1] |= mask[1:]
+        out[:, 1:] |= mask[:, :-1]
+        out[:, :-1] |= mask[:, 1:]
+        mask = out
+    return mask

@@ -1,0 +1,86 @@
+"""The segmentation's rules on drawings made of straight strokes, with a network stub that is always
+90% sure: joins and splits the network would decide go its way only where the rules say so."""
+
+import numpy as np
+
+from model.segment import SURE, segment
+
+H, W, PEN = 140, 400, 9.0
+
+
+def sure_stub(x: np.ndarray) -> np.ndarray:
+    probs = np.full((len(x), 10), (1 - SURE) / 9)
+    probs[:, 0] = SURE
+    return probs
+
+
+def draw(*strokes: list[tuple[float, float]], width: float = W, pen: float = PEN) -> np.ndarray:
+    """Ink (H, width): each stroke a polyline of (x, y) points with a round pen."""
+    ys, xs = np.mgrid[0:H, 0:width].astype(np.float32)
+    distance = np.full((H, int(width)), np.inf, dtype=np.float32)
+    for points in strokes:
+        for (x0, y0), (x1, y1) in zip(points, points[1:] or points, strict=False):
+            dx, dy = x1 - x0, y1 - y0
+            t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / max(dx * dx + dy * dy, 1e-9), 0, 1)
+            distance = np.minimum(distance, np.hypot(xs - x0 - t * dx, ys - y0 - t * dy))
+    return np.clip(pen / 2 + 0.5 - distance, 0, 1)
+
+
+def ring(cx: float, cy: float = 70, rx: float = 28, ry: float = 45,
+         gap: float = 0) -> list[tuple[float, float]]:
+    angles = np.linspace(gap, 2 * np.pi - gap, 40)
+    return [(cx + rx * np.sin(a), cy - ry * np.cos(a)) for a in angles]
+
+
+def boxes(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    return [d.box for d in segment(ink, sure_stub)]
+
+
+def test_separate_digits_left_to_right_with_boxes_around_their_ink() -> None:
+    ink = draw(ring(260), [(60, 25), (60, 115)], ring(150))
+    found = boxes(ink)
+    assert len(found) == 3
+    assert [b[0] for b in found] == sorted(b[0] for b in found)
+    assert found[0] == (56, 21, 65, 120)  # the bar: its ink to the half-inked edge, pen included
+    for x0, y0, x1, y1 in found:
+        assert 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H
+
+
+def test_a_seven_with_a_bar_is_one_digit() -> None:
+    seven = [(100, 25), (160, 25), (115, 115)]
+    bar = [(118, 70), (150, 70)]  # crosses nothing: its own component
+    ink = draw(seven, bar)
+    assert len(boxes(ink)) == 1
+
+
+def test_a_four_of_two_strokes_is_one_digit() -> None:
+    ink = draw([(100, 25), (90, 85), (160, 85)], [(140, 40), (140, 120)])
+    assert len(boxes(ink)) == 1
+
+
+def test_a_broken_stroke_and_a_dot_join_their_digit() -> None:
+    ink = draw(ring(150, gap=0.25), [(150, 10)])  # an open top, the pen's dot just above it
+    ink += draw([(183, 70), (183, 72)])  # nearly touching the right side
+    found = boxes(np.clip(ink, 0, 1))
+    assert len(found) == 1
+
+
+def test_touching_digits_are_cut_apart() -> None:
+    ink = draw(ring(120, rx=32), ring(182, rx=32))  # two rings that cross: one wide component
+    found = boxes(ink)
+    assert len(found) == 2
+    assert found[0][2] <= found[1][2] and found[0][0] < found[1][0]
+
+
+def test_a_thin_one_stays_thin() -> None:
+    ink = draw([(200, 20), (196, 120)], ring(300))
+    one = segment(ink, sure_stub)[0].vector.reshape(28, 28)
+    columns = np.flatnonzero(one.max(axis=0) > 0.3)
+    assert columns[-1] - columns[0] + 1 <= 7  # a bar 20 high and a few wide, not a blob
+
+
+def test_blank_and_specks_are_no_digits() -> None:
+    assert boxes(np.zeros((H, W), dtype=np.float32)) == []
+    speck = np.zeros((H, W), dtype=np.float32)
+    speck[50:52, 50:52] = 1.0
+    assert boxes(speck) == []

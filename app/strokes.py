@@ -83,16 +83,21 @@ def render_image(strokes: Sequence[Stroke], size: int = 280, line_width: float =
     width = max(1, round(line_width * k))
     radius = line_width * k / 2
     for stroke in place(strokes, size, fill, line_width, position):
-        path = midpoint_curves(stroke) if curves else stroke
-        points = [(x * k, y * k) for x, y in path]
-        if len(points) > 1:
-            # No joint="curve": the discs below already round every join (same pixels, half the time).
-            draw.line(points, fill=ink, width=width)
-        for x, y in points:  # round caps and joins; a lone point becomes a dot
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=ink)
+        _draw_stroke(draw, stroke, k, width, radius, ink, curves)
     if k == 1:
         return big
     return big.reduce(k)  # the mean of each k x k block: exact box-filter anti-aliasing
+
+
+def _draw_stroke(draw: ImageDraw.ImageDraw, stroke: Stroke, k: int, width: int, radius: float,
+                 ink: int, curves: bool) -> None:
+    path = midpoint_curves(stroke) if curves else stroke
+    points = [(x * k, y * k) for x, y in path]
+    if len(points) > 1:
+        # No joint="curve": the discs below already round every join (same pixels, half the time).
+        draw.line(points, fill=ink, width=width)
+    for x, y in points:  # round caps and joins; a lone point becomes a dot
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=ink)
 
 
 def render(strokes: Sequence[Stroke], size: int = 280, line_width: float = 18.0, fill: float = 0.65,
@@ -101,6 +106,49 @@ def render(strokes: Sequence[Stroke], size: int = 280, line_width: float = 18.0,
     """``render_image`` encoded as PNG bytes, as the page posts them (``rgba``: as a canvas does)."""
     image = render_image(strokes, size, line_width, fill, position, supersample, ink=ink, paper=paper,
                          curves=curves)
+    buf = io.BytesIO()
+    (image.convert("RGBA") if rgba else image).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def fit_height(strokes: Sequence[Stroke], height: float, line_width: float,
+               origin: Point = (0.0, 0.0)) -> list[list[Point]]:
+    """Scale strokes so that their ink (pen included) is ``height`` pixels high, its top-left at
+    ``origin``; the ink's width follows from the aspect ratio: ``ink_width(...)`` tells it."""
+    xs = [x for stroke in strokes for x, _ in stroke]
+    ys = [y for stroke in strokes for _, y in stroke]
+    if not xs:
+        raise ValueError("nothing to draw: no points")
+    if not line_width < height:
+        raise ValueError(f"the pen ({line_width}) must be thinner than the ink's height ({height})")
+    x0, y0 = min(xs), min(ys)
+    extent = max(ys) - y0
+    scale = (height - line_width) / extent if extent else 0.0
+    left, top = origin[0] + line_width / 2, origin[1] + line_width / 2
+    return [[(left + (x - x0) * scale, top + (y - y0) * scale) for x, y in stroke] for stroke in strokes]
+
+
+def ink_width(strokes: Sequence[Stroke], line_width: float) -> float:
+    """How wide the ink of strokes already in canvas pixels is, pen included."""
+    xs = [x for stroke in strokes for x, _ in stroke]
+    return max(xs) - min(xs) + line_width
+
+
+def render_canvas(strokes: Sequence[Stroke], width: int, height: int, line_width: float = 18.0,
+                  supersample: int = 4, *, ink: int = 255, paper: int = 0,
+                  curves: bool = False) -> Image.Image:
+    """Draw strokes already in canvas pixels (``fit_height``) on a ``width`` x ``height`` canvas, as
+    ``render_image`` draws: the wide canvas of a whole number holds several digits' strokes."""
+    k = supersample
+    big = Image.new("L", (width * k, height * k), paper)
+    draw = ImageDraw.Draw(big)
+    for stroke in strokes:
+        _draw_stroke(draw, stroke, k, max(1, round(line_width * k)), line_width * k / 2, ink, curves)
+    return big if k == 1 else big.reduce(k)
+
+
+def png(image: Image.Image, rgba: bool = False) -> bytes:
+    """An image as PNG bytes (``rgba``: as a canvas exports it)."""
     buf = io.BytesIO()
     (image.convert("RGBA") if rgba else image).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()

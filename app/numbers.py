@@ -1,0 +1,40 @@
+"""A row of handwritten digits in one image: the number, and each digit with its box.
+
+The image side of ``model.segment``: the image is decoded to ink as for one digit (app.images), the
+segmentation cuts the ink into digits asking the predictor's network when in doubt, and the
+predictor reads every digit's 28x28 input in one batch. docs/numbers.md says how it decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from app.images import decode, to_ink
+from app.predictor import Prediction, Predictor
+from model.segment import segment
+
+
+@dataclass(frozen=True)
+class NumberDigit:
+    """One digit of the number: what the network read and where, [x0, y0, x1, y1) in pixels."""
+
+    prediction: Prediction
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    number: str  # the digits read, left to right; "" for a blank image
+    digits: list[NumberDigit]
+    model_version: str
+
+
+def read_number(predictor: Predictor, image: bytes | Image.Image) -> NumberReading:
+    """Decode the image (bytes or ``open_image``'s result), find its digits and read them."""
+    found = segment(to_ink(decode(image)), predictor.network.predict_proba)
+    predictions = predictor.predict_vectors([d.vector for d in found])
+    digits = [NumberDigit(p, d.box) for p, d in zip(predictions, found, strict=True)]
+    number = "".join(str(d.prediction.digit) for d in digits)
+    return NumberReading(number, digits, predictor.version)

@@ -1,0 +1,157 @@
+"""Reading whole numbers: four real pen digits of one writer on one canvas, read as POST /predict/number does.
+
+Each number is four digits of one pendigits writer, each scaled to a random height (150-230 px on a
+280 px high canvas), set left to right with random gaps of 12-60 px between their inks (``--touching``:
+-10 to 5 px, so that they touch or cross), on a baseline that slopes (up to 3 degrees) and wanders
+(6 px), drawn with the page's pen (18 px, #111 on white, curves through the midpoints). The page sends
+its pad at half size (``--scale 0.5``), so the PNG is drawn so too, then read by ``app.numbers``.
+
+By default the writers are held out: fold 0 of benchmarks/pendigits_cv.py's split, read by a model
+trained without them (benchmarks/holdout_model.py; made at ``--weights`` if missing, ~8 min).
+``--shipped`` reads all 30 writers with the shipped model instead, which learned from every one of
+them: a check of the plumbing, not of generalisation.
+
+    .venv/bin/python benchmarks/numbers_eval.py [--numbers 500] [--touching] [--shipped] [--errors PNG]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy: tiny products, shared machine
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
+
+from app.numbers import NumberReading, read_number  # noqa: E402
+from app.pendigits import Sample, parse  # noqa: E402
+from app.predictor import Predictor  # noqa: E402
+from app.strokes import PAGE, fit_height, ink_width, png, render_canvas  # noqa: E402
+from benchmarks.holdout_model import PEN_FILE, held_out_writers, train_holdout  # noqa: E402
+
+HEIGHT, PEN, MARGIN = 280, 18.0, 24  # the page's pad: 280 px high, an 18 px pen
+DIGIT_HEIGHT, GAPS, TOUCHING = (150.0, 230.0), (12.0, 60.0), (-10.0, 5.0)
+SLOPE, WANDER = math.radians(3), 6.0
+
+
+def make_number(samples: list[Sample], rng: np.random.Generator,
+                gaps: tuple[float, float]) -> tuple[list[list[tuple[float, float]]], str, float]:
+    """Strokes of four digits set on one canvas 280 px high: (strokes, the digits, canvas width)."""
+    slope, start = math.tan(rng.uniform(-SLOPE, SLOPE)), rng.uniform(HEIGHT - MARGIN - 30, HEIGHT - MARGIN)
+    strokes: list[list[tuple[float, float]]] = []
+    x = float(MARGIN)
+    for sample in samples:
+        height = rng.uniform(*DIGIT_HEIGHT)
+        bottom = start + slope * (x - MARGIN) + rng.normal(0, WANDER)
+        top = float(np.clip(bottom - height, 4, HEIGHT - 4 - height))
+        placed = fit_height(sample.strokes, height, PEN, (x, top))
+        strokes += placed
+        x += ink_width(placed, PEN) + rng.uniform(*gaps)
+    return strokes, "".join(str(s.label) for s in samples), x - gaps[0] + MARGIN
+
+
+def draw(strokes: list[list[tuple[float, float]]], width: float, scale: float) -> Image.Image:
+    """The canvas as the page sends it: ``scale`` times its size, drawn as static/pad.js draws."""
+    small = [[(x * scale, y * scale) for x, y in stroke] for stroke in strokes]
+    return render_canvas(small, math.ceil(width * scale), round(HEIGHT * scale), PEN * scale,
+                         ink=PAGE["ink"], paper=PAGE["paper"], curves=True)
+
+
+def common_digits(a: str, b: str) -> int:
+    """The longest common subsequence of two digit strings: the digits read right, in order."""
+    row = [0] * (len(b) + 1)
+    for ch in a:
+        prev = 0
+        for j, other in enumerate(b, start=1):
+            prev, row[j] = row[j], prev + 1 if ch == other else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, object], list[tuple[Image.Image, str, NumberReading]]]:
+    weights = ROOT / "weights" / "digitnet.npz" if args.shipped else args.weights
+    if not args.shipped and not weights.exists():
+        train_holdout(weights, args.pendigits, args.fold, epochs=15)
+    samples = parse(args.pendigits)
+    writers = sorted({s.writer for s in samples}) if args.shipped else sorted(
+        held_out_writers(args.pendigits, args.fold))
+    by_writer = {w: [s for s in samples if s.writer == w] for w in writers}
+    predictor, rng = Predictor.from_file(weights), np.random.default_rng(args.seed)
+    exact = digits_right = counted = 0
+    mistakes = []
+    start = time.perf_counter()
+    for _ in range(args.numbers):
+        pool = by_writer[writers[rng.integers(len(writers))]]
+        chosen = [pool[i] for i in rng.choice(len(pool), 4, replace=False)]
+        strokes, truth, width = make_number(chosen, rng, TOUCHING if args.touching else GAPS)
+        image = draw(strokes, width, args.scale)
+        reading = read_number(predictor, png(image.convert("RGBA")))
+        exact += reading.number == truth
+        counted += len(reading.number) == len(truth)
+        digits_right += common_digits(reading.number, truth)
+        if reading.number != truth:
+            mistakes.append((image, truth, reading))
+    n = args.numbers
+    result = {"numbers": n, "exact": exact / n, "digit_accuracy": digits_right / (4 * n),
+              "right_count": counted / n, "touching": args.touching, "weights": str(weights),
+              "writers": writers, "seed": args.seed, "scale": args.scale,
+              "seconds_per_number": (time.perf_counter() - start) / n}
+    return result, mistakes
+
+
+def save_mistakes(path: Path, mistakes: list[tuple[Image.Image, str, NumberReading]], count: int) -> None:
+    """The first ``count`` mistakes, two to a row, each digit found boxed with what was read."""
+    shown = mistakes[:count]
+    cell_w, cell_h = 480, 150
+    sheet = Image.new("RGB", (2 * cell_w, max(1, -(-len(shown) // 2)) * cell_h), (255, 255, 255))
+    pen = ImageDraw.Draw(sheet)
+    for k, (image, truth, reading) in enumerate(shown):
+        fit = min(1.0, (cell_w - 10) / image.width, (cell_h - 26) / image.height)
+        x, y = (k % 2) * cell_w + 5, (k // 2) * cell_h + 20
+        small = image.convert("RGB").resize((round(image.width * fit), round(image.height * fit)))
+        sheet.paste(small, (x, y))
+        for d in reading.digits:
+            x0, y0, x1, y1 = (round(v * fit) for v in d.box)
+            pen.rectangle((x + x0, y + y0, x + x1, y + y1), outline=(40, 110, 230), width=1)
+            pen.text((x + x0 + 2, y + y0 + 1), str(d.prediction.digit), fill=(40, 110, 230))
+        pen.text((x, y - 16), f"written {truth}, read {reading.number or '(nothing)'}", fill=(200, 30, 30))
+    sheet.save(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pendigits", type=Path, default=PEN_FILE)
+    parser.add_argument("--weights", type=Path, default=ROOT / "runs" / "holdout-fold0.npz")
+    parser.add_argument("--fold", type=int, default=0, help="the held-out writers' group (0-2)")
+    parser.add_argument("--shipped", action="store_true", help="the shipped model, all 30 writers")
+    parser.add_argument("--numbers", type=int, default=500)
+    parser.add_argument("--touching", action="store_true", help="gaps of -10 to 5 px")
+    parser.add_argument("--scale", type=float, default=0.5, help="the PNG's size / the pad's")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--errors", type=Path, metavar="PNG", help="save a picture of mistakes")
+    parser.add_argument("--error-count", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result, mistakes = run(args)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['numbers']} four-digit numbers ({'touching' if args.touching else 'with gaps'}), "
+              f"weights {result['weights']}, writers {result['writers']}")
+        print(f"exact {result['exact']:.2%}  digits {result['digit_accuracy']:.2%}  "
+              f"right count {result['right_count']:.2%}  "
+              f"({result['seconds_per_number'] * 1000:.0f} ms a number)")
+    if args.errors:
+        save_mistakes(args.errors, mistakes, args.error_count)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""POST /predict/number: a row of real pen digits on one image, every body form and every error."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from app.pendigits import parse
+from app.strokes import PAGE, fit_height, ink_width, png, render_canvas
+from tests.app.test_api import check_answer, huge_png_header
+
+Strokes = list[list[tuple[int, int]]]
+
+
+@pytest.fixture(scope="session")
+def pen_digits(pendigits_file) -> dict[int, Strokes]:
+    """One sample of each digit by one writer (3): its strokes."""
+    found: dict[int, Strokes] = {}
+    for sample in parse(pendigits_file):
+        if sample.writer == 3:
+            found.setdefault(sample.label, sample.strokes)
+    return found
+
+
+def number_image(pen_digits: dict[int, Strokes], digits: str, height: int = 280, gap: float = 40.0,
+                 scale: float = 0.5, width: int | None = None) -> Image.Image:
+    """The digits written in a row on a pad ``height`` high, drawn as the page draws and sends them."""
+    strokes, x = [], 30.0
+    for ch in digits:
+        placed = fit_height(pen_digits[int(ch)], 0.65 * height, 18, (x, 0.17 * height))
+        strokes += placed
+        x += ink_width(placed, 18) + gap
+    canvas_width = width or round((x + 30) * scale)
+    small = [[(px * scale, py * scale) for px, py in s] for s in strokes]
+    return render_canvas(small, canvas_width, round(height * scale), 18 * scale,
+                         ink=PAGE["ink"], paper=PAGE["paper"], curves=True)
+
+
+def check_number(answer: dict, digits: str, size: tuple[int, int]) -> None:
+    assert answer["number"] == digits
+    assert answer["model_version"] == "default"
+    assert [d["digit"] for d in answer["digits"]] == [int(c) for c in digits]
+    for d in answer["digits"]:
+        check_answer(d)
+        x0, y0, x1, y1 = d["box"]
+        assert 0 <= x0 < x1 <= size[0] and 0 <= y0 < y1 <= size[1]
+    lefts = [d["box"][0] for d in answer["digits"]]
+    assert lefts == sorted(lefts)
+
+
+def test_every_body_form_reads_the_number(client, pen_digits) -> None:
+    image = number_image(pen_digits, "2026")
+    data = png(image, rgba=True)
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    answers = [
+        client.post("/predict/number", content=data, headers={"content-type": "image/png"}),
+        client.post("/predict/number", files={"file": ("n.png", data, "image/png")}),
+        client.post("/predict/number", json={"image": url}),
+    ]
+    for response in answers:
+        assert response.status_code == 200, response.text
+        check_number(response.json(), "2026", image.size)
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+
+
+def test_a_jpeg_and_a_2048_wide_image(client, pen_digits) -> None:
+    buf = io.BytesIO()
+    number_image(pen_digits, "4719").convert("RGB").save(buf, format="JPEG", quality=90)
+    jpeg = client.post("/predict/number", content=buf.getvalue(), headers={"content-type": "image/jpeg"})
+    assert jpeg.status_code == 200 and jpeg.json()["number"] == "4719"
+    # the pad at full size, on the widest image allowed
+    wide = number_image(pen_digits, "3580", scale=1.0, width=2048)
+    response = client.post("/predict/number", content=png(wide), headers={"content-type": "image/png"})
+    assert response.status_code == 200, response.text
+    check_number(response.json(), "3580", wide.size)
+
+
+def test_blank_is_no_number(client) -> None:
+    blank = png(Image.new("L", (350, 140), 255))
+    response = client.post("/predict/number", content=blank, headers={"content-type": "image/png"})
+    assert response.status_code == 200
+    assert response.json() == {"number": "", "digits": [], "model_version": "default"}
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, message",
+    [
+        (dict(content=b"hello", headers={"content-type": "text/plain"}), 415, "unsupported content type"),
+        (dict(content=b"GIF89a....", headers={"content-type": "image/png"}), 415, "not a PNG or JPEG"),
+        (dict(json={"image": "data:image/gif;base64,R0lGOD=="}), 415, "PNG or JPEG"),
+        (dict(content=b"x" * (1 << 20 + 1), headers={"content-type": "image/png"}), 413, "limit"),
+        (dict(content=huge_png_header(2049, 100), headers={"content-type": "image/png"}), 413, "2048"),
+        (dict(content=b"\x89PNG\r\n\x1a\n\x00\x00", headers={"content-type": "image/png"}), 422, "decode"),
+        (dict(json={"image": "data:image/png;base64,@@@"}), 422, "base64"),
+        (dict(json={"pixels": [0.5] * 784}), 422, "send an image"),
+        (dict(json={}), 422, "exactly one"),
+        (dict(content=b"{not json", headers={"content-type": "application/json"}), 400, "not valid JSON"),
+        (dict(data={"other": "x"}, files={"wrong": ("a.png", b"x", "image/png")}), 422, "'file'"),
+    ],
+)
+def test_errors_as_predict(client, kwargs, status, message) -> None:
+    response = client.post("/predict/number", **kwargs)
+    assert response.status_code == status, response.text
+    assert message in response.json()["detail"]
+
+
+def test_the_route_is_its_own_and_documented(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/predict", "/predict/batch", "/predict/number"} <= set(paths)
+    assert {"200", "413", "415", "422"} <= set(paths["/predict/number"]["post"]["responses"])
+    batch = client.post("/predict/batch", json={"images": []})
+    assert batch.status_code == 422 and "empty" in batch.text  # still the batch route's own answer

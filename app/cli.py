@@ -45,6 +45,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pen-data", metavar="FILE",
                    help="also train on pen-drawn digits from a pendigits UNIPEN file, drawn like the canvas")
     p.add_argument("--pen-copies", type=int, default=3, help="drawings made of each pen sample (default: 3)")
+    p.add_argument("--feedback", metavar="FILE",
+                   help="also train on people's accepted drawings: a file from GET /feedback/export "
+                        "(its held-out share is left out)")
     p.add_argument("--out", help="where to save the model (default: runs/model-<time>.npz)")
 
 

@@ -21,7 +21,14 @@ from app.pen_training import load_pen_data
 from app.progress import ProgressBar
 from app.settings import Settings
 from app.store import StoreError
-from app.training import config_from, dataset, run_meta
+from app.training import (
+    FEEDBACK_COPIES,
+    config_from,
+    dataset,
+    feedback_examples,
+    read_feedback_export,
+    run_meta,
+)
 from model.config import TrainConfig
 from model.download import MIRRORS, download_mnist
 from model.mnist import DataError, find_data_dir, load_mnist
@@ -60,11 +67,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def train_command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     mnist = load_mnist(args.data)
-    data, pen_meta = dataset(mnist), None
+    extra_x, extra_y = np.empty((0, 784), np.float32), np.empty(0, np.uint8)
+    pen_meta = feedback_meta = None
     if args.pen_data:
         print(f"drawing the pen digits of {args.pen_data} ({args.pen_copies} copies)", file=sys.stderr)
         pen = load_pen_data(args.pen_data, args.pen_copies, cfg.seed)
-        data, pen_meta = dataset(mnist, pen.images, pen.labels), pen.meta
+        extra_x, extra_y, pen_meta = pen.images, pen.labels, pen.meta
+    if args.feedback:
+        drawings = read_feedback_export(args.feedback)
+        x, y = feedback_examples(drawings, FEEDBACK_COPIES, np.random.default_rng(cfg.seed))
+        extra_x, extra_y = np.concatenate([extra_x, x]), np.concatenate([extra_y, y])
+        feedback_meta = {"file": Path(args.feedback).name, "count": len(drawings["ids"]),
+                         "copies": FEEDBACK_COPIES, "ids": drawings["ids"]}
+    data = dataset(mnist, extra_x, extra_y) if len(extra_y) else dataset(mnist)
     out = Path(args.out or f"runs/model-{datetime.now():%Y%m%d-%H%M%S}.npz")
     stop = {"requested": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
@@ -79,7 +94,7 @@ def train_command(args: argparse.Namespace) -> int:
         elif isinstance(event, Finished):
             save_model(out, event.network, run_meta(cfg, event, history, mnist.checksums,
                                                     preset=args.preset, command=_command(),
-                                                    pen_data=pen_meta))
+                                                    pen_data=pen_meta, feedback=feedback_meta))
             print(f"test accuracy {event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
             return 0
         elif isinstance(event, Diverged):

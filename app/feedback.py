@@ -146,12 +146,27 @@ class FeedbackStore:
                 "FROM feedback) WHERE n <= ? GROUP BY model_version", (last,)).fetchall()
         return {r[0]: {"count": r[1], "right": round(r[2], 4)} for r in rows}
 
-    def accepted(self) -> dict[str, Any]:
-        """Every accepted drawing, as training wants them: ids, (n, 784) uint8 digits, labels, strokes,
-        and which are held out."""
+    def training_ids(self) -> list[str]:
+        """The accepted drawings a run may train on now: all but the held-out share."""
+        return [i for i in self.accepted()["ids"] if not held_out(i)]
+
+    def drawings(self, ids: list[str]) -> dict[str, Any]:
+        """The drawings with these ids, in this order (those erased since are left out), as
+        ``accepted`` gives them."""
+        kept = self.accepted(status=None)
+        where = {feedback_id: k for k, feedback_id in enumerate(kept["ids"])}
+        order = [where[i] for i in ids if i in where]
+        return {"ids": [kept["ids"][k] for k in order], "digits": kept["digits"][order],
+                "labels": kept["labels"][order], "strokes": [kept["strokes"][k] for k in order],
+                "held_out": kept["held_out"][order]}
+
+    def accepted(self, status: str | None = "accepted") -> dict[str, Any]:
+        """Every accepted drawing (``status=None``: every drawing), as training wants them: ids, (n, 784)
+        uint8 digits, labels, strokes, and which are held out."""
+        where = "AND status = ?" if status else ""
         with self.store.connect() as db:
-            rows = db.execute("SELECT id, label, digit28, strokes FROM feedback WHERE status = 'accepted' "
-                              "AND digit28 IS NOT NULL ORDER BY id").fetchall()
+            rows = db.execute(f"SELECT id, label, digit28, strokes FROM feedback WHERE digit28 IS NOT NULL "
+                              f"{where} ORDER BY id", (status,) if status else ()).fetchall()
         digits = np.frombuffer(b"".join(r["digit28"] for r in rows), dtype=np.uint8).reshape(-1, 784)
         return {"ids": [r["id"] for r in rows], "digits": digits,
                 "labels": np.array([r["label"] for r in rows], dtype=np.uint8),

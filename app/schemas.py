@@ -113,6 +113,8 @@ class TrainRequest(RequestBody):
     augment: bool | None = None
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
     limit: int | None = Field(None, ge=0, le=60000, description="train on the first N digits (0: all)")
+    feedback: bool | None = Field(None, description="also train on the accepted drawings people sent back "
+                                                    "(all but the held-out share)")
 
 
 # --- feedback: a person's "No, it's a ..." (app/feedback.py) ---

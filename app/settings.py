@@ -77,6 +77,7 @@ class Settings:
     feedback_max_count: int = _setting("DIGITNET_FEEDBACK_MAX_COUNT", _whole, default=20_000)
     feedback_max_bytes: int = _setting("DIGITNET_FEEDBACK_MAX_BYTES", _whole, default=200 << 20)
     feedback_auto_accept: bool = _setting("DIGITNET_FEEDBACK_AUTO_ACCEPT", _switch, default=False)
+    pendigits: str | None = _setting("DIGITNET_PENDIGITS")
 
     def __post_init__(self) -> None:
         checks = [

@@ -200,9 +200,10 @@ class Store:
 
     def list_versions(self) -> list[dict[str, Any]]:
         with self.connect() as db:
-            rows = db.execute("SELECT id, created_at, run_id, sha256, test_accuracy FROM versions "
+            rows = db.execute("SELECT id, created_at, run_id, sha256, test_accuracy, "
+                              "json_extract(meta, '$.scores') AS scores FROM versions "
                               "ORDER BY created_at DESC").fetchall()
-        return [dict(r) for r in rows]
+        return [{**dict(r), "scores": json.loads(r["scores"] or "{}")} for r in rows]
 
     def delete_version(self, version_id: str) -> None:
         """Forget a version and remove its file. NotFoundError if there is none; VersionInUseError for

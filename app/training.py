@@ -9,6 +9,8 @@ with the same metadata whichever way it was started (``run_meta``).
 from __future__ import annotations
 
 import dataclasses
+import json
+import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from app.pen_training import draw_strokes
 from model.augment import AugmentConfig
 from model.config import PRESETS, TrainConfig
 from model.mnist import FILES, DataError, Mnist, find_data_dir
+from model.network import Network
 from model.train import Dataset, Finished
 
 
@@ -81,6 +85,50 @@ def dataset(mnist: Mnist, extra_x: np.ndarray | None = None, extra_y: np.ndarray
     train_x = np.concatenate([mnist.train_images / np.float32(255.0), extra_x.astype(np.float32)])
     train_y = np.concatenate([mnist.train_labels, extra_y.astype(mnist.train_labels.dtype)])
     return Dataset(train_x, train_y, mnist.test_images, mnist.test_labels)
+
+
+# Each accepted drawing joins the training set this many times, drawn again from its strokes with a
+# random pen, size and place each time (or as it was seen, without strokes): a few hundred real
+# drawings then weigh against 60,000 MNIST digits. The figure was chosen by measurement
+# (benchmarks/feedback_lift.py; docs/feedback.md).
+FEEDBACK_COPIES = 20
+
+
+def feedback_examples(drawings: dict[str, Any], copies: int, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Training examples from people's drawings (``FeedbackStore.drawings`` or an export):
+    ``copies`` renderings of each, (n * copies, 784) float32 in [0, 1] and their labels."""
+    images, labels = [], []
+    every = zip(drawings["digits"], drawings["labels"], drawings["strokes"], strict=True)
+    for digit, label, strokes in every:
+        for _ in range(copies):
+            drawn = draw_strokes(strokes, rng) if strokes else None
+            images.append(drawn if drawn is not None else digit.reshape(784) / np.float32(255.0))
+            labels.append(label)
+    if not images:
+        return np.empty((0, 784), np.float32), np.empty(0, np.uint8)
+    return np.stack(images).astype(np.float32), np.array(labels, dtype=np.uint8)
+
+
+def read_feedback_export(path: str) -> dict[str, Any]:
+    """A file from ``GET /feedback/export``, its held-out drawings left out, as ``feedback_examples``
+    takes it; ValueError naming the file if it is not one."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            keep = ~f["held_out"]
+            strokes = json.loads(str(f["strokes"]))
+            return {"ids": f["ids"][keep].tolist(), "digits": f["digits"][keep].reshape(-1, 784),
+                    "labels": f["labels"][keep].astype(np.uint8),
+                    "strokes": [s for s, k in zip(strokes, keep, strict=True) if k]}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a feedback export from GET /feedback/export ({exc})") from exc
+
+
+def accuracy(network: Network, x: np.ndarray, y: np.ndarray) -> float | None:
+    """The share of (x, y) the network reads right; None for no examples."""
+    if len(y) == 0:
+        return None
+    return float((network.predict_proba(np.asarray(x, np.float32)).argmax(axis=1) == y).mean())
 
 
 def run_meta(cfg: TrainConfig, done: Finished, history: list[dict[str, Any]],

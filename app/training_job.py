@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -29,10 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from app.feedback import FeedbackStore
+from app.pen_training import load_pen_data
 from app.store import ACTIVE, Store
-from app.training import dataset, run_meta
+from app.training import FEEDBACK_COPIES, accuracy, dataset, feedback_examples, run_meta
 from model.config import TrainConfig
 from model.mnist import load_mnist
+from model.network import Network
 from model.serialize import save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train
 
@@ -82,12 +88,43 @@ class Run:
                                                                                n_batches)})])
 
 
+def _feedback(store: Store, params: dict[str, Any], seed: int
+              ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any] | None]:
+    """The people's drawings the run was started with (their ids are in its parameters), drawn
+    FEEDBACK_COPIES times each; and what to record of them (None when the run uses none)."""
+    ids = params.get("feedback_ids")
+    if not ids:
+        return (np.empty((0, 784), np.float32), np.empty(0, np.uint8)), None
+    drawings = FeedbackStore(store, 0, 0).drawings(ids)
+    x, y = feedback_examples(drawings, FEEDBACK_COPIES, np.random.default_rng(seed))
+    labelled = json.dumps(list(zip(drawings["ids"], drawings["labels"].tolist(), strict=True)))
+    return (x, y), {"count": len(drawings["ids"]), "copies": FEEDBACK_COPIES, "ids": drawings["ids"],
+                    "sha256": hashlib.sha256(labelled.encode()).hexdigest()}
+
+
+def scores(store: Store, network: Network, pendigits: str | None) -> dict[str, Any]:
+    """What a new version is judged on besides MNIST: the held-out people's drawings (with their
+    count) and, when the server knows where it is, the pendigits file drawn as the page draws."""
+    held = FeedbackStore(store, 0, 0).accepted()
+    keep = held["held_out"]
+    result: dict[str, Any] = {"held_out": {"accuracy": accuracy(network, held["digits"][keep] / 255.0,
+                                                                held["labels"][keep]),
+                                           "count": int(keep.sum())}}
+    if pendigits:
+        pen = load_pen_data(pendigits, copies=1, seed=0)
+        result["pendigits"] = {"accuracy": accuracy(network, pen.images, pen.labels),
+                               "count": len(pen.labels)}
+    return result
+
+
 def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksums: dict[str, str],
-           history: list[dict[str, Any]]) -> str:
-    """Save the trained network as a new version (atomic write) and record it."""
+           history: list[dict[str, Any]], feedback: dict[str, Any] | None = None,
+           pendigits: str | None = None) -> str:
+    """Save the trained network as a new version (atomic write) and record it with its scores."""
     version_id = f"run-{run_id}"
     path = store.versions_dir / f"{version_id}.npz"
-    meta = run_meta(cfg, event, history, checksums, run_id=run_id)
+    meta = run_meta(cfg, event, history, checksums, run_id=run_id, feedback=feedback,
+                    scores=scores(store, event.network, pendigits))
     save_model(path, event.network, meta)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id)
@@ -103,7 +140,8 @@ def execute(store: Store, run_id: str) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     store.update_run(run_id, status="running", pid=os.getpid(), started_at=time.time())
     mnist = load_mnist(params.get("data"))
-    data = dataset(mnist)
+    feedback, used = _feedback(store, params, cfg.seed)
+    data = dataset(mnist, *feedback) if used else dataset(mnist)
     history: list[dict[str, Any]] = []
     n_batches = 1
     for event in train(cfg, data, should_stop=run.should_stop):
@@ -114,7 +152,8 @@ def execute(store: Store, run_id: str) -> None:
             history.append(dataclasses.asdict(event))
             run.epoch(event, n_batches)
         elif isinstance(event, Finished):
-            version_id = finish(store, run_id, cfg, event, mnist.checksums, history)
+            version_id = finish(store, run_id, cfg, event, mnist.checksums, history, used,
+                                params.get("pendigits"))
             end(store, run_id, "finished", None, version_id=version_id, test_accuracy=event.test_accuracy)
         elif isinstance(event, Diverged):
             end(store, run_id, "diverged", event.reason)

@@ -70,9 +70,10 @@ class ModelHolder:
         except ModelFileError as exc:
             raise VersionError(f"version {version_id}: {exc}") from exc
 
-    def promote(self, version_id: str) -> str:
-        """Check the version here first, then record it as promoted and serve it; returns the previous."""
-        predictor = self.load(version_id)
+    def promote(self, version_id: str, predictor: Predictor | None = None) -> str:
+        """Check the version here first (or take it loaded), then record it as promoted and serve it;
+        returns the previous."""
+        predictor = predictor or self.load(version_id)
         previous = self.store.set_promoted(version_id)
         self.current = predictor
         return previous

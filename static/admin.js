@@ -25,6 +25,7 @@ function showLogin(message = "") {
 async function showPanel() {
   $("login").hidden = true; $("panel").hidden = false;
   await refresh();
+  if (window.refreshReview) await window.refreshReview();  // review.js, when feedback is on
 }
 
 $("login-form").addEventListener("submit", async (event) => {

@@ -11,40 +11,52 @@ import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app import training_job
-from app.deps import HolderDep, ServicesDep, SettingsDep, StoreDep
+from app.deps import HolderDep, ServicesDep, StoreDep
+from app.feedback import FeedbackStore
+from app.predictor import Predictor
 from app.schemas import PromoteResponse, RunResponse, TrainRequest
 from app.store import ACTIVE, DEFAULT_VERSION, FINAL, NotFoundError, RunActiveError, Store, VersionInUseError
-from app.training import check_run_size, config_from, require_mnist
+from app.training import accuracy, check_run_size, config_from, require_mnist
 from app.versions import VersionError
 from model.mnist import DataError
 
 router = APIRouter(tags=["admin"])
 STREAM_POLL_S = 0.2
 MAX_EVENT_DIGITS = 18  # event numbers are SQLite integers: 64 bits
+PROMOTE_MARGIN = 0.02  # a version may read the held-out drawings this much worse and still be promoted
 
 
 @router.post("/train", status_code=202, response_model=RunResponse, summary="Start a training run",
              responses={409: {"description": "a run is already going"},
                         503: {"description": "the MNIST files are not there"}})
-def start_training(body: TrainRequest, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
-    changes = body.model_dump(exclude_none=True, exclude={"preset", "augment"})
+def start_training(body: TrainRequest, store: StoreDep, services: ServicesDep) -> dict[str, Any]:
+    changes = body.model_dump(exclude_none=True, exclude={"preset", "augment", "feedback"})
     try:
         config = config_from(body.preset, changes, body.augment)
         check_run_size(config)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     try:
-        data_dir = require_mnist(settings.data_dir)
+        data_dir = require_mnist(services.settings.data_dir)
     except DataError as exc:
         raise HTTPException(503, str(exc)) from exc
+    params: dict[str, Any] = {"config": config.to_dict(), "data": str(data_dir),
+                              "pendigits": services.settings.pendigits}
+    if body.feedback:
+        if services.feedback is None:
+            raise HTTPException(422, "feedback is off on this server (DIGITNET_FEEDBACK)")
+        params["feedback_ids"] = services.feedback.training_ids()
+        if not params["feedback_ids"]:
+            raise HTTPException(422, "there are no accepted drawings to train on yet (the held-out "
+                                     "share is never trained on)")
     try:
-        run_id = store.create_run({"config": config.to_dict(), "data": str(data_dir)})
+        run_id = store.create_run(params)
     except RunActiveError as exc:
         raise HTTPException(409, f"run {exc} is still going; cancel it or wait") from exc
     training_job.start(store, run_id)
@@ -116,13 +128,32 @@ def list_versions(store: StoreDep, holder: HolderDep) -> dict[str, Any]:
 
 
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,
-             summary="Serve this version (checked first; a bad file is refused)")
-def promote(version_id: str, holder: HolderDep) -> dict[str, str]:
+             summary="Serve this version (checked first; a bad file is refused)",
+             responses={409: {"description": "worse than the serving version on the held-out drawings"}})
+def promote(version_id: str, holder: HolderDep, services: ServicesDep,
+            force: Annotated[bool, Query(description="promote even if it reads the held-out drawings "
+                                                     "worse than the serving version")] = False
+            ) -> dict[str, str]:
     try:
-        previous = holder.promote(version_id)
+        candidate = holder.load(version_id)
     except VersionError as exc:
         raise HTTPException(404 if "no version" in str(exc) else 422, str(exc)) from exc
-    return {"promoted": version_id, "previous": previous}
+    if services.feedback is not None and not force:
+        _check_held_out(services.feedback, candidate, holder.current)
+    return {"promoted": version_id, "previous": holder.promote(version_id, candidate)}
+
+
+def _check_held_out(feedback: FeedbackStore, candidate: Predictor, serving: Predictor) -> None:
+    """409 when the candidate reads the held-out drawings worse than the serving model, by more than
+    PROMOTE_MARGIN: people's own drawings are the test that matters most."""
+    held = feedback.accepted()
+    keep = held["held_out"]
+    x, y = held["digits"][keep] / 255.0, held["labels"][keep]
+    new, now = accuracy(candidate.network, x, y), accuracy(serving.network, x, y)
+    if new is not None and now is not None and new < now - PROMOTE_MARGIN:
+        raise HTTPException(409, f"version {candidate.version} reads {new:.1%} of the {len(y)} held-out "
+                                 f"drawings, the serving {serving.version} {now:.1%}; promote with "
+                                 "force=true to serve it anyway")
 
 
 @router.delete("/versions/{version_id}", status_code=204,
@@ -142,11 +173,11 @@ def delete_version(version_id: str, store: StoreDep) -> None:
 
 @router.post("/versions/rollback", response_model=PromoteResponse,
              summary="Serve the version that served before the last promotion")
-def rollback(store: StoreDep, holder: HolderDep) -> dict[str, str]:
+def rollback(store: StoreDep, holder: HolderDep, services: ServicesDep) -> dict[str, str]:
     previous = store.previous()
     if previous is None:
         raise HTTPException(409, "nothing to roll back to: no version was promoted yet")
-    return promote(previous, holder)
+    return promote(previous, holder, services, force=True)  # going back is the admin's call
 
 
 @router.get("/metrics", response_class=PlainTextResponse,

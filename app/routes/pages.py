@@ -5,6 +5,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.deps import SettingsDep
+from app.feedback import RIGHT_OVER
 from app.settings import TEMPLATES
 from app.store import FINAL
 from app.training import MAX_RUN_EPOCHS
@@ -39,10 +40,11 @@ def index(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin_page(request: Request) -> HTMLResponse:
+def admin_page(request: Request, settings: SettingsDep) -> HTMLResponse:
     """The admin page: a static shell that asks for the token; its data comes from the admin API."""
     # a copy: TemplateResponse stores the request in the context it is given
-    return templates.TemplateResponse(request, "admin.html", dict(ADMIN_CHOICES))
+    return templates.TemplateResponse(request, "admin.html", {**ADMIN_CHOICES, "feedback": settings.feedback,
+                                                               "right_over": RIGHT_OVER})
 
 
 @router.get("/docs", response_class=HTMLResponse)

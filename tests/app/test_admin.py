@@ -20,7 +20,8 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TINY = {"preset": "seed", "hidden": [32], "epochs": 2, "limit": 600, "lr": 0.5}
 
 
-PUBLIC = {"/predict", "/predict/batch", "/livez", "/readyz", "/", "/admin", "/docs"}
+PUBLIC = {"/predict", "/predict/batch", "/predict/number", "/explain", "/livez", "/readyz", "/", "/admin",
+          "/docs"}
 PUBLIC_METHODS = {("POST", "/feedback")}  # the same path's other methods are the admin's
 
 

@@ -62,7 +62,8 @@ def test_a_drawing_is_kept_once_and_listed_for_the_admin(client: TestClient) -> 
 
 @pytest.mark.parametrize("changes, words", [
     ({"label": 10}, "label"), ({"label": -1}, "label"), ({"predicted": 11}, "predicted"),
-    ({"image": "data:image/png;base64,iVBORw0KGgpnYXJiYWdlISE="}, "decode"), ({"image": "not base64!"}, "base64"),
+    ({"image": "data:image/png;base64,iVBORw0KGgpnYXJiYWdlISE="}, "decode"),
+    ({"image": "not base64!"}, "base64"),
     ({"model_version": "no-such-version"}, "no model version"),
     ({"strokes": [[[1, 2]]] * 65}, "strokes"), ({"strokes": [[[1, 2]] * 10_001]}, "points"),
     ({"strokes": [[[1, 2, 3]]]}, "strokes"), ({"strokes": [[[1e9, 2]]]}, "strokes"),
@@ -166,3 +167,88 @@ def test_metrics_show_the_drawings_and_the_live_share_read_right(client: TestCli
     text = client.get("/metrics", headers=AUTH).text
     assert 'digitnet_feedback_drawings{status="pending"} 2.0' in text
     assert 'digitnet_feedback_right_share{version="default"} 0.5' in text
+
+
+TINY_RUN = {"preset": "seed", "hidden": [16], "epochs": 1, "limit": 600, "lr": 0.5}
+
+
+def wait_until_ended(client: TestClient, run_id: str, timeout: float = 120) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.get(f"/train/{run_id}", headers=AUTH).json()
+        if run["status"] not in ("starting", "running"):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not end")
+
+
+def accepted_ones(client: TestClient, held: int = 2, trained: int = 2) -> tuple[list[str], list[str]]:
+    """Drawn 1s, accepted, until at least ``held`` are held out and ``trained`` are not."""
+    held_ids, trained_ids = [], []
+    width = 4
+    while len(held_ids) < held or len(trained_ids) < trained:
+        width += 1
+        feedback_id = client.post("/feedback", json=body(width)).json()["id"]
+        client.patch(f"/feedback/{feedback_id}", json={"status": "accepted"}, headers=AUTH)
+        (held_ids if held_out(feedback_id) else trained_ids).append(feedback_id)
+    return held_ids, trained_ids
+
+
+def test_a_run_trains_on_the_accepted_drawings_but_the_held_out_and_records_them(
+        tmp_path: Path, mnist_dir: Path) -> None:
+    with app_client(tmp_path, data_dir=str(mnist_dir)) as c:
+        refused = c.post("/train", json={**TINY_RUN, "feedback": True}, headers=AUTH)
+        assert refused.status_code == 422 and "no accepted drawings" in refused.json()["detail"]
+        held_ids, trained_ids = accepted_ones(c)
+        started = c.post("/train", json={**TINY_RUN, "feedback": True}, headers=AUTH)
+        assert started.status_code == 202, started.text
+        run = wait_until_ended(c, started.json()["id"])
+        assert run["status"] == "finished", run
+        assert sorted(run["params"]["feedback_ids"]) == sorted(trained_ids)
+        version = next(v for v in c.get("/versions", headers=AUTH).json()["versions"]
+                       if v["id"] == run["version_id"])
+        assert version["scores"]["held_out"]["count"] == len(held_ids)
+        assert 0 <= version["scores"]["held_out"]["accuracy"] <= 1
+        meta = Store(tmp_path).get_version(run["version_id"])["meta"]
+        assert sorted(meta["feedback"]["ids"]) == sorted(trained_ids)
+        assert len(meta["feedback"]["sha256"]) == 64
+        assert not set(meta["feedback"]["ids"]) & set(held_ids)
+
+
+def test_a_version_worse_on_the_held_out_drawings_needs_force(tmp_path: Path) -> None:
+    from tests.app.test_versions import add_version
+
+    with app_client(tmp_path) as c:
+        accepted_ones(c, held=3, trained=0)
+        add_version(Store(tmp_path), "random")  # an untrained network: it cannot read the 1s
+        refused = c.post("/versions/random/promote", headers=AUTH)
+        assert refused.status_code == 409 and "held-out" in refused.json()["detail"]
+        assert c.get("/versions", headers=AUTH).json()["promoted"] == "default"
+        forced = c.post("/versions/random/promote?force=true", headers=AUTH)
+        assert forced.status_code == 200 and forced.json() == {"promoted": "random", "previous": "default"}
+        assert c.post("/versions/rollback", headers=AUTH).json()["promoted"] == "default"
+
+
+def test_an_export_trains_from_the_command_line(tmp_path: Path, mnist_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    from app.settings import ROOT
+    from model.serialize import load_model
+
+    with app_client(tmp_path) as c:
+        held_ids, trained_ids = accepted_ones(c)
+        export = tmp_path / "feedback.npz"
+        export.write_bytes(c.get("/feedback/export", headers=AUTH).content)
+    out = tmp_path / "m.npz"
+    done = subprocess.run([sys.executable, "-m", "app.cli", "train", "--hidden", "16", "--epochs", "1",
+                           "--limit", "600", "--data", str(mnist_dir), "--feedback", str(export),
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    meta = load_model(out).meta["feedback"]
+    assert sorted(meta["ids"]) == sorted(trained_ids) and meta["count"] == len(trained_ids)
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "train", "--feedback", str(tmp_path / "none.npz"),
+                          "--data", str(mnist_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "is not a feedback export" in bad.stderr

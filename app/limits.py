@@ -6,7 +6,7 @@ Two pure ASGI middlewares, outermost first:
   whole, whatever the headers say; a body that has not arrived ``timeout_s`` after the request's
   head is 408; a request that declares both Content-Length and Transfer-Encoding is 400 (RFC 9112,
   6.1 lets a server refuse it, and says the connection is closed after the answer either way).
-- ``InFlightLimitMiddleware`` (``POST /predict...``): reads the body first, then takes one of
+- ``InFlightLimitMiddleware`` (``POST /predict...``, ``/explain``): reads the body first, then takes one of
   ``limit`` slots for the work. A client that sends its body slowly, or not at all, holds no slot:
   it costs an idle connection until its deadline, and everyone else is answered.
 
@@ -98,16 +98,18 @@ class InFlightLimitMiddleware:
 
     Queuing without bound would let latency and memory grow with the load; a quick 503 tells a
     client (or the proxy in front) to come back, while the requests already admitted finish fast.
-    Only the paths starting with ``prefix`` count: health checks and admin streams are not held up.
+    Only the paths starting with one of ``prefixes`` count (the work on drawings): health checks and
+    admin streams are not held up.
     A request takes its slot once its body has arrived whole (read here, through the body limit).
     """
 
-    def __init__(self, app: ASGIApp, limit: int, prefix: str = "/predict", retry_after_s: int = 1) -> None:
-        self.app, self.limit, self.prefix, self.retry_after = app, limit, prefix, retry_after_s
+    def __init__(self, app: ASGIApp, limit: int, prefixes: tuple[str, ...] = ("/predict", "/explain"),
+                 retry_after_s: int = 1) -> None:
+        self.app, self.limit, self.prefixes, self.retry_after = app, limit, prefixes, retry_after_s
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
         first = await receive()

@@ -24,6 +24,7 @@ from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import admin, feedback, health, number, pages, predict
+from app.routes.explain import router as explain_router
 from app.security import SecurityHeadersMiddleware
 from app.settings import STATIC, Settings
 from app.store import Store
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(InputError, input_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(predict.router)
+    app.include_router(explain_router)
     app.include_router(number.router)
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
     if settings.feedback:

@@ -50,20 +50,16 @@ class Predictor:
 
     def predict_pixels(self, rows: list[list[float]]) -> list[Prediction]:
         """Vectors already in MNIST form: 784 numbers in [0, 1] each (0 = background)."""
-        vectors: list[np.ndarray | None] = []
-        for i, pixels in enumerate(rows):
-            arr = np.asarray(pixels, dtype=np.float64)
-            if arr.shape != (N_PIXELS,):
-                raise InputError(f"pixels[{i}] has {arr.size} numbers; expected {N_PIXELS} (28x28)")
-            if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
-                raise InputError(f"pixels[{i}] must be finite numbers between 0 and 1")
-            vectors.append(arr.astype(np.float32) if arr.max() > 0 else None)
-        return self.predict_vectors(vectors)
+        return self.predict_vectors(pixel_vectors(rows))
 
     def predict_vectors(self, vectors: list[np.ndarray | None]) -> list[Prediction]:
         """Inputs already in MNIST form, (784,) float32 each, or None for a blank one: one batch."""
         inked = [v for v in vectors if v is not None]
         probs = self.network.predict_proba(np.stack(inked)) if inked else np.empty((0, 10))
+        return self.answers(vectors, probs)
+
+    def answers(self, vectors: list[np.ndarray | None], probs: np.ndarray) -> list[Prediction]:
+        """The answers to ``vectors`` (None: blank) from the network's outputs for the inked ones."""
         probs = probs.astype(np.float64)
         probs /= probs.sum(axis=1, keepdims=True)  # exactly 1 in float64, whatever the network's dtype
         digits, rounded = probs.argmax(axis=1).tolist(), np.round(probs, 6).tolist()
@@ -75,6 +71,19 @@ class Predictor:
             answers.append(Prediction(digits[k], rounded[k], self.version, input_png(v)))
             k += 1
         return answers
+
+
+def pixel_vectors(rows: list[list[float]]) -> list[np.ndarray | None]:
+    """Rows of 784 numbers in [0, 1] -> (784,) float32 each, or None for an all-zero row; InputError."""
+    vectors: list[np.ndarray | None] = []
+    for i, pixels in enumerate(rows):
+        arr = np.asarray(pixels, dtype=np.float64)
+        if arr.shape != (N_PIXELS,):
+            raise InputError(f"pixels[{i}] has {arr.size} numbers; expected {N_PIXELS} (28x28)")
+        if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
+            raise InputError(f"pixels[{i}] must be finite numbers between 0 and 1")
+        vectors.append(arr.astype(np.float32) if arr.max() > 0 else None)
+    return vectors
 
 
 def input_png(vector: np.ndarray) -> str:
@@ -92,15 +101,15 @@ def input_png(vector: np.ndarray) -> str:
     # sending them (docs/performance.md); a small window keeps zlib's own state small
     deflate = zlib.compressobj(0, zlib.DEFLATED, 10, 1)
     idat = deflate.compress(rows.tobytes()) + deflate.flush()
-    png = PNG_SIGNATURE + PNG_HEADER + _chunk(b"IDAT", idat) + PNG_END
+    png = PNG_SIGNATURE + PNG_HEADER + png_chunk(b"IDAT", idat) + PNG_END
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PNG_HEADER = _chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))  # 8-bit gray, no interlace
-PNG_END = _chunk(b"IEND", b"")
+PNG_HEADER = png_chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0))  # 8-bit gray, no interlace
+PNG_END = png_chunk(b"IEND", b"")
 BLANK_PNG = input_png(np.zeros(N_PIXELS, dtype=np.float32))

@@ -141,6 +141,7 @@ class InputGradient(NamedTuple):
     a: list[Array]  # every layer's activations, the first hidden layer's to the output's (N, n_l)
     da: list[Array]  # d log p_k / da of every hidden layer, first to last (N, n_l)
     z: Array  # (N, K): the output layer's pre-activations (the logits before softmax)
+    k: Array  # (N,): the class explained in each row
 
 
 class Network:
@@ -213,7 +214,7 @@ class Network:
             a = layer.step(a)[1]
         return a
 
-    def input_gradient(self, x: Array, k: int | Array) -> InputGradient:
+    def input_gradient(self, x: Array, k: int | Array | None = None) -> InputGradient:
         """Backpropagation to the input: d log p_k / dx for each row of x, and what it passed by.
 
         ``p = a / sum(a)`` are the output's probabilities (softmax's ``a`` sums to 1 already). The
@@ -231,10 +232,11 @@ class Network:
 
         Parameters
         ----------
-        x : (N, n_in) inputs. k : the class to explain, one for all rows or (N,) one per row.
+        x : (N, n_in) inputs. k : the class to explain, one for all rows or (N,) one per row;
+        None: the class each row is read as (its largest output).
         """
         n_out = self.arch.sizes[-1]
-        if np.any((np.asarray(k) < 0) | (np.asarray(k) >= n_out)):
+        if k is not None and np.any((np.asarray(k) < 0) | (np.asarray(k) >= n_out)):
             raise ValueError(f"the class must be in 0..{n_out - 1}, got {k}")
         a = np.asarray(x, dtype=self.dtype)
         z_list, a_list = [], []
@@ -242,6 +244,7 @@ class Network:
             z, a = layer.step(a)
             z_list.append(z)
             a_list.append(a)
+        k = a.argmax(axis=1) if k is None else k
         rows, out = np.arange(len(a)), self.layers[-1]
         if out.activation == "softmax":
             dz = -a  # (N, K)
@@ -257,7 +260,8 @@ class Network:
             da = self.layers[i].input_grad(dz)  # d log p_k / d a of layer i - 1
             da_list.append(da)
             dz = self.layers[i - 1].f.backward(z_list[i - 1], a_list[i - 1], da)
-        return InputGradient(self.layers[0].input_grad(dz), a_list, da_list[::-1], z_list[-1])
+        k = np.broadcast_to(k, rows.shape)
+        return InputGradient(self.layers[0].input_grad(dz), a_list, da_list[::-1], z_list[-1], k)
 
     def loss_and_probs(self, x: Array, y: Array, l2: float = 0.0) -> tuple[float, Array]:
         """Forward propagation, then the cost on (x, y) plus (l2 / 2) * sum of squared weights.

@@ -241,3 +241,12 @@ def test_input_gradient_of_the_shipped_model_on_a_real_digit(mnist_dir) -> None:
         numeric = numerical_gradient(log_p_of, x[0, pixels].copy(), h=1e-5)
         assert relative_error(dx[pixels], numeric) < 1e-6
         assert relative_error(net32.input_gradient(x, k).dx[0], dx) < 1e-4
+
+
+def test_input_gradient_explains_the_class_read_unless_told() -> None:
+    net = _net((5, 4, 10), "relu")
+    x = np.random.default_rng(5).normal(size=(6, 5))
+    read = net.predict_proba(x).argmax(axis=1)
+    result = net.input_gradient(x)
+    np.testing.assert_array_equal(result.k, read)
+    np.testing.assert_array_equal(result.dx, net.input_gradient(x, read).dx)

@@ -34,6 +34,7 @@ function changed() {
 undoButton.addEventListener("click", () => pad.undo());
 clearButton.addEventListener("click", () => pad.clear());
 document.addEventListener("keydown", (event) => {
+  if (document.body.dataset.mode === "number") return;  // number.js's pad has the keys then
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
     event.preventDefault();
     pad.undo();

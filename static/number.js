@@ -1,0 +1,123 @@
+// Number mode: a wide drawing pad (pad.js) for a whole number, read by POST /predict/number. Each
+// digit found is boxed on the pad with the digit read above it; the number is shown in large type.
+"use strict";
+
+(() => {
+  const EXPORT_WIDTH = 350;     // the PNG sent: the 700x280 pad at half size, as the digit pad is sent
+  const THROTTLE_MS = 150;      // while drawing, at most one request per this interval
+
+  const section = document.getElementById("number-mode");
+  const overlay = document.getElementById("number-boxes");
+  const valueEl = document.getElementById("number-value");
+  const statusEl = document.getElementById("number-status");
+  const undoButton = document.getElementById("number-undo");
+  const clearButton = document.getElementById("number-clear");
+  const modeButtons = {
+    digit: document.getElementById("mode-digit"), number: document.getElementById("mode-number"),
+  };
+
+  const pad = new DrawingPad(document.getElementById("number-canvas"),
+                             { width: 700, height: 280, onChange: changed });
+  overlay.width = pad.canvas.width;
+  overlay.height = pad.canvas.height;
+  const boxes = overlay.getContext("2d");
+  boxes.scale(pad.scale, pad.scale);
+
+  function setMode(mode) {
+    document.body.dataset.mode = mode;
+    section.hidden = mode !== "number";
+    for (const [name, button] of Object.entries(modeButtons)) {
+      button.setAttribute("aria-pressed", String(name === mode));
+    }
+  }
+  modeButtons.digit.addEventListener("click", () => setMode("digit"));
+  modeButtons.number.addEventListener("click", () => setMode("number"));
+
+  undoButton.addEventListener("click", () => pad.undo());
+  clearButton.addEventListener("click", () => pad.clear());
+  // In number mode the keys act on this pad (app.js leaves them alone then).
+  document.addEventListener("keydown", (event) => {
+    if (document.body.dataset.mode !== "number") return;
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      pad.undo();
+    } else if (event.key === "Escape" || event.key === "Delete") {
+      pad.clear();
+    }
+  });
+
+  function changed() {
+    undoButton.disabled = clearButton.disabled = pad.strokes.length === 0;
+    schedule();
+  }
+
+  // --- requests: throttled, one in flight, the latest drawing always wins (as app.js does) ---
+  let timer = null;
+  let inFlight = false;
+  let dirty = false;
+  let lastSent = -Infinity;
+
+  function setState() {
+    section.dataset.state = inFlight || dirty || timer !== null ? "busy" : "idle";
+  }
+
+  function schedule() {
+    dirty = true;
+    section.dataset.state = "busy";
+    if (timer !== null || inFlight) return;
+    const wait = Math.max(0, lastSent + THROTTLE_MS - performance.now());
+    timer = setTimeout(() => { timer = null; send(); }, wait);
+  }
+
+  async function send() {
+    if (inFlight || !dirty) return setState();
+    dirty = false;
+    if (pad.strokes.length === 0) {
+      show({ number: "", digits: [] }, EXPORT_WIDTH);
+      return setState();
+    }
+    inFlight = true;
+    lastSent = performance.now();
+    try {
+      const body = await pad.exportPng(EXPORT_WIDTH);
+      const response = await fetch("/predict/number", {
+        method: "POST", headers: { "Content-Type": "image/png" }, body,
+      });
+      const answer = await response.json();
+      if (!response.ok) throw new Error(answer.detail || `HTTP ${response.status}`);
+      if (pad.strokes.length > 0 && !dirty) show(answer, EXPORT_WIDTH);
+      statusEl.textContent = "";
+    } catch (error) {
+      statusEl.textContent = `Could not read the drawing: ${error.message}`;
+    } finally {
+      inFlight = false;
+      if (dirty) schedule();
+      setState();
+    }
+  }
+
+  // Boxes come in the sent image's pixels: scaled back to the pad's logical 700x280.
+  function show(answer, sentWidth) {
+    const k = pad.width / sentWidth;
+    boxes.clearRect(0, 0, pad.width, pad.height);
+    boxes.lineWidth = 2;
+    boxes.strokeStyle = boxes.fillStyle = "#2f6fed";
+    boxes.font = "bold 22px system-ui, sans-serif";
+    boxes.textBaseline = "bottom";
+    for (const d of answer.digits) {
+      const [x0, y0, x1, y1] = d.box.map((v) => v * k);
+      boxes.strokeRect(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6);
+      const above = y0 - 6 >= 22;
+      boxes.textBaseline = above ? "bottom" : "top";
+      boxes.fillText(String(d.digit), x0, above ? y0 - 5 : y1 + 5);
+    }
+    overlay.dataset.count = String(answer.digits.length);
+    valueEl.textContent = answer.number || "–";
+    if (answer.model_version) document.getElementById("model-version").textContent = answer.model_version;
+    valueEl.dataset.value = answer.number;
+  }
+
+  changed();
+  setState();
+  setMode("digit");
+})();

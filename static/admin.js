@@ -37,12 +37,13 @@ $("login-form").addEventListener("submit", async (event) => {
 function formBody(form) {
   const body = {};
   for (const [key, value] of new FormData(form).entries()) {
-    if (value === "" || key === "augment") continue;
+    if (value === "" || key === "augment" || key === "feedback") continue;
     if (key === "hidden") body.hidden = value.trim().split(/[\s,]+/).map(Number);
     else if (form.elements[key].tagName === "SELECT") body[key] = value; // a name from a list
     else body[key] = Number(value);
   }
   if (form.elements.augment.checked) body.augment = true;
+  if (form.elements.feedback && form.elements.feedback.checked) body.feedback = true;
   return body;
 }
 
@@ -139,18 +140,21 @@ function button(label, onClick) {
 }
 
 const pct = (v) => (v == null ? "–" : `${(v * 100).toFixed(2)}%`);
+const score = (s) => (s && s.accuracy != null ? `${pct(s.accuracy)} of ${s.count}` : "–");
 const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "–");
 
 async function refresh() {
   const [versions, runs] = await Promise.all([api("/versions"), api("/runs")]);
   $("serving").textContent = versions.serving;
   const vbody = $("versions"); vbody.replaceChildren();
-  vbody.appendChild(row(["default", "shipped model", "–"], versions.promoted === "default" ? null
+  vbody.appendChild(row(["default", "shipped model", "–", "–", "–"], versions.promoted === "default" ? null
     : button("Promote", () => promote("default"))));
   for (const v of versions.versions) {
     const actions = v.id === versions.promoted ? [] : [button("Promote", () => promote(v.id)),
                                                       button("Delete", () => remove(v.id))];
-    vbody.appendChild(row([v.id, pct(v.test_accuracy), when(v.created_at)], ...actions));
+    const scores = v.scores || {};
+    vbody.appendChild(row([v.id, pct(v.test_accuracy), score(scores.pendigits), score(scores.held_out),
+                           when(v.created_at)], ...actions));
   }
   for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
   const rbody = $("runs"); rbody.replaceChildren();
@@ -167,7 +171,15 @@ async function remove(id) {
 }
 
 async function promote(id) {
-  await api(`/versions/${encodeURIComponent(id)}/promote`, { method: "POST" }).catch((e) => alert(e.message));
+  const path = `/versions/${encodeURIComponent(id)}/promote`;
+  try {
+    await api(path, { method: "POST" });
+  } catch (e) {
+    // worse on the held-out drawings: the server says by how much; the admin may insist
+    if (e.message.includes("force=true") && confirm(`${e.message}\n\nPromote it anyway?`)) {
+      await api(`${path}?force=true`, { method: "POST" }).catch((err) => alert(err.message));
+    } else alert(e.message);
+  }
   refresh();
 }
 

@@ -21,7 +21,13 @@ CPU is cores busy (CPU s / wall s) of this client (getrusage) and of the server
 (/proc/PID/stat, all threads; srv ms/req is its CPU per request): on 2 cores the Python client takes a
 real share. The ratio is our requests/s / the reference's.
 
-    .venv/bin/python benchmarks/serve_load.py [--seconds 10] [--rounds 1] [--clients 1,16,64] [--json]
+``--explain`` also sends the same PNGs to our ``POST /explain`` in each round, on the same server,
+after ``/predict`` and the reference; ``explain/predict`` is then the ratio of our server's CPU per
+request (srv ms/req), /explain's over /predict's, measured in the same run (and of requests/s,
+/predict's over /explain's).
+
+    .venv/bin/python benchmarks/serve_load.py [--seconds 10] [--rounds 1] [--clients 1,16,64] [--explain]
+        [--json]
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ SERVERS = {"ours": ["app.main:create_app", "--factory", "--http", "app.protocol:
            "reference": ["benchmarks.reference_server:app"]}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HEADERS = {"content-type": "image/png"}
+EXPLAIN = "ours, /explain"  # the row of --explain: our server's POST /explain
 TIMEOUT_S = 30.0
 COLUMNS = [("clients", "clients", 8, "d"), ("requests", "requests", 9, "d"), ("rps", "req/s", 8, ".1f"),
            ("p50", "p50 ms", 8, ".2f"), ("p90", "p90 ms", 8, ".2f"), ("p99", "p99 ms", 8, ".2f"),
@@ -108,6 +115,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="BLAS threads of the servers; 0 leaves them unset, as `digitnet serve` does")
     parser.add_argument("--while-training", action="store_true",
                         help="then load ours again while it runs a training run (the default preset)")
+    parser.add_argument("--explain", action="store_true",
+                        help="also load our POST /explain with the same PNGs, in the same rounds")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.levels = [int(n) for n in args.clients.split(",")]
@@ -176,10 +185,10 @@ def _ready(url: str) -> bool:
         return False
 
 
-def answers_alone(server: Server, pngs: list[bytes]) -> list[bytes]:
+def answers_alone(server: Server, pngs: list[bytes], path: str = "/predict") -> list[bytes]:
     """The body the server gives each PNG when it is the only request: what load must not change."""
     with httpx.Client(base_url=server.url, timeout=TIMEOUT_S) as client:
-        responses = [client.post("/predict", content=png, headers=HEADERS) for png in pngs]
+        responses = [client.post(path, content=png, headers=HEADERS) for png in pngs]
     bad = [r.status_code for r in responses if r.status_code != 200]
     if bad:
         raise RuntimeError(f"{server.name} answered {len(bad)} of {len(pngs)} drawings with {bad[0]}")
@@ -206,7 +215,7 @@ class Window:
 
 
 async def load(server: Server, pngs: list[bytes], expected: list[bytes], clients: int,
-               warmup: float, seconds: float) -> Level:
+               warmup: float, seconds: float, path: str = "/predict") -> Window:
     """``clients`` closed-loop clients for warmup + seconds; figures for requests sent in the window."""
     order = itertools.count()
     samples: list[tuple[float, bool, bool]] = []  # (latency, ok, right)
@@ -220,7 +229,7 @@ async def load(server: Server, pngs: list[bytes], expected: list[bytes], clients
             while (sent := time.perf_counter()) < end:
                 i = next(order) % len(pngs)
                 try:
-                    response = await http.post("/predict", content=pngs[i], headers=HEADERS)
+                    response = await http.post(path, content=pngs[i], headers=HEADERS)
                     ok, right = response.status_code == 200, response.content == expected[i]
                 except httpx.HTTPError:
                     ok = right = False
@@ -256,19 +265,26 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     with ExitStack() as stack:
         home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-load-"))
         servers = [stack.enter_context(serve(name, args.blas_threads, home)) for name in SERVERS]
-        expected = {s.name: answers_alone(s, pngs) for s in servers}
+        # (row name, server, path): /explain is our server again, with the same PNGs
+        targets = [(s.name, s, "/predict") for s in servers]
+        targets += [(EXPLAIN, servers[0], "/explain")] if args.explain else []
+        expected = {name: answers_alone(s, pngs, path) for name, s, path in targets}
+        levels |= {EXPLAIN: []} if args.explain else {}
         for clients in args.levels:
-            windows: dict[str, list[Window]] = {s.name: [] for s in servers}
-            for _ in range(args.rounds):  # ours, the reference, ours, ...: both see the same load swings
-                for s in servers:
-                    windows[s.name].append(asyncio.run(
-                        load(s, pngs, expected[s.name], clients, args.warmup, args.seconds)))
-            for s in servers:
-                levels[s.name].append(summarize(clients, windows[s.name]))
+            windows: dict[str, list[Window]] = {name: [] for name, _, _ in targets}
+            for _ in range(args.rounds):  # ours, the reference, ours, ...: all see the same load swings
+                for name, s, path in targets:
+                    windows[name].append(asyncio.run(
+                        load(s, pngs, expected[name], clients, args.warmup, args.seconds, path)))
+            for name, _, _ in targets:
+                levels[name].append(summarize(clients, windows[name]))
         if args.while_training:
             levels["ours, training"] = under_training(servers[0], pngs, expected["ours"], args)
     ratios = [o.rps / r.rps if r.rps else None for o, r in zip(levels["ours"], levels["reference"],
                                                                  strict=True)]
+    explain = {str(clients): {"server_cpu_ms": e.server_cpu_ms / o.server_cpu_ms if o.server_cpu_ms else None,
+                              "rps": o.rps / e.rps if e.rps else None}
+               for clients, o, e in zip(args.levels, levels["ours"], levels.get(EXPLAIN, []), strict=False)}
     return {
         "payloads": {"count": len(pngs), "source": source,
                      "mean_bytes": round(sum(map(len, pngs)) / len(pngs))},
@@ -277,6 +293,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
         "levels": {name: [asdict(x) for x in rows] for name, rows in levels.items()},
         "rps_ratio": dict(zip(map(str, args.levels), ratios, strict=True)),
+        **({"explain_over_predict": explain} if args.explain else {}),
     }
 
 
@@ -319,6 +336,12 @@ def report(result: dict[str, object]) -> None:
             print(f"{name:<16}{cells}{shown:>10}")
     print("\ncpu: cores busy (CPU s / wall s); srv ms/req: server CPU ms per request; "
           "ours/ref: requests/s ratio")
+    explain: dict[str, dict[str, float | None]] = result.get("explain_over_predict", {})  # type: ignore[assignment]
+    for clients, ratio in explain.items():
+        cpu, rps = ratio["server_cpu_ms"], ratio["rps"]
+        print(f"{clients} clients: /explain over /predict, server CPU per request "
+              f"{'n/a' if cpu is None else f'{cpu:.2f}'}, requests/s (predict's / explain's) "
+              f"{'n/a' if rps is None else f'{rps:.2f}'}")
 
 
 def main() -> None:

@@ -30,3 +30,16 @@ def test_serve_load_runs_both_servers_idle_and_while_training(mnist_dir: Path, p
         for level in levels:
             assert level["requests"] > 0 and level["errors"] == 0 and level["wrong"] == 0, (name, level)
     assert set(result["rps_ratio"]) == {"1", "3"} and all(r > 0 for r in result["rps_ratio"].values())
+
+
+def test_serve_load_measures_explain_against_predict_in_the_same_run(pendigits_file: Path) -> None:
+    command = [sys.executable, "benchmarks/serve_load.py", "--seconds", "0.4", "--warmup", "0.1",
+               "--clients", "2", "--count", "8", "--pendigits", str(pendigits_file), "--explain", "--json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert set(result["levels"]) == {"ours", "reference", "ours, /explain"}
+    explain = result["levels"]["ours, /explain"][0]
+    assert explain["requests"] > 0 and explain["errors"] == 0 and explain["wrong"] == 0, result["levels"]
+    ratio = result["explain_over_predict"]["2"]
+    assert ratio["server_cpu_ms"] > 0 and ratio["rps"] > 0, ratio

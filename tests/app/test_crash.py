@@ -118,3 +118,48 @@ def test_server_killed_mid_run_restarts_with_the_run_interrupted(tmp_path: Path,
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait()
+
+
+SENDER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from app.feedback import FeedbackStore, Submission
+    from app.store import Store
+    feedback = FeedbackStore(Store(Path(sys.argv[1])), max_count=10**9, max_bytes=10**12)
+    i = int(sys.argv[2])
+    while True:  # keep drawing after drawing, relabel and erase some, until killed
+        i += 1
+        image = i.to_bytes(8, "big") * 2000  # 16 KB: a write takes a moment
+        feedback_id, _ = feedback.add(Submission(i % 10, (i + 1) % 10, "default", image, bytes(784),
+                                                 [[[i, i], [i + 1, i + 2]]], "c"))
+        if i % 3 == 0:
+            feedback.review(feedback_id, "accepted", (i + 2) % 10)
+        if i % 7 == 0:
+            feedback.delete(feedback_id)
+""")
+
+
+def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -> None:
+    from app.feedback import FeedbackStore
+
+    rng = random.Random(1)
+    seen = 0
+    for round_ in range(10):
+        proc = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path), str(round_ * 10**6)])
+        time.sleep(rng.uniform(0.4, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        store = Store(tmp_path)
+        with store.connect() as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        feedback = FeedbackStore(store, max_count=10**9, max_bytes=10**12)
+        items = feedback.list(None, 10**6, 0)
+        for item in items:  # every kept row is whole: its image and strokes are what was written
+            full = feedback.get(item["id"])
+            i = int.from_bytes(full["image"][:8], "big")
+            assert full["image"] == i.to_bytes(8, "big") * 2000
+            assert full["strokes"] == [[[i, i], [i + 1, i + 2]]]
+            assert item["label"] in (i % 10, (i + 2) % 10)
+        assert len(items) >= seen  # nothing kept is lost
+        seen = len(items)
+    assert seen >= 10

@@ -8,6 +8,9 @@ canvas, and placed at ``position``: (0.5, 0.5) centres it, 0 or 1 puts it agains
 
 ``PAGE`` holds the options that copy static/app.js exactly: ink #111 on white, an opaque RGBA PNG,
 and each stroke drawn as quadratic curves through the midpoints of its points (``curves``).
+
+A whole number is several digits on one wide canvas: ``fit_height`` scales each digit's strokes to a
+height at a place, and ``render_canvas`` draws strokes already in canvas pixels on any width.
 """
 
 from __future__ import annotations

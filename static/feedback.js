@@ -51,7 +51,8 @@
     button.addEventListener("click", () => send(Number(button.dataset.digit)));
   }
   document.addEventListener("keydown", (event) => {
-    if (box.hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (box.hidden || document.body.dataset.mode === "number") return;  // number.js has the keys then
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (/^[0-9]$/.test(event.key)) send(Number(event.key));
     else if (event.key === "Enter") last && send(last.answer.digit);
   });

@@ -5,13 +5,18 @@ A map, in the order a newcomer might read it:
     settings.py      every DIGITNET_* setting, read once at start; where the project's files are
     main.py          create_app: routers, middlewares, and the start-up that makes the Services
     deps.py          Services and the typed dependencies routes receive (store, holder, settings)
-    routes/          one router per concern: predict, admin (runs, versions, metrics), health, pages;
+    routes/          one router per concern: predict, number, explain, feedback, admin (runs,
+                     versions, metrics), health, pages;
                      drawings.py reads drawings from any request and runs the work (loop or thread)
     schemas.py       request and response bodies (pydantic), which make the OpenAPI schema
 
     images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error
     predictor.py     a loaded model: images or pixels -> Predictions (model.preprocess does the geometry)
     versions.py      which model version serves, checked before it does, following promotions
+    explain.py       why the network read what it read: saliency (backprop to the input), units
+
+    numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit
+    feedback.py      drawings people send back with their label: kept, reviewed, held out, trained on
 
     store.py         the state directory: runs, events, versions in SQLite (shared by every worker)
     training.py      a run's config from a preset, MNIST's place, the saved model's metadata

@@ -17,6 +17,7 @@ from app.settings import SHIPPED_WEIGHTS
 # The registries' names (model.config.PRESETS, model.functions.HIDDEN_ACTIVATIONS and COSTS,
 # model.optim.OPTIMIZERS and SCHEDULES), pinned to them by a test
 PRESETS = ("default", "seed")
+DEFAULT_PRESET = "seed"
 ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh")
 COSTS = ("cross_entropy", "mse")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -25,7 +26,7 @@ SCHEDULES = ("constant", "step", "cosine")
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a network on MNIST and save it")
-    p.add_argument("--preset", choices=PRESETS, default="seed",
+    p.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
                    help="start from a preset; the options below override it (default: seed)")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes, e.g. --hidden 800 800")
     p.add_argument("--activation", choices=ACTIVATIONS)

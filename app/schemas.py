@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.feedback import STATUSES as FEEDBACK_STATUSES
 from app.store import RUN_STATUSES
 from app.training import MAX_RUN_EPOCHS
-from model.config import PRESETS
+from model.config import DEFAULT_PRESET, PRESETS
 from model.functions import COSTS, HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
 
@@ -139,7 +139,7 @@ class TrainRequest(RequestBody):
         {"preset": "default", "hidden": [256, 128], "optimizer": "adam", "lr": 0.001, "augment": True},
     ]})
 
-    preset: PresetName = "seed"
+    preset: PresetName = DEFAULT_PRESET
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] | None = Field(None, min_length=1, max_length=4)
     activation: ActivationName | None = None
     cost: CostName | None = None

@@ -100,3 +100,4 @@ PRESETS: dict[str, TrainConfig] = {
         hidden=(128,), optimizer="sgd", lr=0.8, schedule="cosine", epochs=10, batch_size=128
     ),
 }
+DEFAULT_PRESET = "seed"  # what a run starts from when none is named: the small, fast network

@@ -9,7 +9,7 @@ from app.feedback import RIGHT_OVER
 from app.settings import TEMPLATES
 from app.store import FINAL
 from app.training import MAX_RUN_EPOCHS
-from model.config import PRESETS, TrainConfig
+from model.config import DEFAULT_PRESET, PRESETS, TrainConfig
 from model.functions import HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
 
@@ -26,6 +26,7 @@ def describe(cfg: TrainConfig) -> str:
 # The admin form's choices, from the registries that define them
 ADMIN_CHOICES = {
     "presets": [(name, describe(cfg)) for name, cfg in PRESETS.items()],
+    "default_preset": DEFAULT_PRESET,
     "activations": list(HIDDEN_ACTIVATIONS),
     "optimizers": list(OPTIMIZERS),
     "schedules": list(SCHEDULES),

@@ -148,11 +148,11 @@ def test_data_download_offline_says_so(tmp_path: Path) -> None:
 def test_the_choices_are_the_registries_names() -> None:
     """The parser spells the names before NumPy loads; they must be the registries' own."""
     from app import cli
-    from model.config import PRESETS
+    from model.config import DEFAULT_PRESET, PRESETS
     from model.functions import COSTS, HIDDEN_ACTIVATIONS
     from model.optim import OPTIMIZERS, SCHEDULES
 
-    assert set(cli.PRESETS) == set(PRESETS)
+    assert set(cli.PRESETS) == set(PRESETS) and cli.DEFAULT_PRESET == DEFAULT_PRESET
     assert set(cli.ACTIVATIONS) == set(HIDDEN_ACTIVATIONS)
     assert set(cli.COSTS) == set(COSTS)
     assert set(cli.OPTIMIZERS) == set(OPTIMIZERS)

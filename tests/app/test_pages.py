@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from app.store import FINAL, RUN_STATUSES
-from model.config import PRESETS
+from model.config import DEFAULT_PRESET, PRESETS
 from model.functions import COSTS, HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
 
@@ -13,7 +13,7 @@ from model.optim import OPTIMIZERS, SCHEDULES
 def select_options(html: str, name: str) -> list[str]:
     select = re.search(rf'<select name="{name}">(.*?)</select>', html, flags=re.DOTALL)
     assert select, name
-    options = re.findall(r'<option( value="[^"]*")?>([^<]*)</option>', select.group(1))
+    options = re.findall(r'<option( value="[^"]*")?(?: selected)?>([^<]*)</option>', select.group(1))
     values = [attribute[len(' value="'):-1] if attribute else text for attribute, text in options]
     return [value for value in values if value]  # "" is "keep the preset's"
 
@@ -25,6 +25,7 @@ def test_the_admin_form_offers_every_registered_name(client) -> None:
     assert select_options(html, "optimizer") == list(OPTIMIZERS)
     assert select_options(html, "schedule") == list(SCHEDULES)
     assert f'data-final-statuses="{" ".join(FINAL)}"' in html
+    assert f'<option value="{DEFAULT_PRESET}" selected>' in html  # as the API and the CLI start
 
 
 def test_the_api_schema_lists_the_registered_names(client) -> None:

@@ -251,3 +251,62 @@ def test_api_docs_page_works_offline(browser, live_server) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "api-docs.png"))
     assert all(u.startswith(live_server) or u.startswith("data:") for u in requests), requests
+
+
+BAR = [(60, 140), (220, 140)]  # a horizontal bar: no digit of MNIST looks like it
+
+
+def test_the_whole_feedback_loop_teaches_the_network_a_drawing(browser, live_server) -> None:
+    """Draw, correct the answer, accept it in /admin, train a small run with it, promote: the new
+    version reads the drawing as corrected."""
+    import httpx
+
+    from app.feedback import held_out
+    from tests.app.conftest import ADMIN_TOKEN
+
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    page, _ = open_page(browser, live_server, viewport={"width": 1100, "height": 900})
+    sent: list[str] = []
+    page.on("response", lambda r: sent.append(r.json()["id"]) if r.url.endswith("/feedback") else None)
+    for shift in range(0, 60, 6):  # until a drawing is not in the held-out share (which is never trained on)
+        page.keyboard.press("Escape")
+        read = draw_and_wait(page, [(x, y + shift) for x, y in BAR])
+        assert page.get_by_test_id("feedback").is_visible()
+        with page.expect_response("**/feedback"):
+            page.keyboard.press("4")  # "No, it's a 4"
+        assert "4" in page.get_by_test_id("feedback-thanks").inner_text()
+        if not held_out(sent[-1]):
+            break
+    feedback_id, bar = sent[-1], [(x, y + shift) for x, y in BAR]
+    assert read != "4", "pick another drawing: the shipped model already reads this one as 4"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "feedback-sent.png"), full_page=True)
+
+    admin = page.context.new_page()
+    admin.goto(live_server + "/admin")
+    admin.get_by_test_id("token").fill(ADMIN_TOKEN)
+    admin.get_by_test_id("login").click()
+    tile = admin.locator(f"[data-id='{feedback_id}']")
+    tile.wait_for()
+    tile.focus()
+    tile.press("a")
+    admin.locator(f"[data-id='{feedback_id}']").wait_for(state="detached")  # gone from "pending"
+    admin.screenshot(path=str(SHOTS / "admin-review.png"), full_page=True)
+    admin.fill("input[name=hidden]", "64")
+    admin.fill("input[name=epochs]", "3")
+    admin.fill("input[name=limit]", "3000")
+    admin.fill("input[name=lr]", "0.5")
+    admin.get_by_test_id("train-feedback").check()
+    admin.get_by_test_id("start").click()
+    admin.get_by_test_id("run-status").filter(has_text="finished").wait_for(timeout=180_000)
+    run_id = admin.get_by_test_id("run-id").inner_text()
+    try:
+        version_row = admin.get_by_test_id("versions").locator("tr", has_text=f"run-{run_id}")
+        admin.on("dialog", lambda dialog: dialog.accept())
+        version_row.get_by_role("button", name="Promote").click()
+        admin.get_by_test_id("serving").filter(has_text=f"run-{run_id}").wait_for()
+        page.keyboard.press("Escape")
+        assert draw_and_wait(page, bar) == "4"
+        page.screenshot(path=str(SHOTS / "feedback-learned.png"), full_page=True)
+    finally:  # the session's other tests expect the shipped model
+        httpx.post(f"{live_server}/versions/default/promote?force=true", headers=auth)

@@ -46,6 +46,11 @@
     const key = event.key;
     if (key === "ArrowRight" || key === "ArrowDown") { (el.nextElementSibling || el).focus(); return; }
     if (key === "ArrowLeft" || key === "ArrowUp") { (el.previousElementSibling || el).focus(); return; }
+    if (key === "A" || key === "R") {  // with Shift: the whole page
+      event.preventDefault();
+      await all(key === "A" ? "accepted" : "rejected");
+      return;
+    }
     let change = null;
     if (key === "a") change = { status: "accepted" };
     else if (key === "r") change = { status: "rejected" };

@@ -43,35 +43,17 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// --- predictions: throttled, one request in flight, the latest drawing always wins ---
-let timer = null;
-let inFlight = false;
-let dirty = false;
-let lastSent = -Infinity;
-
+// --- predictions: throttled, one request in flight, the latest drawing always wins (pad.js) ---
 // body[data-state] is "busy" while a drawing waits for its answer, "idle" once the page shows it.
-function setState() {
-  document.body.dataset.state = inFlight || dirty || timer !== null ? "busy" : "idle";
-}
+const requests = new LatestRequest(sendPrediction, {
+  throttleMs: THROTTLE_MS,
+  onState: (busy) => { document.body.dataset.state = busy ? "busy" : "idle"; },
+});
 
-// Requests start at least THROTTLE_MS apart and never overlap; the newest drawing is always sent last.
-function schedulePrediction() {
-  dirty = true;
-  document.body.dataset.state = "busy";
-  if (timer !== null || inFlight) return;  // a pending timer or the answer in flight will send it
-  const wait = Math.max(0, lastSent + THROTTLE_MS - performance.now());
-  timer = setTimeout(() => { timer = null; sendPrediction(); }, wait);
-}
+function schedulePrediction() { requests.schedule(); }
 
 async function sendPrediction() {
-  if (inFlight || !dirty) return setState();
-  dirty = false;
-  if (strokes.length === 0) {
-    showEmpty();
-    return setState();
-  }
-  inFlight = true;
-  lastSent = performance.now();
+  if (strokes.length === 0) return showEmpty();
   try {
     const body = await pad.exportPng(EXPORT_SIZE);
     const sentStrokes = pad.strokeList();
@@ -88,10 +70,6 @@ async function sendPrediction() {
     statusEl.textContent = "";
   } catch (error) {
     statusEl.textContent = `Could not read the drawing: ${error.message}`;
-  } finally {
-    inFlight = false;
-    if (dirty) schedulePrediction();
-    setState();
   }
 }
 
@@ -142,4 +120,4 @@ function showEmpty() {
 }
 
 updateButtons();
-setState();
+requests.onState(false);

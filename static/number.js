@@ -51,33 +51,16 @@
     schedule();
   }
 
-  // --- requests: throttled, one in flight, the latest drawing always wins (as app.js does) ---
-  let timer = null;
-  let inFlight = false;
-  let dirty = false;
-  let lastSent = -Infinity;
+  // --- requests: throttled, one in flight, the latest drawing always wins (pad.js) ---
+  const requests = new LatestRequest(send, {
+    throttleMs: THROTTLE_MS,
+    onState: (busy) => { section.dataset.state = busy ? "busy" : "idle"; },
+  });
 
-  function setState() {
-    section.dataset.state = inFlight || dirty || timer !== null ? "busy" : "idle";
-  }
-
-  function schedule() {
-    dirty = true;
-    section.dataset.state = "busy";
-    if (timer !== null || inFlight) return;
-    const wait = Math.max(0, lastSent + THROTTLE_MS - performance.now());
-    timer = setTimeout(() => { timer = null; send(); }, wait);
-  }
+  function schedule() { requests.schedule(); }
 
   async function send() {
-    if (inFlight || !dirty) return setState();
-    dirty = false;
-    if (pad.strokes.length === 0) {
-      show({ number: "", digits: [] }, EXPORT_WIDTH);
-      return setState();
-    }
-    inFlight = true;
-    lastSent = performance.now();
+    if (pad.strokes.length === 0) return show({ number: "", digits: [] }, EXPORT_WIDTH);
     try {
       const body = await pad.exportPng(EXPORT_WIDTH);
       const response = await fetch("/predict/number", {
@@ -85,14 +68,10 @@
       });
       const answer = await response.json();
       if (!response.ok) throw new Error(answer.detail || `HTTP ${response.status}`);
-      if (pad.strokes.length > 0 && !dirty) show(answer, EXPORT_WIDTH);
+      if (pad.strokes.length > 0 && !requests.dirty) show(answer, EXPORT_WIDTH);
       statusEl.textContent = "";
     } catch (error) {
       statusEl.textContent = `Could not read the drawing: ${error.message}`;
-    } finally {
-      inFlight = false;
-      if (dirty) schedule();
-      setState();
     }
   }
 
@@ -118,6 +97,5 @@
   }
 
   changed();
-  setState();
   setMode("digit");
 })();

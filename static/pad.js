@@ -133,3 +133,43 @@ class DrawingPad {
     return this.strokes.map((s) => s.map((p) => [Math.round(p.x * 10) / 10, Math.round(p.y * 10) / 10]));
   }
 }
+
+// Reading a drawing while it is drawn: requests start at least `throttleMs` apart and never overlap,
+// and the newest drawing is always the last one sent. `send` makes one request (it reads the
+// drawing as it is then); `onState(busy)` hears whether a drawing still waits for its answer.
+class LatestRequest {
+  constructor(send, { throttleMs = 150, onState = () => {} } = {}) {
+    this.send = send;
+    this.throttleMs = throttleMs;
+    this.onState = onState;
+    this.timer = null;
+    this.inFlight = false;
+    this.dirty = false;        // the drawing changed since the last request was sent
+    this.lastSent = -Infinity;
+  }
+
+  get busy() { return this.inFlight || this.dirty || this.timer !== null; }
+
+  // The drawing changed: send it when allowed (a pending timer or the answer in flight will).
+  schedule() {
+    this.dirty = true;
+    this.onState(true);
+    if (this.timer !== null || this.inFlight) return;
+    const wait = Math.max(0, this.lastSent + this.throttleMs - performance.now());
+    this.timer = setTimeout(() => { this.timer = null; this.run(); }, wait);
+  }
+
+  async run() {
+    if (this.inFlight || !this.dirty) return this.onState(this.busy);
+    this.dirty = false;
+    this.inFlight = true;
+    this.lastSent = performance.now();
+    try {
+      await this.send();
+    } finally {
+      this.inFlight = false;
+      if (this.dirty) this.schedule();
+      this.onState(this.busy);
+    }
+  }
+}

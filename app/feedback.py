@@ -99,7 +99,7 @@ class FeedbackStore:
             return db.execute("SELECT COUNT(*) FROM feedback WHERE client = ? AND created_at > ?",
                               (client, time.time() - seconds)).fetchone()[0]
 
-    def list(self, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    def page(self, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Newest first, disagreements (the person's label is not what the model read) before the rest."""
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         with self.store.connect() as db:

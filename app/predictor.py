@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class Predictor:
     def from_file(cls, path: str | Path, version: str = "default") -> Predictor:
         return cls(load_model(path), version)
 
-    def predict_images(self, images: list[bytes] | list[Image.Image]) -> list[Prediction]:
+    def predict_images(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
         """Decode and preprocess each image (bytes, or ``open_images``' results), then run the network
         once on the whole batch."""
         return self.predict_vectors([preprocess(data) for data in images])

@@ -88,7 +88,7 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
 def list_feedback(feedback: FeedbackDep, status: FeedbackStatus | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 60,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    items = [_with_image(item) for item in feedback.list(status, limit, offset)]
+    items = [_with_image(item) for item in feedback.page(status, limit, offset)]
     return {"items": items, "counts": feedback.counts(), "right": feedback.right_share(RIGHT_OVER)}
 
 

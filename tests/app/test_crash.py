@@ -153,7 +153,7 @@ def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -
         with store.connect() as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         feedback = FeedbackStore(store, max_count=10**9, max_bytes=10**12)
-        items = feedback.list(None, 10**6, 0)
+        items = feedback.page(None, 10**6, 0)
         for item in items:  # every kept row is whole: its image and strokes are what was written
             full = feedback.get(item["id"])
             i = int.from_bytes(full["image"][:8], "big")

@@ -11,12 +11,19 @@ response model, no echo of the 28x28 input. Its readings are therefore worse tha
 exists to show what the framework, the decode and the forward pass alone cost. As in the app's route,
 the body is read on the event loop and the work runs in Starlette's thread pool.
 
+``POST /predict/loop`` (what benchmarks/serve_wrk.py compares to) takes a drawing in each of the app's
+forms: a raw PNG/JPEG body, a multipart field ``file``, JSON with a data URL in ``image``, or JSON
+``pixels`` (784 numbers, used as they are). It does all of its work on the event loop, no thread hop,
+and answers ``{"digit": d}`` alone.
+
     .venv/bin/python -m uvicorn benchmarks.reference_server:app --host 127.0.0.1 --port 8001
 """
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
 from pathlib import Path
 
@@ -58,3 +65,22 @@ def answer(data: bytes) -> dict[str, object]:
 async def predict(request: Request) -> JSONResponse:
     """Raw image bytes in; the digit and ten probabilities out."""
     return JSONResponse(await run_in_threadpool(answer, await request.body()))
+
+
+@app.post("/predict/loop")
+async def predict_loop(request: Request) -> JSONResponse:
+    """Any of the four forms in, ``{"digit": d}`` out; everything on the event loop."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if media_type == "multipart/form-data":
+        form = await request.form()
+        x = to_input(await form["file"].read())  # type: ignore[union-attr]
+    elif media_type == "application/json":
+        body = json.loads(await request.body())
+        if "pixels" in body:
+            x = np.asarray(body["pixels"], dtype=np.float32).reshape(1, 784)
+        else:
+            x = to_input(base64.b64decode(body["image"].split(",", 1)[1]))
+    else:
+        x = to_input(await request.body())
+    probs = network.predict_proba(x)[0]  # (1, 784) -> (1, 10)
+    return JSONResponse({"digit": int(probs.argmax())})

@@ -1,0 +1,246 @@
+"""Every payload kind POST /predict reads, under wrk, against a minimal FastAPI server.
+
+Four payload kinds, ``--count`` distinct bodies of each:
+
+page       the page's PNG body: 140x140 RGBA, as static/app.js sends a drawing (pendigits strokes)
+data-url   JSON ``{"image": "data:image/png;base64,..."}`` of a 280x280 RGBA canvas, the same strokes
+multipart  a multipart field ``file``: a 28x28 MNIST test digit as an 8-bit gray PNG
+pixels     JSON ``{"pixels": [784 numbers]}``: the same MNIST test digits scaled to [0, 1]
+
+Our server (``app.main:create_app`` with an empty temporary DIGITNET_HOME, as benchmarks/serve_load.py
+starts it) answers on ``/predict``; the reference (``benchmarks/reference_server.py``) on
+``/predict/loop``: decode, resize to 28x28, forward, ``{"digit": d}``, all on the event loop. Both run
+in one uvicorn worker with ``--blas-threads`` BLAS threads. Before the load, one request of each kind
+must get 200 and the same digit from both. Then, for each kind, ``--rounds`` times, ours and the
+reference in turn: ``wrk -t1 -c<clients> -d<seconds>s --latency -s <kind>.lua`` (one wrk thread, which
+costs the server's machine little; the Lua script cycles through the bodies), after one uncounted
+``--warmup`` run per kind and server. Requests/s is all rounds' requests over their total time;
+p50/p90/p99 the median over the rounds of wrk's percentiles; errors the non-2xx answers and socket
+errors of all rounds. ours/ref is our requests/s over the reference's.
+
+    .venv/bin/python benchmarks/serve_wrk.py [--seconds 5] [--rounds 3] [--clients 16] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
+from app.strokes import PAGE, render  # noqa: E402
+from benchmarks.serve_load import PAGE_PNG, THREAD_VARS, serve  # noqa: E402
+from model.mnist import read_idx  # noqa: E402
+
+PATHS = {"ours": "/predict", "reference": "/predict/loop"}
+BOUNDARY = "digitnet-bench-boundary"
+CONTENT_TYPES = {"page": "image/png", "data-url": "application/json",
+                 "multipart": f"multipart/form-data; boundary={BOUNDARY}", "pixels": "application/json"}
+INSTALL = "wrk is not installed: `apt-get install wrk` (Debian), or run scripts/bench-setup"
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}  # wrk's latency units, to ms
+LUA = """local bodies = {{}}
+for i, path in ipairs({{{paths}}}) do
+  local f = assert(io.open(path, "rb")); bodies[i] = f:read("*a"); f:close()
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "{content_type}"
+local n = 0
+request = function()
+  n = n % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[n])
+end
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pendigits", type=Path, default=ROOT.parent / "shared" / "pendigits"
+                        / "pendigits-orig-tra.txt", help="UNIPEN file for the drawings (%(default)s)")
+    parser.add_argument("--mnist", type=Path, default=Path(os.environ.get("DIGITNET_DATA", ROOT.parent
+                        / "shared" / "mnist")), help="MNIST directory for the 28x28 digits (%(default)s)")
+    parser.add_argument("--count", type=int, default=50, help="distinct bodies of each kind")
+    parser.add_argument("--seconds", type=int, default=5, help="seconds of each wrk run")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of the uncounted first run (0: none)")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per kind and server, in turns")
+    parser.add_argument("--clients", type=int, default=16, help="wrk connections")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of the servers")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    if min(args.count, args.seconds, args.rounds, args.clients, args.blas_threads) < 1 or args.warmup < 0:
+        parser.error("--count, --seconds, --rounds, --clients, --blas-threads must be positive")
+    return args
+
+
+def bodies(args: argparse.Namespace) -> dict[str, list[bytes]]:
+    """``args.count`` request bodies of each kind."""
+    drawings = [s.strokes for s in parse(args.pendigits)[:args.count]]
+    digits = read_idx(args.mnist / "t10k-images-idx3-ubyte.gz")[:args.count]  # (count, 784) uint8
+
+    def png(row: np.ndarray) -> bytes:
+        out = io.BytesIO()
+        Image.fromarray(row.reshape(28, 28), mode="L").save(out, format="PNG")
+        return out.getvalue()
+
+    def multipart(data: bytes) -> bytes:
+        head = (f'--{BOUNDARY}\r\ncontent-disposition: form-data; name="file"; filename="digit.png"\r\n'
+                "content-type: image/png\r\n\r\n").encode()
+        return head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+    def data_url(strokes: list) -> bytes:
+        canvas = base64.b64encode(render(strokes, **PAGE)).decode()  # 280x280, as the canvas is
+        return json.dumps({"image": f"data:image/png;base64,{canvas}"}).encode()
+
+    return {"page": [render(s, **PAGE_PNG) for s in drawings],
+            "data-url": [data_url(s) for s in drawings],
+            "multipart": [multipart(png(row)) for row in digits],
+            "pixels": [json.dumps({"pixels": [round(v / 255, 4) for v in row.tolist()]}).encode()
+                       for row in digits]}
+
+
+def write_scripts(kinds: dict[str, list[bytes]], folder: Path) -> dict[str, Path]:
+    """One Lua script per kind, reading its bodies from files at start."""
+    scripts = {}
+    for kind, payloads in kinds.items():
+        paths = []
+        for i, payload in enumerate(payloads):
+            (path := folder / f"{kind}-{i}.body").write_bytes(payload)
+            paths.append(json.dumps(str(path)))  # a JSON string of a plain path is a Lua string
+        scripts[kind] = folder / f"{kind}.lua"
+        scripts[kind].write_text(LUA.format(paths=", ".join(paths), content_type=CONTENT_TYPES[kind]))
+    return scripts
+
+
+def check(urls: dict[str, str], kinds: dict[str, list[bytes]]) -> dict[str, int]:
+    """One request of each kind to each server: all 200, the same digit from both."""
+    digits = {}
+    for kind, payloads in kinds.items():
+        answers = {}
+        for name, url in urls.items():
+            headers = {"content-type": CONTENT_TYPES[kind]}
+            r = httpx.post(url, content=payloads[0], headers=headers, timeout=30)
+            if r.status_code != 200:
+                raise RuntimeError(f"{name} answered {kind} with {r.status_code}: {r.text[:200]}")
+            answers[name] = r.json()["digit"]
+        if len(set(answers.values())) != 1:
+            raise RuntimeError(f"the servers read the first {kind} body differently: {answers}")
+        digits[kind] = answers["ours"]
+    return digits
+
+
+def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, float]:
+    """One wrk run: its requests, seconds, latency percentiles (ms) and errors."""
+    command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    ran = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    out = ran.stdout
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", out)
+    if ran.returncode != 0 or done is None:
+        raise RuntimeError(f"{' '.join(command)} failed ({ran.returncode}):\n{out}{ran.stderr}")
+    percentiles = re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)$", out, re.M)
+    pct = {int(p): float(v) * UNITS[u] for p, v, u in percentiles}
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"requests": int(done[1]), "seconds": float(done[2]) * UNITS[done[3]] / 1e3,
+            "p50": pct[50], "p90": pct[90], "p99": pct[99],
+            "errors": (sum(map(int, socket.groups())) if socket else 0) + (int(non_2xx[1]) if non_2xx else 0)}
+
+
+def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
+    """All rounds of one kind and server as one: requests/s overall, median percentiles, all errors."""
+    requests, seconds = sum(r["requests"] for r in runs), sum(r["seconds"] for r in runs)
+    return {"requests": requests, "rps": requests / seconds, "errors": sum(r["errors"] for r in runs),
+            **{p: statistics.median(r[p] for r in runs) for p in ("p50", "p90", "p99")}}
+
+
+def blas(blas_threads: int) -> list[dict[str, object]] | str:
+    """threadpoolctl's view of NumPy's BLAS with the servers' environment (kernel, threads)."""
+    env = {**os.environ, **dict.fromkeys(THREAD_VARS, str(blas_threads))}
+    code = ("import json, numpy; from threadpoolctl import threadpool_info; print(json.dumps("
+            "[{k: i.get(k) for k in ('internal_api', 'architecture', 'num_threads', 'version')} "
+            "for i in threadpool_info()]))")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        return "threadpoolctl is not installed (pip install -e '.[bench]')"
+    return json.loads(done.stdout)
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    """Start both servers, check them, then load each kind on both in turns."""
+    kinds = bodies(args)
+    version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with ExitStack() as stack:
+        home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-"))
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-lua-")))
+        scripts = write_scripts(kinds, folder)
+        servers = {name: stack.enter_context(serve(name, args.blas_threads, home)) for name in PATHS}
+        urls = {name: s.url + PATHS[name] for name, s in servers.items()}
+        digits = check(urls, kinds)
+        for kind, script in scripts.items():
+            if args.warmup:
+                for url in urls.values():
+                    wrk(url, script, args.clients, args.warmup)
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+            for _ in range(args.rounds):  # ours, the reference, ours, ...: both see the same swings
+                for name, url in urls.items():
+                    runs[name].append(wrk(url, script, args.clients, args.seconds))
+            results[kind] = {name: summarize(r) for name, r in runs.items()}
+    return {"wrk": version, "blas": blas(args.blas_threads), "blas_threads": args.blas_threads,
+            "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count(),
+            "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
+            "bodies": {k: {"count": len(v), "mean_bytes": round(sum(map(len, v)) / len(v))}
+                       for k, v in kinds.items()},
+            "checked_digits": digits, "payloads": results,
+            "ratio": {k: r["ours"]["rps"] / r["reference"]["rps"] for k, r in results.items()}}
+
+
+def report(result: dict) -> None:
+    print(f"{result['wrk']}; {result['clients']} connections, {result['rounds']} x {result['seconds']} s "
+          f"per kind and server; {result['cpus']} CPUs, load average {result['load_before']} -> "
+          f"{result['load_after']}")
+    print(f"BLAS (server environment, {result['blas_threads']} thread(s) asked): {result['blas']}")
+    print("\n" + f"{'payload':<11}{'server':<11}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
+          f"{'p99 ms':>9}{'errors':>8}{'ours/ref':>10}")
+    for kind, rows in result["payloads"].items():
+        for name, row in rows.items():
+            ratio = f"{result['ratio'][kind]:.2f}" if name == "ours" else ""
+            print(f"{kind:<11}{name:<11}{result['bodies'][kind]['mean_bytes']:>7}{row['rps']:>9.1f}"
+                  f"{row['p50']:>9.2f}{row['p90']:>9.2f}{row['p99']:>9.2f}{row['errors']:>8}{ratio:>10}")
+
+
+def main() -> None:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        print(INSTALL, file=sys.stderr)
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the servers are stopped on kill too
+    try:
+        result = run(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        report(result)
+
+
+if __name__ == "__main__":
+    main()

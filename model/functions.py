@@ -90,7 +90,9 @@ def log_softmax(z: Array) -> Array:
     neither overflow nor give NaN, and the sum is at least 1, so its log is finite.
     """
     shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_sum = np.exp(shifted).sum(axis=1, keepdims=True)  # (N, 1)
+    shifted -= np.log(log_sum, out=log_sum)  # in place: one (N, K) array fewer, the same numbers
+    return shifted
 
 
 def softmax(z: Array) -> Array:
@@ -183,6 +185,25 @@ def cross_entropy_delta(z: Array, a: Array, y: Array, activation: Activation) ->
     dz[np.arange(len(y)), y] -= 1.0
     dz /= len(y)
     return dz
+
+
+def softmax_cross_entropy(z: Array, y: Array) -> tuple[float, Array]:
+    """``cross_entropy`` and ``softmax`` of the same logits from one ``log_softmax(z)``: (C, probs).
+
+    The two read the same log-probabilities, so computing them once gives the same numbers, bit for
+    bit, as calling both, for half the work (a softmax output layer with cross-entropy does this
+    every batch; docs/performance.md). The probabilities are exp taken in the log-probabilities' own
+    memory, after C has read them.
+
+    Parameters
+    ----------
+    z : (N, K) logits. y : (N,) integer class labels in [0, K).
+    """
+    log_probs = log_softmax(z)
+    # the float32 sum over N (a float32 scalar) divided by N: what .mean() computes, without its
+    # Python-level wrapper
+    loss = float(-(log_probs[np.arange(len(y)), y].sum() / len(y)))
+    return loss, np.exp(log_probs, out=log_probs)
 
 
 def mean_squared_error(z: Array, a: Array, y: Array) -> float:

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import DTypeLike
 
-from model.functions import ACTIVATIONS, COSTS, HIDDEN_ACTIVATIONS
+from model.functions import ACTIVATIONS, COSTS, HIDDEN_ACTIVATIONS, softmax_cross_entropy
 
 Array = np.ndarray
 
@@ -105,15 +105,30 @@ class Dense:
 
     def step(self, x: Array) -> tuple[Array, Array]:
         """z = x W + b; a = f(z), keeping nothing: several threads may call it at once."""
+        z = self.weighted_sum(x)
+        return z, self.f.forward(z)
+
+    def weighted_sum(self, x: Array) -> Array:
+        """z = x W + b, a new array of shape (N, n_out)."""
         z = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
         z += self.b
-        return z, self.f.forward(z)
+        return z
 
     def forward(self, x: Array) -> Array:
         """``step``, keeping x, z and a for the backward steps. Returns a of shape (N, n_out)."""
         z, a = self.step(x)
         self.x, self.z, self.a = x, z, a
         return a
+
+    def forward_cross_entropy(self, x: Array, y: Array) -> tuple[float, Array]:
+        """``forward`` for a softmax layer, with the cross-entropy of its output against y: (C, a).
+
+        Both come from one log_softmax(z) (``functions.softmax_cross_entropy``).
+        """
+        z = self.weighted_sum(x)
+        loss, a = softmax_cross_entropy(z, y)
+        self.x, self.z, self.a = x, z, a
+        return loss, a
 
     def activation_backward(self, da: Array) -> Array:
         """dz = dC/dz from da = dC/da, through this layer's activation (da * f'(z) element-wise)."""
@@ -124,7 +139,7 @@ class Dense:
         """Given dz = dC/dz, write dW = x^T dz and db = sum(dz) into grad; return dx = dz W^T."""
         assert self.x is not None, "backward before forward"
         np.matmul(self.x.T, dz, out=self.dW)  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
-        np.sum(dz, axis=0, out=self.db)
+        np.add.reduce(dz, axis=0, out=self.db)  # np.sum without its wrapper: the same sum
         if not need_input_grad:
             return None
         return self.input_grad(dz)
@@ -270,10 +285,17 @@ class Network:
         -------
         (loss, probs) with probs the output activations, shape (N, K).
         """
-        probs = self.forward(x)
         out = self.layers[-1]
-        assert out.z is not None
-        return self.cost.value(out.z, probs, y) + self._penalty(l2), probs
+        if self.arch.cost != "cross_entropy":
+            probs = self.forward(x)
+            assert out.z is not None
+            return self.cost.value(out.z, probs, y) + self._penalty(l2), probs
+        a = x
+        for layer in self.layers[:-1]:
+            a = layer.forward(a)
+        # cross-entropy implies a softmax output (Architecture checks): the two share log_softmax(z)
+        loss, probs = out.forward_cross_entropy(a, y)
+        return loss + self._penalty(l2), probs
 
     def loss(self, x: Array, y: Array, l2: float = 0.0) -> float:
         """The cost on (x, y) plus the weight-decay term (l2 / 2) * sum of squared weights."""

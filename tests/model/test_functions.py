@@ -140,3 +140,14 @@ def test_activation_values() -> None:
     np.testing.assert_allclose(fn.leaky_relu(z), [[-0.02, 0.0, 3.0]])
     np.testing.assert_allclose(fn.sigmoid(z), 1 / (1 + np.exp(-z)))
     np.testing.assert_allclose(fn.tanh(z), np.tanh(z))
+
+
+def test_softmax_cross_entropy_is_softmax_and_cross_entropy_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    z = (rng.standard_normal((257, 10)) * 30).astype(np.float32)
+    y = rng.integers(0, 10, 257)
+    z_before = z.copy()
+    loss, probs = fn.softmax_cross_entropy(z, y)
+    assert loss == fn.cross_entropy(z, fn.softmax(z), y)
+    assert np.array_equal(probs.view(np.uint32), fn.softmax(z).view(np.uint32))
+    assert np.array_equal(z, z_before)

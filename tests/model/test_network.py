@@ -250,3 +250,14 @@ def test_input_gradient_explains_the_class_read_unless_told() -> None:
     result = net.input_gradient(x)
     np.testing.assert_array_equal(result.k, read)
     np.testing.assert_array_equal(result.dx, net.input_gradient(x, read).dx)
+
+
+def test_loss_and_probs_match_the_unfused_forward_and_cost() -> None:
+    net = Network(Architecture((6, 5, 4)), dtype=np.float32)
+    net.initialize(np.random.default_rng(3))
+    x = np.random.default_rng(4).random((9, 6), dtype=np.float32)
+    y = np.arange(9) % 4
+    loss, probs = net.loss_and_probs(x, y)
+    unfused = net.forward(x)
+    assert np.array_equal(probs, unfused)
+    assert loss == net.cost.value(net.layers[-1].z, unfused, y)

@@ -198,7 +198,7 @@ def train(
             lr = lr_at(((epoch - 1) * n_batches + b) / (cfg.epochs * n_batches))
             optimizer.step(net.theta, net.grad, lr)
             loss_sum += loss * len(y)
-            correct += int((probs.argmax(axis=1) == y).sum())
+            correct += int(np.count_nonzero(probs.argmax(axis=1) == y))
             yield BatchEnd(epoch, b + 1, n_batches, loss, lr)
         if reason := check.weights(net.theta, epoch):
             yield Diverged(reason, epoch, n_batches)

@@ -40,7 +40,7 @@ def test_batches_cover_an_epoch_in_order_as_floats(images_dtype) -> None:
     labels = np.arange(10) * 10
     order = rng.permutation(10)
     source = BatchSource(images, 4, np.dtype(np.float32))
-    assert (source.raw is not None) == (images_dtype == np.uint8)
+    assert source.from_bytes == (images_dtype == np.uint8)
     assert source.count(10) == 3 and source.count(8) == 2
     seen = []
     for x, y in source.epoch(images, labels, order):

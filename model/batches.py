@@ -65,13 +65,14 @@ class BatchSource:
     def gather(self, images: Array, idx: Array) -> Array:
         """The rows ``images[idx]`` as floats in [0, 1], shape (len(idx), d), in the buffer."""
         x = self.x[: len(idx)]
-        if not self.from_bytes:
-            np.take(images, idx, axis=0, out=x)
+        # np.take(..., out=x) checks the indices by taking into a temporary and copying it over,
+        # slower than taking into a new array ourselves (docs/performance.md); the bytes are divided
+        # straight from that array, so they need no buffer of their own.
+        rows = images.take(idx, axis=0)
+        if self.from_bytes:
+            np.divide(rows, x.dtype.type(255), out=x)
         else:
-            # No byte buffer of our own: np.take(..., out=buffer) checks the indices by taking into a
-            # temporary and copying that over, so the bytes are divided straight from the temporary
-            # (one 100 kB copy less a batch of 128; docs/performance.md).
-            np.divide(images.take(idx, axis=0), x.dtype.type(255), out=x)
+            np.copyto(x, rows)
         return x
 
     def epoch(self, images: Array, y: Array, order: Array) -> Iterator[tuple[Array, Array]]:

@@ -160,6 +160,13 @@ class FeedbackStore:
                 "labels": kept["labels"][order], "strokes": [kept["strokes"][k] for k in order],
                 "held_out": kept["held_out"][order]}
 
+    def held_out_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """The accepted drawings that are never trained on, to score versions: (n, 784) floats in
+        [0, 1] and their labels."""
+        kept = self.accepted()
+        keep = kept["held_out"]
+        return kept["digits"][keep] / 255.0, kept["labels"][keep]
+
     def accepted(self, status: str | None = "accepted") -> dict[str, Any]:
         """Every accepted drawing (``status=None``: every drawing), as training wants them: ids, (n, 784)
         uint8 digits, labels, strokes, and which are held out."""

@@ -105,11 +105,8 @@ def _feedback(store: Store, params: dict[str, Any], seed: int
 def scores(store: Store, network: Network, pendigits: str | None) -> dict[str, Any]:
     """What a new version is judged on besides MNIST: the held-out people's drawings (with their
     count) and, when the server knows where it is, the pendigits file drawn as the page draws."""
-    held = FeedbackStore(store, 0, 0).accepted()
-    keep = held["held_out"]
-    result: dict[str, Any] = {"held_out": {"accuracy": accuracy(network, held["digits"][keep] / 255.0,
-                                                                held["labels"][keep]),
-                                           "count": int(keep.sum())}}
+    x, y = FeedbackStore(store, 0, 0).held_out_set()
+    result: dict[str, Any] = {"held_out": {"accuracy": accuracy(network, x, y), "count": len(y)}}
     if pendigits:
         pen = load_pen_data(pendigits, copies=1, seed=0)
         result["pendigits"] = {"accuracy": accuracy(network, pen.images, pen.labels),

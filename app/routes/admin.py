@@ -146,9 +146,7 @@ def promote(version_id: str, holder: HolderDep, services: ServicesDep,
 def _check_held_out(feedback: FeedbackStore, candidate: Predictor, serving: Predictor) -> None:
     """409 when the candidate reads the held-out drawings worse than the serving model, by more than
     PROMOTE_MARGIN: people's own drawings are the test that matters most."""
-    held = feedback.accepted()
-    keep = held["held_out"]
-    x, y = held["digits"][keep] / 255.0, held["labels"][keep]
+    x, y = feedback.held_out_set()
     new, now = accuracy(candidate.network, x, y), accuracy(serving.network, x, y)
     if new is not None and now is not None and new < now - PROMOTE_MARGIN:
         raise HTTPException(409, f"version {candidate.version} reads {new:.1%} of the {len(y)} held-out "

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import Cluster, ClusterError
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +34,35 @@ def pendigits_file() -> Path:
             pytest.fail(f"pendigits file {path} does not exist")
         pytest.skip(f"pendigits file {path} does not exist")
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the whole session (tests/postgres.py), removed at the end.
+
+    Pytest tears session fixtures down on Ctrl-C too, so an interrupted run leaves no server behind.
+    """
+    try:
+        cluster = Cluster()
+    except ClusterError as error:
+        if os.environ.get("CI"):  # in CI the server must be there: a skip would hide a broken setup
+            pytest.fail(str(error))
+        pytest.skip(str(error))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of a database of this test's own, empty, dropped after it even if still connected to."""
+    # the test's name makes a leftover easy to place; the suffix keeps parametrised cases apart
+    name = f"{re.sub(r'[^a-z0-9]+', '_', request.node.name.lower())[:40]}_{uuid.uuid4().hex[:8]}"
+    pg_cluster.create_database(name)
+    try:
+        yield pg_cluster.dsn(name)
+    finally:
+        pg_cluster.start()  # again, if the test stopped it and failed before starting it; else nothing
+        pg_cluster.drop_database(name)

@@ -18,7 +18,8 @@ A map, in the order a newcomer might read it:
     numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit
     feedback.py      drawings people send back with their label: kept, reviewed, held out, trained on
 
-    store.py         the state directory: runs, events, versions in SQLite (shared by every worker)
+    store.py         the shared state: runs, events, versions (SQLite, or PostgreSQL for many hosts)
+    db.py            the two databases behind the store; migrations.py its numbered schema
     training.py      a run's config from a preset, MNIST's place, the saved model's metadata
     training_job.py  a run's own process: start, cancel, reap, and the run itself
     auth.py          the admin token;  metrics.py  Prometheus;  security.py  CSP and other headers

@@ -3,8 +3,9 @@
 A submission is the drawing as the page exported it (PNG), the 28x28 the network saw (784 bytes,
 MNIST form: what training and the export use), the strokes when the page sent them (canvas
 coordinates 0..280, so a drawing can be drawn again with another pen), the person's label, the
-digit the model answered and the model version. Rows live in the same SQLite database as runs and
-versions (one transaction a write: nothing half-kept after a crash, shared by every worker).
+digit the model answered and the model version. Rows live in the store's database with runs and
+versions (SQLite or PostgreSQL; one transaction a write: nothing half-kept after a crash, shared by
+every worker and every host).
 
 A drawing is ``pending`` until the admin accepts or rejects it; only accepted ones are trained on.
 A fixed share of accepted drawings, chosen by a hash of the id (so it never moves), is held out:
@@ -27,15 +28,8 @@ from app.store import NotFoundError, Store
 STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
 RIGHT_OVER = 200  # the live accuracy is the share read right over each version's last this many
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id TEXT PRIMARY KEY, created_at REAL NOT NULL, label INTEGER NOT NULL, predicted INTEGER,
-    model_version TEXT NOT NULL, status TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE,
-    image BLOB NOT NULL, digit28 BLOB, strokes TEXT, client TEXT NOT NULL, reviewed_at REAL);
-CREATE INDEX IF NOT EXISTS feedback_status ON feedback (status, created_at);
-CREATE INDEX IF NOT EXISTS feedback_client ON feedback (client, created_at);
-"""
 COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, reviewed_at"
+RIGHT = "(CASE WHEN label = predicted THEN 1.0 ELSE 0.0 END)"  # read right: 1, wrong or blank: 0
 
 
 class FullError(Exception):
@@ -63,52 +57,45 @@ class FeedbackStore:
 
     def __init__(self, store: Store, max_count: int, max_bytes: int) -> None:
         self.store, self.max_count, self.max_bytes = store, max_count, max_bytes
-        with store.connect() as db:
-            db.executescript(SCHEMA)
+        self.db = store.db  # the table is made by app.migrations
 
     def add(self, sub: Submission, auto_accept: bool = False) -> tuple[str, bool]:
         """Keep a drawing; (its id, True) if new, (the kept one's id, False) for an exact duplicate.
         FullError past the caps (nothing is changed then)."""
         digest = hashlib.sha256(sub.image).hexdigest()
-        with self.store.connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                same = db.execute("SELECT id FROM feedback WHERE sha256 = ?", (digest,)).fetchone()
-                if same:
-                    return same["id"], False
-                count, size = db.execute(
-                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback").fetchone()
-                if count >= self.max_count:
-                    raise FullError(f"the store keeps at most {self.max_count} drawings; it is full")
-                if size + len(sub.image) > self.max_bytes:
-                    raise FullError(f"the store keeps at most {self.max_bytes} bytes of drawings; it is full")
-                feedback_id = uuid.uuid4().hex[:16]
-                db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", (
-                    feedback_id, time.time(), sub.label, sub.predicted, sub.model_version,
-                    "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28,
-                    json.dumps(sub.strokes) if sub.strokes is not None else None, sub.client))
-                db.execute("COMMIT")
-            finally:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
+        with self.db.write() as db:  # the checks and the insert in one transaction
+            same = db.execute("SELECT id FROM feedback WHERE sha256 = ?", (digest,)).fetchone()
+            if same:
+                return same["id"], False
+            count, size = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback").fetchone()
+            if count >= self.max_count:
+                raise FullError(f"the store keeps at most {self.max_count} drawings; it is full")
+            if int(size) + len(sub.image) > self.max_bytes:
+                raise FullError(f"the store keeps at most {self.max_bytes} bytes of drawings; it is full")
+            feedback_id = uuid.uuid4().hex[:16]
+            db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", (
+                feedback_id, time.time(), sub.label, sub.predicted, sub.model_version,
+                "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28,
+                json.dumps(sub.strokes) if sub.strokes is not None else None, sub.client))
         return feedback_id, True
 
     def recent_from(self, client: str, seconds: float) -> int:
         """How many drawings ``client`` had kept in the last ``seconds``."""
-        with self.store.connect() as db:
+        with self.db.read() as db:
             return db.execute("SELECT COUNT(*) FROM feedback WHERE client = ? AND created_at > ?",
                               (client, time.time() - seconds)).fetchone()[0]
 
     def page(self, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Newest first, disagreements (the person's label is not what the model read) before the rest."""
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
-        with self.store.connect() as db:
-            rows = db.execute(f"SELECT {COLUMNS} FROM feedback {where} ORDER BY (label = predicted), "
+        with self.db.read() as db:
+            rows = db.execute(f"SELECT {COLUMNS} FROM feedback {where} ORDER BY {RIGHT} ASC, "
                               "created_at DESC LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
         return [_item(r) for r in rows]
 
     def get(self, feedback_id: str) -> dict[str, Any]:
-        with self.store.connect() as db:
+        with self.db.read() as db:
             row = db.execute(f"SELECT {COLUMNS}, image, strokes FROM feedback WHERE id = ?",
                              (feedback_id,)).fetchone()
         if row is None:
@@ -119,7 +106,7 @@ class FeedbackStore:
         """Accept, reject or relabel one drawing."""
         changes = {k: v for k, v in (("status", status), ("label", label)) if v is not None}
         names = ", ".join(f"{k} = ?" for k in changes)
-        with self.store.connect() as db:
+        with self.db.read() as db:
             done = db.execute(f"UPDATE feedback SET {names}, reviewed_at = ? WHERE id = ?",
                               (*changes.values(), time.time(), feedback_id)).rowcount
         if not done:
@@ -127,24 +114,25 @@ class FeedbackStore:
         return self.get(feedback_id)
 
     def delete(self, feedback_id: str) -> None:
-        with self.store.connect() as db:
+        with self.db.read() as db:
             if not db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount:
                 raise NotFoundError(feedback_id)
 
     def counts(self) -> dict[str, int]:
-        with self.store.connect() as db:
-            found = dict(db.execute("SELECT status, COUNT(*) FROM feedback GROUP BY status").fetchall())
+        with self.db.read() as db:
+            found = {r[0]: r[1] for r in db.execute("SELECT status, COUNT(*) FROM feedback GROUP BY status")
+                     .fetchall()}
         return {status: found.get(status, 0) for status in STATUSES}
 
     def right_share(self, last: int) -> dict[str, dict[str, float]]:
         """Per model version, over its ``last`` submissions: how many, and the share the person said
         the model read right (the live accuracy people see)."""
-        with self.store.connect() as db:
+        with self.db.read() as db:
             rows = db.execute(
-                "SELECT model_version, COUNT(*), AVG(label = predicted) FROM (SELECT model_version, label, "
+                f"SELECT model_version, COUNT(*), AVG({RIGHT}) FROM (SELECT model_version, label, "
                 "predicted, ROW_NUMBER() OVER (PARTITION BY model_version ORDER BY created_at DESC) AS n "
-                "FROM feedback) WHERE n <= ? GROUP BY model_version", (last,)).fetchall()
-        return {r[0]: {"count": r[1], "right": round(r[2], 4)} for r in rows}
+                "FROM feedback) AS recent WHERE n <= ? GROUP BY model_version", (last,)).fetchall()
+        return {r[0]: {"count": r[1], "right": round(float(r[2]), 4)} for r in rows}
 
     def training_ids(self) -> list[str]:
         """The accepted drawings a run may train on now: all but the held-out share."""
@@ -171,10 +159,10 @@ class FeedbackStore:
         """Every accepted drawing (``status=None``: every drawing), as training wants them: ids, (n, 784)
         uint8 digits, labels, strokes, and which are held out."""
         where = "AND status = ?" if status else ""
-        with self.store.connect() as db:
+        with self.db.read() as db:
             rows = db.execute(f"SELECT id, label, digit28, strokes FROM feedback WHERE digit28 IS NOT NULL "
                               f"{where} ORDER BY id", (status,) if status else ()).fetchall()
-        digits = np.frombuffer(b"".join(r["digit28"] for r in rows), dtype=np.uint8).reshape(-1, 784)
+        digits = np.frombuffer(b"".join(bytes(r["digit28"]) for r in rows), dtype=np.uint8).reshape(-1, 784)
         return {"ids": [r["id"] for r in rows], "digits": digits,
                 "labels": np.array([r["label"] for r in rows], dtype=np.uint8),
                 "strokes": [json.loads(r["strokes"] or "null") for r in rows],

@@ -17,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from app import training_job
 from app.auth import load_or_create_token, require_admin
+from app.db import UnavailableError
 from app.deps import Services
 from app.feedback import FeedbackStore
 from app.images import InputError
@@ -36,7 +38,7 @@ def check_can_start(settings: Settings) -> None:
     """What a worker needs at start, checked once before the server starts: the state directory and
     its database, the admin token, the shipped model. Raises StoreError, ModelFileError or OSError
     with a message naming the file and what to do."""
-    Store(settings.home)
+    Store(settings.home, settings.database_url)
     load_or_create_token(settings.home, settings.admin_token)
     load_model(settings.weights)
 
@@ -48,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store(settings.home)
+        store = Store(settings.home, settings.database_url)
         store.recover()
         holder = ModelHolder(store, settings.weights)
         app.state.services = Services(
@@ -59,9 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.feedback else None,
         )
         metrics.watch(store, holder, app.state.services.feedback)
-        watcher = asyncio.create_task(holder.watch())
+        watchers = [asyncio.create_task(holder.watch()),
+                    asyncio.create_task(training_job.watch_heartbeats(store, settings.heartbeat_timeout_s))]
         yield
-        watcher.cancel()
+        for watcher in watchers:
+            watcher.cancel()
 
     app = FastAPI(
         title="digitnet",
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_exception_handler(InputError, input_error)
+    app.add_exception_handler(UnavailableError, database_unavailable)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(predict.router)
     app.include_router(explain_router)
@@ -97,6 +102,13 @@ async def input_error(request: Request, exc: Exception) -> JSONResponse:
     """What the client sent cannot be read: its status (4xx) and the reason, as every error says it."""
     status = exc.status if isinstance(exc, InputError) else 422
     return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is away (PostgreSQL restarting, the network): what needs it answers 503 and
+    says so; predictions go on with the model in memory."""
+    return JSONResponse({"detail": f"the database is unavailable, try again shortly ({exc})"},
+                        status_code=503, headers={"Retry-After": "5"})
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:

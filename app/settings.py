@@ -78,6 +78,8 @@ class Settings:
     feedback_max_bytes: int = _setting("DIGITNET_FEEDBACK_MAX_BYTES", _whole, default=200 << 20)
     feedback_auto_accept: bool = _setting("DIGITNET_FEEDBACK_AUTO_ACCEPT", _switch, default=False)
     pendigits: str | None = _setting("DIGITNET_PENDIGITS")
+    database_url: str | None = _setting("DIGITNET_DATABASE_URL")
+    heartbeat_timeout_s: float = _setting("DIGITNET_HEARTBEAT_TIMEOUT", float, default=30.0)
 
     def __post_init__(self) -> None:
         checks = [
@@ -90,13 +92,18 @@ class Settings:
             (1 <= self.feedback_rate <= 10_000, "feedback_rate", "a whole number from 1 to 10000"),
             (0 <= self.feedback_max_count, "feedback_max_count", "a whole number >= 0"),
             (0 <= self.feedback_max_bytes, "feedback_max_bytes", "a number of bytes >= 0"),
+            (1 <= self.heartbeat_timeout_s <= 3600, "heartbeat_timeout_s",
+             "a number of seconds in [1, 3600]"),
+            (self.database_url is None or self.database_url.startswith(("postgresql://", "postgres://")),
+             "database_url", "a PostgreSQL URL (postgresql://user:password@host:port/database)"),
         ]
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
             raise SettingsError(f"DIGITNET_ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
                                 f"(it has {len(self.admin_token)}); or unset it to have one generated")
         for ok, name, wanted in checks:
             if not ok:
-                raise SettingsError(f"{env_name(name)} must be {wanted}, got {getattr(self, name)!r}")
+                value = "that" if name == "database_url" else repr(getattr(self, name))  # may hold a password
+                raise SettingsError(f"{env_name(name)} must be {wanted}, got {value}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

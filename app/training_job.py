@@ -2,13 +2,20 @@
 
 The server's side: ``start`` records nothing itself (the route created the run in the store); it
 starts ``python -m app.training_job HOME RUN_ID`` and a thread that reaps the process; ``cancel``
-sets the run's cancel flag in the store and sends SIGUSR1 to its process.
+sets the run's cancel flag in the store and sends SIGUSR1 to its process (when it runs on this host:
+a run on another host reads the flag). ``watch_heartbeats`` runs in every worker of every host.
 
 The run's side (``main``): it reads the run's parameters from the store in HOME, trains, and writes
 what happens as events to the store, where any web worker can stream them to any number of
 watchers. Watchers never talk to this process, so a slow or vanished watcher cannot slow the run. A
 finished run becomes a new immutable model version. SIGUSR1 stops the run between two batches; so
 does the cancel flag, read twice a second, and a server that went away.
+
+Heartbeats: a thread of the run's process writes the run's heartbeat every HEARTBEAT_S seconds.
+A host that dies takes its runs' processes with it, and their heartbeats stop; every host looks
+for runs silent for DIGITNET_HEARTBEAT_TIMEOUT seconds (by the database's clock) and ends them as
+interrupted. While the database is away the run trains on: progress events are dropped, its
+outcome waits for the database, and a run that a host ended meanwhile stops at the next heartbeat.
 
 The signal protocol: the server starts the process with SIGUSR1 blocked (a child inherits the signal
 mask of the thread that starts it), and the run unblocks it once its handler is set. A cancel sent
@@ -17,23 +24,28 @@ while Python was still starting waits, instead of killing the process (SIGUSR1's
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.db import UnavailableError
 from app.feedback import FeedbackStore
 from app.pen_training import load_pen_data
+from app.settings import Settings
 from app.store import ACTIVE, Store
 from app.training import FEEDBACK_COPIES, accuracy, dataset, feedback_examples, run_meta
 from model.config import TrainConfig
@@ -44,6 +56,9 @@ from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train
 
 BATCH_EVENTS_PER_S = 4.0  # batch losses are thinned to this rate
 CANCEL_POLL_S = 0.5  # the database's cancel flag is read this often (the signal is immediate)
+HEARTBEAT_S = 2.0  # the run's process says it is alive this often
+FINAL_WAIT_S = 600.0  # how long the run's outcome waits for a database that went away
+log = logging.getLogger("digitnet")
 
 
 class Run:
@@ -57,6 +72,7 @@ class Run:
         self.stop = False
         self.parent = os.getppid()
         self.orphaned = False
+        self.ended_elsewhere = False  # a host that heard no heartbeat ended the run meanwhile
 
     def should_stop(self) -> bool:
         now = time.monotonic()
@@ -64,7 +80,11 @@ class Run:
             self.last_poll = now
             # a server that died (even by SIGKILL) leaves us re-parented: the run ends as interrupted
             self.orphaned = os.getppid() != self.parent
-            self.stop = self.orphaned or self.store.cancel_requested(self.run_id)
+            try:
+                cancelled = self.store.cancel_requested(self.run_id)
+            except UnavailableError:  # the database is away: train on, the heartbeat keeps trying
+                cancelled = False
+            self.stop = self.orphaned or self.ended_elsewhere or cancelled
         return self.stop
 
     def progress(self, epoch: int, batch: int, n_batches: int) -> dict[str, float]:
@@ -78,14 +98,40 @@ class Run:
         if now - self.last_batch_event < 1.0 / BATCH_EVENTS_PER_S and e.batch != e.n_batches:
             return
         self.last_batch_event = now
-        self.store.add_events(self.run_id, [("batch", {
-            "epoch": e.epoch, "batch": e.batch, "n_batches": e.n_batches, "loss": e.loss, "lr": e.lr,
-            **self.progress(e.epoch, e.batch, e.n_batches)})])
+        self.record("batch", {"epoch": e.epoch, "batch": e.batch, "n_batches": e.n_batches, "loss": e.loss,
+                              "lr": e.lr, **self.progress(e.epoch, e.batch, e.n_batches)})
 
     def epoch(self, e: EpochEnd, n_batches: int) -> None:
         data = {k: v for k, v in dataclasses.asdict(e).items()}
-        self.store.add_events(self.run_id, [("epoch", {**data, **self.progress(e.epoch, n_batches,
-                                                                               n_batches)})])
+        self.record("epoch", {**data, **self.progress(e.epoch, n_batches, n_batches)})
+
+    def record(self, kind: str, data: dict[str, Any]) -> None:
+        """Store one progress event; while the database is away, progress is not kept (the outcome
+        is: ``end`` waits for the database)."""
+        try:
+            self.store.add_events(self.run_id, [(kind, data)])
+        except UnavailableError as exc:
+            log.warning("event not stored: %s", exc)
+
+
+class Heartbeat(threading.Thread):
+    """Writes the run's heartbeat every HEARTBEAT_S seconds, from a thread of normal priority (it is
+    started before the run yields the CPU: app.training_job.yield_cpu changes only its own thread).
+    When the run turns out to be ended already (a host heard no heartbeat for too long), it stops
+    the run."""
+
+    def __init__(self, store: Store, job: Run) -> None:
+        super().__init__(daemon=True, name="heartbeat")
+        self.store, self.job = store, job
+
+    def run(self) -> None:
+        while not self.job.ended_elsewhere:
+            try:
+                if not self.store.heartbeat(self.job.run_id):
+                    self.job.ended_elsewhere = self.job.stop = True
+            except Exception as exc:  # the database away or locked: the beat after this one may pass
+                log.warning("heartbeat not stored: %s", exc)
+            time.sleep(HEARTBEAT_S)
 
 
 def _feedback(store: Store, params: dict[str, Any], seed: int
@@ -124,7 +170,7 @@ def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksu
                     scores=scores(store, event.network, pendigits))
     save_model(path, event.network, meta)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id)
+    _until_stored(lambda: store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id))
     return version_id
 
 
@@ -132,6 +178,8 @@ def execute(store: Store, run_id: str) -> None:
     params = store.get_run(run_id)["params"]
     cfg = TrainConfig.from_dict(params["config"])
     run = Run(store, run_id, cfg)
+    Heartbeat(store, run).start()
+    yield_cpu()
     signal.signal(signal.SIGUSR1, lambda *_: setattr(run, "stop", True))
     # blocked since the server started us (see the module docstring): a pending cancel arrives now
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
@@ -154,6 +202,8 @@ def execute(store: Store, run_id: str) -> None:
             end(store, run_id, "finished", None, version_id=version_id, test_accuracy=event.test_accuracy)
         elif isinstance(event, Diverged):
             end(store, run_id, "diverged", event.reason)
+        elif isinstance(event, Cancelled) and run.ended_elsewhere:
+            return  # its outcome is recorded already
         elif isinstance(event, Cancelled) and run.orphaned:
             end(store, run_id, "interrupted", "the server stopped during the run")
         elif isinstance(event, Cancelled):
@@ -161,9 +211,22 @@ def execute(store: Store, run_id: str) -> None:
 
 
 def end(store: Store, run_id: str, status: str, reason: str | None, **fields: Any) -> None:
-    """The final event, then the final status (a watcher that sees the status finds the event)."""
-    store.add_events(run_id, [(status, {"status": status, "reason": reason, **fields})])
-    store.update_run(run_id, status=status, reason=reason, finished_at=time.time(), **fields)
+    """The final status and the final event, together (unless the run was ended already)."""
+    _until_stored(lambda: store.end_if_active(run_id, status, reason, **fields))
+
+
+def _until_stored(write: Callable[[], object]) -> None:
+    """A write of the run's outcome, tried again while the database is away (up to FINAL_WAIT_S): a
+    run that trained for an hour is not lost to a database restart."""
+    deadline = time.monotonic() + FINAL_WAIT_S
+    while True:
+        try:
+            write()
+            return
+        except UnavailableError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def yield_cpu() -> None:
@@ -183,8 +246,7 @@ def yield_cpu() -> None:
 def main(argv: list[str]) -> int:
     """``python -m app.training_job HOME RUN_ID``: train the run, end it with its outcome."""
     home, run_id = Path(argv[1]), argv[2]
-    yield_cpu()
-    store = Store(home)
+    store = Store(home, Settings.from_env().database_url)
     try:
         execute(store, run_id)
     except Exception as exc:  # any failure ends the run with its reason, never a silent hang
@@ -193,9 +255,32 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+async def watch_heartbeats(store: Store, timeout_s: float) -> None:
+    """End as interrupted the runs whose process went silent, for as long as the app runs. Only
+    once this worker has reached the database for a whole ``timeout_s``: after an outage every
+    heartbeat is old, and the runs that lived through it need a moment to write a new one."""
+    reachable_since: float | None = None
+    reason = f"no heartbeat from the run's process for {timeout_s:g} s: its host stopped"
+    while True:
+        await asyncio.sleep(min(max(timeout_s / 4, 0.2), 5.0))
+        try:
+            silent = await asyncio.to_thread(store.silent_runs, timeout_s)
+            now = time.monotonic()
+            reachable_since = reachable_since or now
+            if now - reachable_since < timeout_s:
+                continue
+            for run_id in silent:
+                if await asyncio.to_thread(store.end_if_active, run_id, "interrupted", reason):
+                    log.warning("run %s ended as interrupted: %s", run_id, reason)
+        except UnavailableError:
+            reachable_since = None
+        except Exception:  # a locked database must not stop the watch
+            log.exception("could not check the runs' heartbeats")
+
+
 def start(store: Store, run_id: str) -> None:
     """Start the run's own process (the run is already recorded as starting); a thread reaps it."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "DIGITNET_DATABASE_URL": store.database_url or ""}
     log = open(store.home / f"run-{run_id}.log", "ab")  # noqa: SIM115
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # see the module docstring
     try:
@@ -219,7 +304,7 @@ def _reap(store: Store, run_id: str, proc: subprocess.Popen[bytes]) -> None:
 def cancel(store: Store, run_id: str) -> dict[str, Any]:
     """Ask a run to stop between two batches: the flag in the store, and at once by signal."""
     run = store.request_cancel(run_id)
-    if run["status"] in ACTIVE and run["pid"]:
+    if run["status"] in ACTIVE and run["pid"] and run["host"] == store.host:  # a pid means nothing elsewhere
         with contextlib.suppress(ProcessLookupError):
             os.kill(run["pid"], signal.SIGUSR1)
     return run

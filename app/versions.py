@@ -11,13 +11,13 @@ degraded (it serves another version than the promoted one).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from pathlib import Path
 
+from app.db import UnavailableError
 from app.predictor import Predictor
-from app.store import DEFAULT_VERSION, NotFoundError, Store, valid_version_id
+from app.store import DEFAULT_VERSION, NotFoundError, Store, VersionFileError, valid_version_id
 from model.serialize import ModelFileError, load_model
 
 log = logging.getLogger("digitnet")
@@ -55,16 +55,11 @@ class ModelHolder:
         if not valid_version_id(version_id):
             raise VersionError(f"invalid version id {version_id!r}")
         try:
-            record = self.store.get_version(version_id)
+            path = self.store.version_file(version_id)
         except NotFoundError as exc:
             raise VersionError(f"no version {version_id!r}") from exc
-        path = self.store.versions_dir / f"{version_id}.npz"
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise VersionError(f"version {version_id}: cannot read its file ({exc.strerror})") from exc
-        if hashlib.sha256(data).hexdigest() != record["sha256"]:
-            raise VersionError(f"version {version_id}: its file does not match its recorded SHA-256")
+        except (VersionFileError, UnavailableError) as exc:
+            raise VersionError(str(exc)) from exc
         try:
             return Predictor(load_model(path), version_id)
         except ModelFileError as exc:

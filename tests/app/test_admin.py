@@ -184,17 +184,20 @@ def test_bad_versions_are_refused_and_the_serving_model_stays(live_server, setti
     for bad in ("../../etc/passwd", "..", "no-such-version"):
         r = httpx.post(f"{live_server}/versions/{bad}/promote", headers=AUTH)
         assert r.status_code in (404, 422), (bad, r.status_code)
+    from app.store import Store
+    from tests.app.test_versions import set_stored_bytes
+
     version_id = finished_run["events"][-1][1]["version_id"]
-    path = settings.home / "versions" / f"{version_id}.npz"
-    good = path.read_bytes()
+    store = Store(settings.home)
+    good = store.version_file(version_id).read_bytes()
     try:
-        path.write_bytes(good[:1000] + bytes([good[1000] ^ 0xFF]) + good[1001:])
+        set_stored_bytes(store, version_id, good[:1000] + bytes([good[1000] ^ 0xFF]) + good[1001:])
         r = httpx.post(f"{live_server}/versions/{version_id}/promote", headers=AUTH)
         assert r.status_code == 422 and "SHA-256" in r.json()["detail"]
         serving = httpx.get(f"{live_server}/versions", headers=AUTH).json()
         assert serving["promoted"] == serving["serving"] == "default"
     finally:
-        path.write_bytes(good)
+        set_stored_bytes(store, version_id, good)
 
 
 def test_missing_mnist_is_a_clear_503_not_a_hang(tmp_path) -> None:

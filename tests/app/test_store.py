@@ -1,20 +1,56 @@
-"""The store: runs, their events and model versions in SQLite, shared by every worker and the run."""
+"""The store: runs, their events and model versions, shared by every worker, host and run.
+
+Every test taking ``store`` runs twice: on SQLite in the state directory and on PostgreSQL (a
+throwaway cluster the tests start, a fresh database per test). ``other_host`` is a second host on
+the same PostgreSQL database, with a state directory of its own (no shared disk).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from app.store import DEFAULT_VERSION, NotFoundError, RunActiveError, Store, valid_version_id
+from app.store import (
+    DEFAULT_VERSION,
+    NotFoundError,
+    RunActiveError,
+    Store,
+    VersionFileError,
+    valid_version_id,
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return Store(tmp_path / "home", url)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "home")
+def pg_store(pg_url: str, tmp_path: Path) -> Store:
+    return Store(tmp_path / "host-a", pg_url)
+
+
+@pytest.fixture
+def other_host(pg_store: Store, tmp_path: Path) -> Store:
+    return Store(tmp_path / "host-b", pg_store.database_url)
+
+
+def write_version(store: Store, version_id: str, data: bytes = b"model bytes") -> str:
+    """A version whose file holds ``data`` (the store does not read models); returns its SHA-256."""
+    path = store.versions_dir / f"{version_id}.npz"
+    path.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    store.add_version(version_id, path, digest, 0.9, {"scores": {"held_out": {"accuracy": 0.5}}})
+    return digest
 
 
 def test_a_new_run_starts_and_only_one_may_be_active(store: Store) -> None:
@@ -67,11 +103,13 @@ def test_cancel_is_recorded_only_for_an_active_run(store: Store) -> None:
 
 def test_versions_and_the_promoted_one_with_its_previous(store: Store, tmp_path: Path) -> None:
     assert store.promoted() == DEFAULT_VERSION and store.previous() is None
-    store.add_version("v1", tmp_path / "v1.npz", "ab" * 32, 0.97, {"seed": 1}, run_id="r1")
+    (tmp_path / "v1.npz").write_bytes(b"v1")
+    digest = hashlib.sha256(b"v1").hexdigest()
+    store.add_version("v1", tmp_path / "v1.npz", digest, 0.97, {"seed": 1, "scores": {"x": 1}}, run_id="r1")
     record = store.get_version("v1")
     assert (record["sha256"], record["test_accuracy"], record["meta"], record["run_id"]) == (
-        "ab" * 32, 0.97, {"seed": 1}, "r1")
-    assert [v["id"] for v in store.list_versions()] == ["v1"]
+        digest, 0.97, {"seed": 1, "scores": {"x": 1}}, "r1")
+    assert [(v["id"], v["scores"]) for v in store.list_versions()] == [("v1", {"x": 1})]
     assert store.set_promoted("v1") == DEFAULT_VERSION
     assert (store.promoted(), store.previous()) == ("v1", DEFAULT_VERSION)
 
@@ -99,3 +137,174 @@ def test_recover_leaves_a_run_whose_process_lives(store: Store) -> None:
 ])
 def test_version_ids_can_never_name_a_path(version_id: str, ok: bool) -> None:
     assert valid_version_id(version_id) is ok
+
+
+def test_a_version_file_given_with_the_wrong_checksum_is_not_recorded(store: Store) -> None:
+    (store.versions_dir / "v1.npz").write_bytes(b"one thing")
+    with pytest.raises(ValueError, match="SHA-256"):
+        store.add_version("v1", store.versions_dir / "v1.npz", "ab" * 32, None, {})
+    with pytest.raises(NotFoundError):
+        store.get_version("v1")
+
+
+def test_a_missing_or_changed_copy_is_fetched_again_from_the_database(store: Store) -> None:
+    write_version(store, "v1", b"the model")
+    path = store.versions_dir / "v1.npz"
+    path.unlink()
+    assert store.version_file("v1") == path and path.read_bytes() == b"the model"
+    path.write_bytes(b"the model, changed on this disk")
+    assert store.version_file("v1").read_bytes() == b"the model"
+    assert not list(store.versions_dir.glob(".tmp-*"))
+
+
+def test_stored_bytes_that_do_not_match_their_checksum_are_refused(store: Store) -> None:
+    write_version(store, "v1", b"the model")
+    (store.versions_dir / "v1.npz").unlink()
+    with store.db.write() as db:
+        db.execute("UPDATE version_files SET data = ? WHERE id = ?", (b"tampered", "v1"))
+    with pytest.raises(VersionFileError, match="SHA-256"):
+        store.version_file("v1")
+    assert not (store.versions_dir / "v1.npz").exists()
+
+
+def test_deleting_a_version_removes_its_row_bytes_and_copy(store: Store) -> None:
+    write_version(store, "v1")
+    store.delete_version("v1")
+    with pytest.raises(NotFoundError):
+        store.version_file("v1")
+    with store.db.read() as db:
+        assert db.execute("SELECT COUNT(*) FROM version_files").fetchone()[0] == 0
+    assert not (store.versions_dir / "v1.npz").exists()
+
+
+def test_feedback_rows_round_trip_on_both_databases(store: Store) -> None:
+    from app.feedback import FeedbackStore, Submission
+
+    feedback = FeedbackStore(store, max_count=10, max_bytes=1 << 20)
+    digit = bytes(range(256)) * 3 + bytes(16)
+    sub = Submission(label=3, predicted=5, model_version="default", image=b"\x89PNG...", digit28=digit,
+                     strokes=[[[1.0, 2.0], [3.0, 4.0]]], client="c1")
+    feedback_id, new = feedback.add(sub)
+    assert new and feedback.add(sub) == (feedback_id, False)  # the same PNG: kept once
+    kept = feedback.get(feedback_id)
+    assert (kept["label"], kept["predicted"], kept["image"], kept["digit28"], kept["strokes"]) == (
+        3, 5, b"\x89PNG...", digit, [[[1.0, 2.0], [3.0, 4.0]]])
+    assert feedback.recent_from("c1", 60) == 1 and feedback.counts()["pending"] == 1
+    assert feedback.right_share(10) == {"default": {"count": 1, "right": 0.0}}
+    feedback.review(feedback_id, "accepted", None)
+    assert feedback.accepted()["digits"].tobytes() == digit
+
+
+def test_one_active_run_among_many_asking_at_once(store: Store) -> None:
+    """The database's unique index decides, not a check and then an insert."""
+    outcomes: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def ask() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(store.create_run({}))
+        except RunActiveError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=ask) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes).count("refused") == 9
+    assert store.count_runs_by_status() == {"starting": 1}
+
+
+def test_concurrent_events_of_one_run_get_distinct_numbers(store: Store) -> None:
+    run_id = store.create_run({})
+    threads = [threading.Thread(target=lambda k=k: [store.add_events(run_id, [("batch", {"k": k, "i": i})])
+                                                    for i in range(10)]) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    events = store.events_after(run_id, 0)
+    assert [seq for seq, _, _ in events] == list(range(1, 41))
+
+
+def test_a_run_that_stops_beating_is_found_silent(store: Store) -> None:
+    run_id = store.create_run({})
+    assert store.silent_runs(60) == []
+    time.sleep(1.1)
+    assert store.silent_runs(1) == [run_id]
+    assert store.heartbeat(run_id) and store.silent_runs(1) == []
+    store.end_if_active(run_id, "interrupted", "no heartbeat")
+    assert not store.heartbeat(run_id)  # the run's process learns it was ended
+
+
+def test_the_schema_is_migrated_once_whoever_starts_first(store: Store) -> None:
+    from app.migrations import latest, migrate
+
+    results: list[list[int]] = []
+    threads = [threading.Thread(target=lambda: results.append(migrate(store.db, store.home)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [[], [], [], []]
+    with store.db.read() as db:
+        versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, latest() + 1))
+
+
+def test_a_state_directory_of_the_first_release_is_migrated_with_its_versions(tmp_path: Path) -> None:
+    """Made by the schema before migrations were numbered: its runs and versions stay, and its
+    model files are copied into the database."""
+    from app.migrations import FIRST
+
+    home = tmp_path / "home"
+    (home / "versions").mkdir(parents=True)
+    (home / "versions" / "v1.npz").write_bytes(b"old model")
+    old = sqlite3.connect(home / "digitnet.db")
+    old.executescript(FIRST.format(blob="BLOB", float="REAL", bigint="INTEGER"))
+    old.execute("INSERT INTO versions VALUES ('v1', 1.0, NULL, 'x', ?, 0.9, '{}')",
+                (hashlib.sha256(b"old model").hexdigest(),))
+    old.execute("INSERT INTO runs (id, status, params, created_at) VALUES ('r1', 'finished', '{}', 1.0)")
+    old.commit()
+    old.close()
+    store = Store(home)
+    assert store.get_run("r1")["status"] == "finished"
+    (home / "versions" / "v1.npz").unlink()
+    assert store.version_file("v1").read_bytes() == b"old model"
+
+
+def test_a_second_host_sees_the_same_runs_versions_and_promotion(pg_store: Store, other_host: Store) -> None:
+    assert pg_store.host != other_host.host
+    run_id = pg_store.create_run({"config": {}})
+    with pytest.raises(RunActiveError):
+        other_host.create_run({})
+    pg_store.add_events(run_id, [("batch", {"loss": 1.0})])
+    assert other_host.events_after(run_id, 0) == [(1, "batch", {"loss": 1.0})]
+    write_version(pg_store, "v1", b"made on host a")
+    other_host.set_promoted("v1")
+    assert pg_store.promoted() == "v1"
+    assert other_host.version_file("v1").read_bytes() == b"made on host a"  # no shared disk
+
+
+def test_recover_leaves_the_runs_of_other_hosts_to_their_heartbeat(pg_store: Store,
+                                                                   other_host: Store) -> None:
+    """A pid means nothing on another host: the run there may well be alive."""
+    run_id = pg_store.create_run({})
+    pg_store.update_run(run_id, status="running", pid=2**22 + 1)  # no such process here
+    assert other_host.recover() == [] and other_host.get_run(run_id)["status"] == "running"
+    assert pg_store.recover() == [run_id]
+
+
+def test_a_stopped_database_is_unavailable_then_works_again(pg_store: Store, pg_cluster) -> None:
+    from app.db import UnavailableError
+
+    pg_store.set_promoted("default")
+    pg_cluster.stop()
+    try:
+        with pytest.raises(UnavailableError, match="cannot reach"):
+            pg_store.promoted()
+    finally:
+        pg_cluster.start()
+    assert pg_store.promoted() == "default"

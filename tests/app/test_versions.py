@@ -23,6 +23,14 @@ def add_version(store: Store, version_id: str, seed: int = 0) -> Path:
     return path
 
 
+def set_stored_bytes(store: Store, version_id: str, data: bytes) -> None:
+    """Change what the database keeps of a version's file, and drop this host's copy (a host with
+    no copy yet, or a damaged database)."""
+    with store.db.write() as db:
+        db.execute("UPDATE version_files SET data = ? WHERE id = ?", (data, version_id))
+    (store.versions_dir / f"{version_id}.npz").unlink(missing_ok=True)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path)
@@ -47,11 +55,18 @@ def test_unknown_or_invalid_ids_are_refused(store: Store, version_id: str, messa
     assert holder.current.version == "default" and store.promoted() == "default"
 
 
-def test_a_file_that_changed_since_it_was_recorded_is_refused(store: Store) -> None:
+def test_a_changed_copy_on_disk_is_fetched_again_and_serves(store: Store) -> None:
     path = add_version(store, "v1")
-    data = bytearray(path.read_bytes())
-    data[-10] ^= 1
-    path.write_bytes(bytes(data))
+    good = path.read_bytes()
+    path.write_bytes(good[:-10] + bytes([good[-10] ^ 1]) + good[-9:])
+    holder = ModelHolder(store, WEIGHTS)
+    holder.promote("v1")
+    assert holder.current.version == "v1" and path.read_bytes() == good
+
+
+def test_stored_bytes_that_changed_since_they_were_recorded_are_refused(store: Store) -> None:
+    good = add_version(store, "v1").read_bytes()
+    set_stored_bytes(store, "v1", good[:-10] + bytes([good[-10] ^ 1]) + good[-9:])
     holder = ModelHolder(store, WEIGHTS)
     with pytest.raises(VersionError, match="SHA-256"):
         holder.promote("v1")
@@ -66,37 +81,35 @@ def test_sync_follows_a_promotion_made_elsewhere(store: Store) -> None:
     assert holder.current.version == "v1"
 
 
-def test_a_promoted_file_gone_bad_while_down_serves_the_default(store: Store) -> None:
-    path = add_version(store, "v1")
+def test_a_promoted_version_gone_bad_while_down_serves_the_default(store: Store) -> None:
+    add_version(store, "v1")
     store.set_promoted("v1")
-    path.unlink()
+    set_stored_bytes(store, "v1", b"not a model")
     assert ModelHolder(store, WEIGHTS).current.version == "default"
 
 
 def test_a_worker_that_could_not_serve_the_promoted_version_tries_again(store: Store) -> None:
-    """The promoted file was missing when this worker started; restored and promoted again on another
-    worker, it is served here too, and the worker says it is degraded until then."""
-    path = add_version(store, "v1")
+    """The promoted version's bytes were bad when this worker started; put right and promoted again
+    on another worker, it is served here too, and the worker says it is degraded until then."""
+    saved = add_version(store, "v1").read_bytes()
     store.set_promoted("v1")
-    saved = path.read_bytes()
-    path.unlink()
+    set_stored_bytes(store, "v1", b"damaged")
     worker_b = ModelHolder(store, WEIGHTS, retry_s=0.0)
     assert worker_b.current.version == "default" and "v1" in worker_b.problem
     worker_b.sync()
-    assert worker_b.current.version == "default" and worker_b.problem  # still missing
-    path.write_bytes(saved)
+    assert worker_b.current.version == "default" and worker_b.problem  # still damaged
+    set_stored_bytes(store, "v1", saved)
     ModelHolder(store, WEIGHTS).promote("v1")  # worker A
     worker_b.sync()
     assert worker_b.current.version == "v1" and worker_b.problem is None
 
 
 def test_retries_wait_their_interval(store: Store) -> None:
-    path = add_version(store, "v1")
+    saved = add_version(store, "v1").read_bytes()
     store.set_promoted("v1")
-    saved = path.read_bytes()
-    path.unlink()
+    set_stored_bytes(store, "v1", b"damaged")
     holder = ModelHolder(store, WEIGHTS, retry_s=3600.0)
-    path.write_bytes(saved)
+    set_stored_bytes(store, "v1", saved)
     holder.sync()
     assert holder.current.version == "default"  # not yet: the retry is an hour away
     holder.refused_at -= 3600.0
@@ -111,7 +124,8 @@ def test_readyz_says_degraded_while_the_promoted_version_does_not_serve(tmp_path
     from app.settings import Settings
 
     store = Store(tmp_path)
-    add_version(store, "v1").write_bytes(b"not a model any more")
+    add_version(store, "v1")
+    set_stored_bytes(store, "v1", b"not a model any more")
     store.set_promoted("v1")
     with TestClient(create_app(Settings(home=tmp_path, weights=WEIGHTS, admin_token="t" * 16))) as client:
         response = client.get("/readyz")

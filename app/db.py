@@ -1,0 +1,213 @@
+"""The database behind the store: embedded SQLite on one host, or PostgreSQL shared by many.
+
+Both speak the same small SQL (``?`` placeholders, the types below), so the store and the feedback
+store are written once. What differs lives here:
+
+- where the database is (a file in the state directory, or ``DIGITNET_DATABASE_URL``);
+- how a write transaction that reads before it writes is kept from racing another one: SQLite has one
+  writer at a time (``BEGIN IMMEDIATE``); PostgreSQL takes a transaction-scoped advisory lock, the
+  same one on every host, so such transactions run one after another there too;
+- the database's own clock (``NOW``: seconds since 1970 as a float), so that hosts whose clocks
+  differ still agree on how old a heartbeat is;
+- losing the database: PostgreSQL can go away and come back; ``UnavailableError`` says so (the web
+  answers 503), and since every operation opens its own connection, the next one after the database
+  is back simply works.
+
+SQL types are written as ``{blob}``, ``{float}`` and ``{bigint}`` in schemas (``ddl``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+WRITE_LOCK = 0x6469676974  # the advisory lock every PostgreSQL write transaction takes ("digit")
+CONNECT_TIMEOUT_S = 3
+
+
+class UnavailableError(Exception):
+    """The database cannot be reached now (stopped, restarting, network); try again later."""
+
+
+class IntegrityError(Exception):
+    """A constraint refused the write (a unique key, the one-active-run index)."""
+
+
+class Rows(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection:
+    """One connection, in autocommit (each statement its own transaction) unless inside
+    ``Database.write``. Rows can be read by column name or position."""
+
+    def __init__(self, raw: Any, placeholder: str, integrity: type[Exception]) -> None:
+        self.raw, self.placeholder, self.integrity = raw, placeholder, integrity
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        try:
+            return self.raw.execute(self._sql(sql), tuple(params))
+        except self.integrity as exc:
+            raise IntegrityError(str(exc)) from exc
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            self.raw.cursor().executemany(self._sql(sql), rows)
+        except self.integrity as exc:
+            raise IntegrityError(str(exc)) from exc
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+
+class Database:
+    """What the store needs of a database: ``read`` (autocommit) and ``write`` (one transaction,
+    serialised with every other ``write``), ``script`` for schemas, and its clock ``now``."""
+
+    kind: str
+    url: str  # printable: no password
+    types: dict[str, str]
+    now: str  # an SQL expression: the database's time, seconds since 1970
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        raise NotImplementedError
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        raise NotImplementedError
+
+    def ddl(self, sql: str) -> str:
+        """A schema written with ``{blob}``, ``{float}``, ``{bigint}`` in this database's types."""
+        return sql.format(**self.types)
+
+
+class SQLiteDatabase(Database):
+    """A file in the state directory, in WAL mode: readers never block the one writer."""
+
+    kind = "sqlite"
+    types = {"blob": "BLOB", "float": "DOUBLE PRECISION", "bigint": "BIGINT"}
+    now = "((julianday('now') - 2440587.5) * 86400.0)"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.url = str(path)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            raw.row_factory = sqlite3.Row
+            raw.execute("PRAGMA journal_mode=WAL")
+            raw.execute("PRAGMA synchronous=FULL")
+            yield Connection(raw, "?", sqlite3.IntegrityError)
+        finally:
+            raw.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._connect() as db:
+            yield db
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._connect() as db:
+            db.raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.raw.execute("ROLLBACK")
+                raise
+            db.raw.execute("COMMIT")
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database given by URL (psycopg 3, the ``postgres`` extra)."""
+
+    kind = "postgresql"
+    types = {"blob": "BYTEA", "float": "DOUBLE PRECISION", "bigint": "BIGINT"}
+    now = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise ImportError("DIGITNET_DATABASE_URL names PostgreSQL, which needs psycopg: "
+                              "pip install 'digitnet[postgres]'") from exc
+        self.psycopg = psycopg
+        self.dsn = url
+        self.url = _without_password(url)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        psycopg = self.psycopg
+        try:
+            raw = psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                  row_factory=_row_factory)
+        except psycopg.OperationalError as exc:
+            raise UnavailableError(f"cannot reach the database {self.url}: {_first_line(exc)}") from exc
+        try:
+            yield Connection(raw, "%s", psycopg.IntegrityError)
+        except psycopg.OperationalError as exc:  # the server went away mid-way
+            raise UnavailableError(f"lost the database {self.url}: {_first_line(exc)}") from exc
+        finally:
+            raw.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._connect() as db:
+            yield db
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self._connect() as db, db.raw.transaction():
+            db.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield db
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A row read by position (``row[0]``) or by column name (``row["id"]``), like sqlite3.Row."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self.names[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = {c.name: i for i, c in enumerate(cursor.description or ())}
+    row_type = type("Row", (Row,), {"names": names})
+    return lambda values: row_type(values)
+
+
+def open_database(home: Path, url: str | None) -> Database:
+    """PostgreSQL when ``url`` is given (``postgresql://...``), else SQLite in ``home``."""
+    if url:
+        return PostgresDatabase(url)
+    return SQLiteDatabase(home / "digitnet.db")
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,224 @@
+"""Two hosts, one PostgreSQL: two `digitnet serve` processes with state directories of their own (no
+shared disk) and one database, from the throwaway cluster the tests start.
+
+What an operator running several hosts behind a load balancer relies on: a run started on one host
+streams on the other; a version promoted on either serves on both; one run at a time however the
+requests are spread; a host that dies mid-run is noticed by the other; and the database going away
+and coming back costs no prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.app.conftest import ADMIN_TOKEN
+from tests.app.test_crash import free_port
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+HEARTBEAT_TIMEOUT_S = 3
+SMALL_RUN = {"preset": "seed", "hidden": [16], "epochs": 2, "limit": 2000}
+LONG_RUN = {"preset": "seed", "hidden": [16], "epochs": 100, "limit": 20000}
+
+
+@dataclass
+class Host:
+    """One `digitnet serve` in a process group of its own (its training runs are in it too)."""
+
+    home: Path
+    env: dict[str, str]
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Host:
+        self.port = self.port or free_port()
+        log = open(self.home.parent / f"{self.home.name}.log", "ab")  # noqa: SIM115
+        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
+        self.proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None, f"{self.home.name} exited: {self.log_tail()}"
+            assert time.monotonic() < deadline, f"{self.home.name} did not start: {self.log_tail()}"
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """kill -9 of the host: the server and its training run, at once."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def log_tail(self) -> str:
+        return (self.home.parent / f"{self.home.name}.log").read_text()[-2000:]
+
+    def get(self, path: str, **kw: object) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", headers=AUTH, timeout=10, **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kw: object) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", headers=AUTH, timeout=30, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def hosts(tmp_path: Path, pg_url: str, mnist_dir: Path) -> Iterator[tuple[Host, Host]]:
+    made = []
+    for name in ("host-a", "host-b"):
+        env = {**os.environ, "DIGITNET_HOME": str(tmp_path / name), "DIGITNET_DATABASE_URL": pg_url,
+               "DIGITNET_ADMIN_TOKEN": ADMIN_TOKEN, "DIGITNET_DATA": str(mnist_dir),
+               "DIGITNET_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S)}
+        made.append(Host(tmp_path / name, env))
+    try:
+        for host in made:
+            host.start()
+        yield made[0], made[1]
+    finally:
+        for host in made:
+            host.stop()
+
+
+def stream(host: Host, run_id: str) -> list[tuple[str, dict]]:
+    """The run's events as Server-Sent Events from ``host``, to the final one."""
+    events, kind = [], None
+    with httpx.stream("GET", f"{host.url}/train/{run_id}/events", headers=AUTH, timeout=120) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def wait_for(check, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not (value := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+    return value
+
+
+def test_a_run_on_one_host_streams_on_the_other_and_its_version_serves_on_both(hosts) -> None:
+    a, b = hosts
+    run = a.post("/train", json=SMALL_RUN)
+    assert run.status_code == 202, run.text
+    events = stream(b, run.json()["id"])
+    kinds = [kind for kind, _ in events]
+    assert "batch" in kinds and "epoch" in kinds and kinds[-1] == "finished", kinds
+    version_id = events[-1][1]["version_id"]
+    assert not (b.home / "versions" / f"{version_id}.npz").exists()  # made on a, on a's disk only
+    promoted = b.post(f"/versions/{version_id}/promote")
+    assert promoted.status_code == 200, promoted.text
+    assert (b.home / "versions" / f"{version_id}.npz").exists()  # b fetched it from the database
+    for host in (a, b):
+        wait_for(lambda h=host: httpx.post(f"{h.url}/predict", json={"pixels": [0.5] * 784}).json()
+                 ["model_version"] == version_id, 3.0, f"{host.home.name} does not serve {version_id}")
+        assert host.get("/versions").json()["promoted"] == version_id
+
+
+def test_ten_concurrent_runs_asked_of_two_hosts_start_exactly_one(hosts) -> None:
+    a, b = hosts
+    statuses: list[int] = []
+    barrier = threading.Barrier(10)
+
+    def ask(host: Host) -> None:
+        barrier.wait()
+        statuses.append(host.post("/train", json=LONG_RUN).status_code)
+
+    threads = [threading.Thread(target=ask, args=((a, b)[i % 2],)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [202] + [409] * 9, statuses
+    run = next(r for r in a.get("/runs").json() if r["status"] in ("starting", "running"))
+    # cancelled from both hosts: the one not running it can only set the flag, which the run reads
+    for host in (a, b):
+        assert host.post(f"/train/{run['id']}/cancel").status_code in (202, 409)
+    final = wait_for(lambda: (r := b.get(f"/train/{run['id']}").json())["status"] not in
+                     ("starting", "running") and r, 60, "the run did not stop")
+    assert final["status"] == "cancelled", final
+
+
+def test_a_host_killed_during_a_run_is_noticed_by_the_other_and_both_recover(hosts) -> None:
+    a, b = hosts
+    run = a.post("/train", json=LONG_RUN).json()
+    wait_for(lambda: a.get(f"/train/{run['id']}").json()["status"] == "running", 60, "the run did not start")
+    a.kill()
+    killed_at = time.monotonic()
+    ended = wait_for(lambda: (r := b.get(f"/train/{run['id']}").json())["status"] != "running" and r,
+                     HEARTBEAT_TIMEOUT_S + 30, "b did not notice that a died")
+    assert ended["status"] == "interrupted" and "heartbeat" in ended["reason"], ended
+    print(f"interrupted {time.monotonic() - killed_at:.1f} s after kill -9 (timeout {HEARTBEAT_TIMEOUT_S} s)")
+    second = b.post("/train", json=SMALL_RUN)
+    assert second.status_code == 202, second.text  # the slot is free again
+    a.start()  # a comes back with its own state directory
+    assert a.get(f"/train/{run['id']}").json()["status"] == "interrupted"
+    done = wait_for(lambda: (r := a.get(f"/train/{second.json()['id']}").json())["status"] not in
+                    ("starting", "running") and r, 120, "the run on b did not end")
+    assert done["status"] == "finished", done
+
+
+def test_the_database_stopped_and_restarted_under_load_fails_no_prediction(hosts, pg_cluster) -> None:
+    a, b = hosts
+    failures: list[str] = []
+    answered = [0]
+    stop = threading.Event()
+
+    def load(host: Host) -> None:
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                r = client.post(f"{host.url}/predict", json={"pixels": [0.5] * 784})
+                if r.status_code != 200:
+                    failures.append(f"{r.status_code} {r.text[:200]}")
+                answered[0] += 1
+
+    threads = [threading.Thread(target=load, args=(h,)) for h in (a, b, a, b)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1)
+        pg_cluster.stop()
+        down = a.get("/versions")
+        assert down.status_code == 503 and "database" in down.json()["detail"], down.text
+        assert down.headers["retry-after"]
+        assert b.post("/train", json=SMALL_RUN).status_code == 503
+        assert a.get("/readyz").status_code == 200  # keeps serving: the balancer keeps it
+        time.sleep(2)
+        pg_cluster.start()
+        wait_for(lambda: a.get("/versions").status_code == 200 and b.get("/versions").status_code == 200,
+                 15, "the admin routes did not come back")
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == [] and answered[0] > 20, (failures[:5], answered)

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -59,6 +59,7 @@ CANCEL_POLL_S = 0.5  # the database's cancel flag is read this often (the signal
 HEARTBEAT_S = 2.0  # the run's process says it is alive this often
 FINAL_WAIT_S = 600.0  # how long the run's outcome waits for a database that went away
 log = logging.getLogger("digitnet")
+T = TypeVar("T")
 
 
 class Run:
@@ -167,7 +168,7 @@ def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksu
     version_id = f"run-{run_id}"
     path = store.versions_dir / f"{version_id}.npz"
     meta = run_meta(cfg, event, history, checksums, run_id=run_id, feedback=feedback,
-                    scores=scores(store, event.network, pendigits))
+                    scores=_until_stored(lambda: scores(store, event.network, pendigits)))
     save_model(path, event.network, meta)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     _until_stored(lambda: store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id))
@@ -215,14 +216,14 @@ def end(store: Store, run_id: str, status: str, reason: str | None, **fields: An
     _until_stored(lambda: store.end_if_active(run_id, status, reason, **fields))
 
 
-def _until_stored(write: Callable[[], object]) -> None:
-    """A write of the run's outcome, tried again while the database is away (up to FINAL_WAIT_S): a
-    run that trained for an hour is not lost to a database restart."""
+def _until_stored(use_database: Callable[[], T]) -> T:
+    """What the run's outcome needs of the database (its scores, its version, its final status),
+    tried again while the database is away (up to FINAL_WAIT_S): a run that trained for an hour is
+    not lost to a database restart."""
     deadline = time.monotonic() + FINAL_WAIT_S
     while True:
         try:
-            write()
-            return
+            return use_database()
         except UnavailableError:
             if time.monotonic() > deadline:
                 raise

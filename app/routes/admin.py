@@ -17,6 +17,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app import training_job
+from app.db import UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.feedback import FeedbackStore
 from app.predictor import Predictor
@@ -111,7 +112,10 @@ async def resume_after(last_event_id: Annotated[str | None, Header()] = None) ->
 async def run_events(run_id: Annotated[str, Depends(streamed_run)], request: Request, store: StoreDep,
                      seq: Annotated[int, Depends(resume_after)]) -> AsyncIterator[ServerSentEvent]:
     while True:
-        events = await asyncio.to_thread(store.events_after, run_id, seq)
+        try:
+            events = await asyncio.to_thread(store.events_after, run_id, seq)
+        except UnavailableError:  # the database is away: the stream waits for it, as the run does
+            events = []
         for seq, kind, data in events:
             yield ServerSentEvent(data=data, event=kind, id=str(seq))
             if kind in FINAL:

@@ -188,6 +188,8 @@ def test_a_host_killed_during_a_run_is_noticed_by_the_other_and_both_recover(hos
 
 
 def test_the_database_stopped_and_restarted_under_load_fails_no_prediction(hosts, pg_cluster) -> None:
+    """Predictions go on from the model in memory; admin routes say 503 meanwhile; a run and a
+    stream of its events live through it."""
     a, b = hosts
     failures: list[str] = []
     answered = [0]
@@ -201,6 +203,11 @@ def test_the_database_stopped_and_restarted_under_load_fails_no_prediction(hosts
                     failures.append(f"{r.status_code} {r.text[:200]}")
                 answered[0] += 1
 
+    run = a.post("/train", json={**SMALL_RUN, "epochs": 3, "limit": 6000}).json()
+    wait_for(lambda: a.get(f"/train/{run['id']}").json()["status"] == "running", 60, "the run did not start")
+    streamed: list[list[tuple[str, dict]]] = []
+    watcher = threading.Thread(target=lambda: streamed.append(stream(b, run["id"])))
+    watcher.start()
     threads = [threading.Thread(target=load, args=(h,)) for h in (a, b, a, b)]
     for t in threads:
         t.start()
@@ -222,3 +229,6 @@ def test_the_database_stopped_and_restarted_under_load_fails_no_prediction(hosts
         for t in threads:
             t.join()
     assert failures == [] and answered[0] > 20, (failures[:5], answered)
+    # the run trained through the outage, and the stream on b, waiting it out, saw it finish
+    watcher.join(timeout=180)
+    assert streamed and streamed[0][-1][0] == "finished", streamed[0][-3:] if streamed else "no stream"

@@ -31,9 +31,10 @@ def set_stored_bytes(store: Store, version_id: str, data: bytes) -> None:
     (store.versions_dir / f"{version_id}.npz").unlink(missing_ok=True)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return Store(tmp_path, url)
 
 
 def test_a_new_state_directory_serves_the_shipped_model(store: Store) -> None:

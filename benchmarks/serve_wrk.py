@@ -16,7 +16,8 @@ reference in turn: ``wrk -t1 -c<clients> -d<seconds>s --latency -s <kind>.lua`` 
 costs the server's machine little; the Lua script cycles through the bodies), after one uncounted
 ``--warmup`` run per kind and server. Requests/s is all rounds' requests over their total time;
 p50/p90/p99 the median over the rounds of wrk's percentiles; errors the non-2xx answers and socket
-errors of all rounds. ours/ref is our requests/s over the reference's.
+errors of all rounds; srv ms the server's CPU time a request (/proc/PID/stat, all its threads: less
+swayed by a busy machine than requests/s). ours/ref is our requests/s over the reference's.
 
     .venv/bin/python benchmarks/serve_wrk.py [--seconds 5] [--rounds 3] [--clients 16] [--json]
 """
@@ -47,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
 from app.strokes import PAGE, render  # noqa: E402
-from benchmarks.serve_load import PAGE_PNG, THREAD_VARS, serve  # noqa: E402
+from benchmarks.serve_load import PAGE_PNG, THREAD_VARS, cpu_seconds, serve  # noqa: E402
 from model.mnist import read_idx  # noqa: E402
 
 PATHS = {"ours": "/predict", "reference": "/predict/loop"}
@@ -145,10 +146,13 @@ def check(urls: dict[str, str], kinds: dict[str, list[bytes]]) -> dict[str, int]
     return digits
 
 
-def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, float]:
-    """One wrk run: its requests, seconds, latency percentiles (ms) and errors."""
+def wrk(url: str, script: Path, clients: int, seconds: int, pid: int | None = None) -> dict[str, float]:
+    """One wrk run: its requests, seconds, latency percentiles (ms), errors, and the CPU seconds the
+    server ``pid`` used meanwhile (all its threads)."""
     command = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     ran = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    cpu = cpu_seconds(pid) - cpu0 if pid else 0.0
     out = ran.stdout
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", out)
     if ran.returncode != 0 or done is None:
@@ -158,14 +162,16 @@ def wrk(url: str, script: Path, clients: int, seconds: int) -> dict[str, float]:
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"requests": int(done[1]), "seconds": float(done[2]) * UNITS[done[3]] / 1e3,
-            "p50": pct[50], "p90": pct[90], "p99": pct[99],
+            "p50": pct[50], "p90": pct[90], "p99": pct[99], "cpu_s": cpu,
             "errors": (sum(map(int, socket.groups())) if socket else 0) + (int(non_2xx[1]) if non_2xx else 0)}
 
 
 def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
-    """All rounds of one kind and server as one: requests/s overall, median percentiles, all errors."""
+    """All rounds of one kind and server as one: requests/s overall, median percentiles, all errors,
+    the server's CPU ms a request."""
     requests, seconds = sum(r["requests"] for r in runs), sum(r["seconds"] for r in runs)
     return {"requests": requests, "rps": requests / seconds, "errors": sum(r["errors"] for r in runs),
+            "server_cpu_ms": 1e3 * sum(r["cpu_s"] for r in runs) / max(requests, 1),
             **{p: statistics.median(r[p] for r in runs) for p in ("p50", "p90", "p99")}}
 
 
@@ -193,6 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         scripts = write_scripts(kinds, folder)
         servers = {name: stack.enter_context(serve(name, args.blas_threads, home)) for name in PATHS}
         urls = {name: s.url + PATHS[name] for name, s in servers.items()}
+        pids = {name: s.pid for name, s in servers.items()}
         digits = check(urls, kinds)
         for kind, script in scripts.items():
             if args.warmup:
@@ -201,7 +208,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
             for _ in range(args.rounds):  # ours, the reference, ours, ...: both see the same swings
                 for name, url in urls.items():
-                    runs[name].append(wrk(url, script, args.clients, args.seconds))
+                    runs[name].append(wrk(url, script, args.clients, args.seconds, pids[name]))
             results[kind] = {name: summarize(r) for name, r in runs.items()}
     return {"wrk": version, "blas": blas(args.blas_threads), "blas_threads": args.blas_threads,
             "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count(),
@@ -218,12 +225,14 @@ def report(result: dict) -> None:
           f"{result['load_after']}")
     print(f"BLAS (server environment, {result['blas_threads']} thread(s) asked): {result['blas']}")
     print("\n" + f"{'payload':<11}{'server':<11}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
-          f"{'p99 ms':>9}{'errors':>8}{'ours/ref':>10}")
+          f"{'p99 ms':>9}{'errors':>8}{'srv ms':>8}{'ours/ref':>10}")
     for kind, rows in result["payloads"].items():
         for name, row in rows.items():
             ratio = f"{result['ratio'][kind]:.2f}" if name == "ours" else ""
             print(f"{kind:<11}{name:<11}{result['bodies'][kind]['mean_bytes']:>7}{row['rps']:>9.1f}"
-                  f"{row['p50']:>9.2f}{row['p90']:>9.2f}{row['p99']:>9.2f}{row['errors']:>8}{ratio:>10}")
+                  f"{row['p50']:>9.2f}{row['p90']:>9.2f}{row['p99']:>9.2f}{row['errors']:>8}"
+                  f"{row['server_cpu_ms']:>8.2f}{ratio:>10}")
+    print("\nsrv ms: the server's CPU time a request (all its threads), ms")
 
 
 def main() -> None:

@@ -57,3 +57,39 @@ def test_a_process_that_dies_without_ending_its_run_is_reaped_as_failed(tmp_path
     training_job._reap(store, run_id, proc)
     run = store.get_run(run_id)
     assert run["status"] == "failed" and "exited with code 3" in run["reason"]
+
+
+def test_a_run_ended_by_another_host_stops_and_keeps_that_outcome(tmp_path: Path, mnist_dir: Path) -> None:
+    """A host that heard no heartbeat ended the run (say the database was away for long): the run's
+    process learns it at its next heartbeat, stops, and writes nothing over the outcome."""
+    store = Store(tmp_path)
+    run_id = store.create_run({"config": {"hidden": [16], "epochs": 100, "limit": 20000},
+                               "data": str(mnist_dir)})
+    training_job.start(store, run_id)
+    deadline = time.monotonic() + 60
+    while store.get_run(run_id)["status"] != "running":
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.05)
+    pid = store.get_run(run_id)["pid"]
+    assert store.end_if_active(run_id, "interrupted", "no heartbeat for 30 s: its host stopped")
+    deadline = time.monotonic() + training_job.HEARTBEAT_S + 30
+    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z":
+        assert time.monotonic() < deadline, "the run's process goes on"
+        time.sleep(0.1)
+    run = store.get_run(run_id)
+    assert (run["status"], run["reason"]) == ("interrupted", "no heartbeat for 30 s: its host stopped")
+    assert [kind for _, kind, _ in store.events_after(run_id, 0)].count("interrupted") == 1
+
+
+def test_the_run_beats_while_it_trains(tmp_path: Path, mnist_dir: Path) -> None:
+    store = Store(tmp_path)
+    run_id = store.create_run({"config": {"hidden": [16], "epochs": 100, "limit": 20000},
+                               "data": str(mnist_dir)})
+    training_job.start(store, run_id)
+    try:
+        time.sleep(training_job.HEARTBEAT_S * 2 + 1)
+        assert store.get_run(run_id)["status"] == "running"
+        assert store.silent_runs(training_job.HEARTBEAT_S + 1) == []
+    finally:
+        training_job.cancel(store, run_id)
+        wait_until_ended(store, run_id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
+import orjson
 from fastapi import HTTPException, Request
 from PIL import Image
 from pydantic import BaseModel, ValidationError
@@ -162,7 +163,7 @@ async def json_body(request: Request, schema: type[BaseModel]) -> Any:
     if _media_type(request) != "application/json":
         raise HTTPException(415, "send the body as application/json")
     try:
-        return schema.model_validate(json.loads(await request.body()))
+        return schema.model_validate(parse_json(await request.body()))
     except json.JSONDecodeError as exc:
         raise HTTPException(400, f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
     except (UnicodeDecodeError, RecursionError) as exc:
@@ -172,6 +173,17 @@ async def json_body(request: Request, schema: type[BaseModel]) -> Any:
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
         )
         raise HTTPException(422, problems) from exc
+
+
+def parse_json(body: bytes) -> Any:
+    """The body's JSON value: orjson reads it (784 numbers: ~17 us against the standard library's
+    ~165, docs/performance.md); what orjson refuses goes to ``json.loads``, which accepts a little
+    more (NaN, a UTF-8 BOM, UTF-16) and words the errors, so both answer exactly as before. Integers
+    past 64 bits come back as floats, the same value for the float fields that take numbers."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 async def _uploads(request: Request, limit: int) -> list[bytes]:

@@ -6,7 +6,6 @@ import hashlib
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ import httpx
 
 from app.store import Store
 from tests.app.conftest import ADMIN_TOKEN
+from tests.hosts import free_port
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -67,12 +67,6 @@ def test_kill_9_during_saves_and_promotions_never_leaves_a_broken_version(tmp_pa
         store = Store(tmp_path)
         assert ModelHolder(store, WEIGHTS).current.version == store.promoted()  # what restarts serve
     assert counts == sorted(counts) and counts[-1] >= 20  # versions accumulate, none is lost
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_server(home: Path, port: int, mnist_dir: Path) -> subprocess.Popen:

@@ -10,92 +10,26 @@ and coming back costs no prediction.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.app.conftest import ADMIN_TOKEN
-from tests.app.test_crash import free_port
+from tests.hosts import AUTH, Host, host_env
 
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 HEARTBEAT_TIMEOUT_S = 3
 SMALL_RUN = {"preset": "seed", "hidden": [16], "epochs": 2, "limit": 2000}
 LONG_RUN = {"preset": "seed", "hidden": [16], "epochs": 100, "limit": 20000}
 
 
-@dataclass
-class Host:
-    """One `digitnet serve` in a process group of its own (its training runs are in it too)."""
-
-    home: Path
-    env: dict[str, str]
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Host:
-        self.port = self.port or free_port()
-        log = open(self.home.parent / f"{self.home.name}.log", "ab")  # noqa: SIM115
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
-        self.proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            assert self.proc.poll() is None, f"{self.home.name} exited: {self.log_tail()}"
-            assert time.monotonic() < deadline, f"{self.home.name} did not start: {self.log_tail()}"
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        """kill -9 of the host: the server and its training run, at once."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-
-    def log_tail(self) -> str:
-        return (self.home.parent / f"{self.home.name}.log").read_text()[-2000:]
-
-    def get(self, path: str, **kw: object) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", headers=AUTH, timeout=10, **kw)  # type: ignore[arg-type]
-
-    def post(self, path: str, **kw: object) -> httpx.Response:
-        return httpx.post(f"{self.url}{path}", headers=AUTH, timeout=30, **kw)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def hosts(tmp_path: Path, pg_url: str, mnist_dir: Path) -> Iterator[tuple[Host, Host]]:
-    made = []
-    for name in ("host-a", "host-b"):
-        env = {**os.environ, "DIGITNET_HOME": str(tmp_path / name), "DIGITNET_DATABASE_URL": pg_url,
-               "DIGITNET_ADMIN_TOKEN": ADMIN_TOKEN, "DIGITNET_DATA": str(mnist_dir),
-               "DIGITNET_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S)}
-        made.append(Host(tmp_path / name, env))
+    made = [Host(tmp_path / name, host_env(tmp_path / name, pg_url, DIGITNET_DATA=str(mnist_dir),
+                                           DIGITNET_HEARTBEAT_TIMEOUT=str(HEARTBEAT_TIMEOUT_S)))
+            for name in ("host-a", "host-b")]
     try:
         for host in made:
             host.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.app.conftest import ADMIN_TOKEN
-from tests.app.test_crash import free_port
+from tests.hosts import free_port
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -15,7 +15,8 @@ WORKDIR /srv/digitnet
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY model ./model
-RUN pip install .
+# with psycopg, so that the same image serves one host (SQLite) or many (DIGITNET_DATABASE_URL)
+RUN pip install '.[postgres]'
 
 COPY static ./static
 COPY templates ./templates

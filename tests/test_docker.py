@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from pathlib import Path
@@ -40,3 +41,21 @@ def test_nothing_the_image_copies_is_ignored() -> None:
     assert "weights/digitnet.npz" in files and "app/main.py" in files
     assert [f for f in files if ignored(f, patterns)] == []
     assert ignored(".venv/bin/python", patterns) and ignored("tests/conftest.py", patterns)
+
+
+def test_the_compose_file_agrees_with_the_settings_the_image_and_the_balancer() -> None:
+    """deploy/compose.yaml is not run here (no Docker engine): its names are checked instead."""
+    from app.settings import Settings
+
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    known = {f.metadata["env"] for f in dataclasses.fields(Settings)}
+    assert set(re.findall(r"\b(DIGITNET_[A-Z_]+):", compose)) <= known
+    assert "DIGITNET_DATABASE_URL: postgresql://" in compose and "build: .." in compose
+    services = compose.split("\nservices:\n")[1].split("\nvolumes:\n")[0]
+    hosts = re.findall(r"^  (app-\d+):$", services, flags=re.MULTILINE)
+    assert len(hosts) >= 2 and re.findall(r"server (app-\d+):8000", nginx) == hosts
+    for host in hosts:  # a state directory of its own: the Dockerfile's volume, never shared
+        assert f'"{host}:/var/lib/digitnet"' in compose
+    assert "proxy_buffering off" in nginx  # the event streams
+    assert "'.[postgres]'" in (ROOT / "Dockerfile").read_text()

@@ -23,7 +23,7 @@ A map, in the order a newcomer might read it:
     training.py      a run's config from a preset, MNIST's place, the saved model's metadata
     training_job.py  a run's own process: start, cancel, reap, and the run itself
     auth.py          the admin token;  metrics.py  Prometheus;  security.py  CSP and other headers
-    limits.py        body size, body deadline, in-flight slots;  protocol.py  the head's deadline (h11)
+    limits.py        body size, body deadline, in-flight slots;  protocol.py  the head's deadline (httptools)
 
     cli.py           the digitnet command's arguments; commands.py does each command; progress.py its bar
     pendigits.py     real pen trajectories (UNIPEN files);  strokes.py  draws strokes as the page does

@@ -35,7 +35,10 @@ from model.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model, save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
 
-HTTP_PROTOCOL = "app.protocol:HeadDeadlineProtocol"  # h11 with a deadline for a request's head
+# httptools with a deadline for a request's head; the event loop is uvloop (uvicorn's "auto" takes it
+# when installed, as the project's dependencies do): both cost the server less a request than h11 and
+# asyncio's loop (docs/performance.md, Serving)
+HTTP_PROTOCOL = "app.protocol:HeadDeadlineHttpToolsProtocol"
 OVERRIDES = ("hidden", "activation", "cost", "optimizer", "lr", "schedule", "epochs", "batch_size",
              "l2", "seed", "validation", "limit")
 

@@ -1,4 +1,4 @@
-"""uvicorn's h11 HTTP protocol with a deadline for a request's head.
+"""uvicorn's HTTP protocols with a deadline for a request's head.
 
 uvicorn closes a connection that stays idle between two requests, but one that sends part of a
 request's head (a line of headers, then nothing) is kept open for as long as the client likes, and
@@ -6,7 +6,10 @@ the app never hears of it. Here every request's head must be complete within the
 (``DIGITNET_RECEIVE_TIMEOUT``) of the connection opening or of the previous answer; if it is not,
 the connection gets a 408 and is closed. The body's own deadline is in app.limits.
 
-Chosen with ``uvicorn.run(..., http="app.protocol:HeadDeadlineProtocol")`` (``digitnet serve`` does).
+Two parsers, the same deadline: ``HeadDeadlineHttpToolsProtocol`` on httptools (llhttp, in C: what
+``digitnet serve`` runs, since it costs the server less a request, docs/performance.md) and
+``HeadDeadlineProtocol`` on h11 (pure Python). Chosen with
+``uvicorn.run(..., http="app.protocol:HeadDeadlineHttpToolsProtocol")``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sys
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.settings import Settings
 
@@ -28,16 +33,49 @@ def head_timeout_s() -> float:
     return Settings.from_env().receive_timeout_s
 
 
-def _answer_408(seconds: float) -> bytes:
-    body = json.dumps({"detail": f"the request head did not arrive within {seconds:g} s"}).encode()
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+def _answer(status: bytes, detail: str) -> bytes:
+    """A JSON error, as every error of the API, on a connection about to close."""
+    body = json.dumps({"detail": detail}).encode()
+    return (b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\nconnection: close\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
-class HeadDeadlineProtocol(H11Protocol):
-    """H11Protocol, plus: a request's head that has not arrived in time is a 408 and a closed connection."""
+class _HeadDeadline:
+    """The timer both protocols share: started when a head is awaited, stopped when it is in."""
 
     timeout_s: float | None = None  # None: the settings' receive timeout
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _awaiting_head(self) -> bool:
+        """Every request whose head came in is answered: the next head is awaited (or half in)."""
+        raise NotImplementedError
+
+    def _start_head_timer(self) -> None:
+        self._stop_head_timer()
+        seconds = self.timeout_s if self.timeout_s is not None else head_timeout_s()
+        self._head_timer = self.loop.call_later(seconds, self._head_late, seconds)
+
+    def _stop_head_timer(self) -> None:
+        timer: Any = self._head_timer
+        if timer is not None:
+            timer.cancel()
+            self._head_timer = None
+
+    def _head_late(self, seconds: float) -> None:
+        self._head_timer = None
+        if self._awaiting_head() and not self.transport.is_closing():
+            self.transport.write(_answer(b"408 Request Timeout",
+                                         f"the request head did not arrive within {seconds:g} s"))
+            self.transport.close()
+
+
+class HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
+    """H11Protocol, plus: a request's head that has not arrived in time is a 408 and a closed connection."""
+
+    def _awaiting_head(self) -> bool:
+        return self.conn.their_state is h11.IDLE
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -57,19 +95,44 @@ class HeadDeadlineProtocol(H11Protocol):
         self._stop_head_timer()
         super().connection_lost(exc)
 
-    def _start_head_timer(self) -> None:
+
+class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
+    """HttpToolsProtocol, plus the head's deadline, and its refusals worded as the API's errors.
+
+    llhttp itself refuses a request with both Content-Length and Transfer-Encoding (which app.limits
+    refuses on h11); here that 400 says so, in JSON, as it does there.
+    """
+
+    _heads = 0  # heads parsed on this connection
+    _answered = 0  # responses completed on it
+
+    def _awaiting_head(self) -> bool:
+        return self._heads == self._answered
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._heads += 1  # the head is in: the app has the request now
         self._stop_head_timer()
-        seconds = self.timeout_s if self.timeout_s is not None else head_timeout_s()
-        self._head_timer: asyncio.TimerHandle | None = self.loop.call_later(seconds, self._head_late, seconds)
+        super().on_headers_complete()
 
-    def _stop_head_timer(self) -> None:
-        timer: Any = getattr(self, "_head_timer", None)
-        if timer is not None:
-            timer.cancel()
-            self._head_timer = None
+    def on_response_complete(self) -> None:
+        self._answered += 1
+        super().on_response_complete()
+        if not self.transport.is_closing() and self._awaiting_head():
+            self._start_head_timer()  # the next request's head, on the same connection
 
-    def _head_late(self, seconds: float) -> None:
-        self._head_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.transport.write(_answer_408(seconds))
-            self.transport.close()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """Called while the parser's error is being handled (uvicorn's data_received)."""
+        error = str(sys.exception() or "")
+        both = "Content-Length" in error and "Transfer-Encoding" in error
+        detail = "the request has both Content-Length and Transfer-Encoding" if both else \
+            f"the request is not valid HTTP/1.1 ({error or msg})"
+        self.transport.write(_answer(b"400 Bad Request", detail))
+        self.transport.close()

@@ -60,7 +60,8 @@ sys.path.insert(0, str(ROOT))
 from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
 from app.strokes import PAGE, render  # noqa: E402
 
-SERVERS = {"ours": ["app.main:create_app", "--factory", "--http", "app.protocol:HeadDeadlineProtocol"],
+SERVERS = {"ours": ["app.main:create_app", "--factory", "--http",
+                   "app.protocol:HeadDeadlineHttpToolsProtocol"],
            "reference": ["benchmarks.reference_server:app"]}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HEADERS = {"content-type": "image/png"}

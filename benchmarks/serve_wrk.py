@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import io
 import json
 import os
@@ -48,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
 from app.strokes import PAGE, render  # noqa: E402
-from benchmarks.serve_load import PAGE_PNG, THREAD_VARS, cpu_seconds, serve  # noqa: E402
+from benchmarks.serve_load import PAGE_PNG, SERVERS, THREAD_VARS, cpu_seconds, serve  # noqa: E402
 from model.mnist import read_idx  # noqa: E402
 
 PATHS = {"ours": "/predict", "reference": "/predict/loop"}
@@ -187,6 +188,13 @@ def blas(blas_threads: int) -> list[dict[str, object]] | str:
     return json.loads(done.stdout)
 
 
+def loop() -> str:
+    """The event loop both servers run: uvicorn's "auto" takes uvloop when it is installed; so does
+    its HTTP parser, httptools, for the reference (ours names it)."""
+    found = [name for name in ("uvloop", "httptools") if importlib.util.find_spec(name)]
+    return f"uvicorn auto; installed: {', '.join(found) or 'neither uvloop nor httptools'}"
+
+
 def run(args: argparse.Namespace) -> dict[str, object]:
     """Start both servers, check them, then load each kind on both in turns."""
     kinds = bodies(args)
@@ -211,6 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                     runs[name].append(wrk(url, script, args.clients, args.seconds, pids[name]))
             results[kind] = {name: summarize(r) for name, r in runs.items()}
     return {"wrk": version, "blas": blas(args.blas_threads), "blas_threads": args.blas_threads,
+            "http": {name: " ".join(SERVERS[name]) for name in PATHS}, "loop": loop(),
             "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count(),
             "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
             "bodies": {k: {"count": len(v), "mean_bytes": round(sum(map(len, v)) / len(v))}
@@ -224,6 +233,7 @@ def report(result: dict) -> None:
           f"per kind and server; {result['cpus']} CPUs, load average {result['load_before']} -> "
           f"{result['load_after']}")
     print(f"BLAS (server environment, {result['blas_threads']} thread(s) asked): {result['blas']}")
+    print(f"servers: {result['http']}; event loop and parser: {result['loop']}")
     print("\n" + f"{'payload':<11}{'server':<11}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
           f"{'p99 ms':>9}{'errors':>8}{'srv ms':>8}{'ours/ref':>10}")
     for kind, rows in result["payloads"].items():

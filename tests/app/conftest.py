@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from app.main import create_app
-from app.protocol import HeadDeadlineProtocol
+from app.protocol import HeadDeadlineHttpToolsProtocol
 from app.settings import Settings
 from model.mnist import load_mnist
 
@@ -41,7 +41,7 @@ def client(settings) -> Iterator[TestClient]:
 
 
 @contextmanager
-def serving(settings: Settings, protocol: type = HeadDeadlineProtocol) -> Iterator[str]:
+def serving(settings: Settings, protocol: type = HeadDeadlineHttpToolsProtocol) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, http=protocol,
                             log_level="warning", timeout_graceful_shutdown=2)

@@ -21,7 +21,7 @@ from PIL import Image, PngImagePlugin
 from app.images import InputError, open_image
 from app.limits import InFlightLimitMiddleware
 from app.main import create_app
-from app.protocol import HeadDeadlineProtocol
+from app.protocol import HeadDeadlineHttpToolsProtocol, HeadDeadlineProtocol
 from app.routes.drawings import INLINE_PIXELS
 from app.settings import Settings
 from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving
@@ -86,12 +86,17 @@ class QuickHeadDeadline(HeadDeadlineProtocol):
     timeout_s = STRICT_TIMEOUT_S
 
 
-@pytest.fixture(scope="module")
-def strict_server(tmp_path_factory) -> Iterator[str]:
-    """A server with a 1 s receive deadline and room for 4 predictions at once."""
+class QuickHeadDeadlineHttpTools(HeadDeadlineHttpToolsProtocol):
+    timeout_s = STRICT_TIMEOUT_S
+
+
+@pytest.fixture(scope="module", params=[QuickHeadDeadlineHttpTools, QuickHeadDeadline],
+                ids=["httptools", "h11"])
+def strict_server(request, tmp_path_factory) -> Iterator[str]:
+    """A server with a 1 s receive deadline and room for 4 predictions at once, on either parser."""
     settings = Settings(weights=WEIGHTS, home=tmp_path_factory.mktemp("strict"), admin_token="t" * 16,
                         receive_timeout_s=STRICT_TIMEOUT_S, max_in_flight=4)
-    with serving(settings, QuickHeadDeadline) as url:
+    with serving(settings, request.param) as url:
         yield url
 
 

@@ -315,10 +315,14 @@ def _host_id(home: Path) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        host = f"{os.uname().nodename[:40]}-{uuid.uuid4().hex[:8]}"
         tmp = home / f".host-id-{uuid.uuid4().hex}"
-        tmp.write_text(host + "\n")
-        os.replace(tmp, path)
+        tmp.write_text(f"{os.uname().nodename[:40]}-{uuid.uuid4().hex[:8]}\n")
+        try:  # whole or not at all, and the first of several workers starting at once wins
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
         return path.read_text().strip()
 
 

@@ -238,20 +238,37 @@ def test_a_run_that_stops_beating_is_found_silent(store: Store) -> None:
     assert not store.heartbeat(run_id)  # the run's process learns it was ended
 
 
-def test_the_schema_is_migrated_once_whoever_starts_first(store: Store) -> None:
-    from app.migrations import latest, migrate
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_hosts_starting_at_once_on_a_new_database_migrate_it_once(
+        backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Four processes start together on an empty database (four hosts on PostgreSQL, four workers
+    of one host on SQLite): a migration applied twice would fail (its tables exist, its number is
+    a primary key)."""
+    from app.migrations import latest
 
-    results: list[list[int]] = []
-    threads = [threading.Thread(target=lambda: results.append(migrate(store.db, store.home)))
-               for _ in range(4)]
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
+    homes = [tmp_path / f"host-{i}" for i in range(4)] if url else [tmp_path / "home"] * 4
+    started: list[Store] = []
+    errors: list[Exception] = []
+    barrier = threading.Barrier(4)
+
+    def start(home: Path) -> None:
+        barrier.wait()
+        try:
+            started.append(Store(home, url))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(home,)) for home in homes]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert results == [[], [], [], []]
-    with store.db.read() as db:
+    assert errors == [] and len(started) == 4
+    with started[0].db.read() as db:
         versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == list(range(1, latest() + 1))
+    assert len({s.host for s in started}) == (4 if url else 1)  # one host id per state directory
 
 
 def test_a_state_directory_of_the_first_release_is_migrated_with_its_versions(tmp_path: Path) -> None:

@@ -81,7 +81,10 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot use the state directory {home} ({exc.strerror}); set DIGITNET_HOME "
                              "to a directory this user can write") from exc
-        self.db: Database = open_database(home, database_url)
+        try:
+            self.db: Database = open_database(home, database_url)
+        except ImportError as exc:  # PostgreSQL asked for, psycopg not installed
+            raise StoreError(str(exc)) from exc
         try:
             migrate(self.db, home)
         except sqlite3.DatabaseError as exc:  # also OperationalError: unwritable, locked, a directory

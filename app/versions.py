@@ -98,9 +98,19 @@ class ModelHolder:
 
     async def watch(self) -> None:
         """Follow promotions made by any worker, for as long as the app runs."""
+        away = False
         while True:
             await asyncio.sleep(POLL_S)
             try:
                 await asyncio.to_thread(self.sync)
+            except UnavailableError as exc:  # said once an outage, not twice a second
+                if not away:
+                    log.warning("cannot check the promoted version, serving %s meanwhile: %s",
+                                self.current.version, exc)
+                away = True
+                continue
             except Exception:  # a locked or vanished database must not stop serving
                 log.exception("could not check the promoted version")
+            if away:
+                log.info("the database answers again")
+            away = False

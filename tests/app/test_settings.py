@@ -91,3 +91,20 @@ def test_a_state_that_cannot_be_used_is_one_line_naming_it(tmp_path: Path) -> No
         assert done.returncode == 1 and len(lines) == 1, done.stderr
         assert lines[0].startswith("digitnet: error: ") and all(w in lines[0] for w in words), lines[0]
     assert (corrupt / "digitnet.db").read_bytes().startswith(b"this is not a database")  # left as it was
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgresql://digitnet:s3cret@127.0.0.1:{port}/digitnet", "cannot reach the database"),
+    ("mysql://digitnet:s3cret@127.0.0.1/digitnet", "DIGITNET_DATABASE_URL must be a PostgreSQL URL"),
+])
+def test_serve_with_a_database_it_cannot_use_is_one_line_without_the_password(
+        tmp_path: Path, url: str, message: str) -> None:
+    from tests.hosts import free_port
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DIGITNET_ADMIN_TOKEN": "t" * 16,
+           "DIGITNET_DATABASE_URL": url.format(port=free_port())}  # nothing listens there
+    done = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "s3cret" not in lines[0], lines

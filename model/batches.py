@@ -76,7 +76,11 @@ class BatchSource:
         return x
 
     def epoch(self, images: Array, y: Array, order: Array) -> Iterator[tuple[Array, Array]]:
-        """The batches ``(x, y)`` of one epoch that visits the examples in ``order``."""
+        """The batches ``(x, y)`` of one epoch that visits the examples in ``order``.
+
+        The labels are put in that order once, so a batch's y is a slice of them (a view).
+        """
+        y_in_order = y[order]
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            yield self.gather(images, idx), y[idx]
+            yield self.gather(images, idx), y_in_order[start : start + self.batch_size]

@@ -130,6 +130,30 @@ def test_validation_split_is_reported(mnist: Dataset) -> None:
     assert epoch.validation_accuracy is not None and 0.5 < epoch.validation_accuracy <= 1.0
 
 
+def test_train_accuracy_counts_each_digit_as_read_before_its_batchs_step(mnist, monkeypatch) -> None:
+    right: list[int] = []  # per training batch: its digits the network read right, before the step
+    loss_and_gradient = model.train.Network.loss_and_gradient
+
+    def counting(self, x, y, l2=0.0):
+        loss, probs = loss_and_gradient(self, x, y, l2)
+        right.append(int((probs.argmax(axis=1) == y).sum()))
+        return loss, probs
+
+    monkeypatch.setattr(model.train.Network, "loss_and_gradient", counting)
+    cfg = TrainConfig(hidden=(16,), epochs=2, lr=0.3, batch_size=100, limit=1050, validation=50)
+    epochs = [e for e in train(cfg, _small(mnist)) if isinstance(e, EpochEnd)]
+    assert len(right) == 20  # 1000 digits an epoch, 10 batches
+    assert [e.train_accuracy for e in epochs] == [sum(right[:10]) / 1000, sum(right[10:]) / 1000]
+    assert 0.3 < epochs[0].train_accuracy < epochs[1].train_accuracy
+
+
+def test_the_training_digits_are_an_array_of_the_runs_own(mnist: Dataset) -> None:
+    # NumPy-allocated memory, which NumPy asks Linux to back with huge pages (see _training_data)
+    (x, _), _ = model.train._training_data(TrainConfig(), _small(mnist), np.random.default_rng(0))
+    assert x.dtype == np.uint8 and x.flags.owndata and not np.shares_memory(x, mnist.train_x)
+    np.testing.assert_array_equal(x, mnist.train_x[:2000])
+
+
 @pytest.mark.slow
 def test_seed_preset_reaches_97_8_percent_in_10_epochs(mnist: Dataset) -> None:
     cfg = PRESETS["seed"]

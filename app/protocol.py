@@ -105,6 +105,7 @@ class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
 
     _heads = 0  # heads parsed on this connection
     _answered = 0  # responses completed on it
+    _refusal: bytes | None = None  # a 400 waiting for the request before it to be answered
 
     def _awaiting_head(self) -> bool:
         return self._heads == self._answered
@@ -121,7 +122,10 @@ class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
     def on_response_complete(self) -> None:
         self._answered += 1
         super().on_response_complete()
-        if not self.transport.is_closing() and self._awaiting_head():
+        if self._refusal is not None and not self.transport.is_closing():
+            self.transport.write(self._refusal)
+            self.transport.close()
+        elif not self.transport.is_closing() and self._awaiting_head():
             self._start_head_timer()  # the next request's head, on the same connection
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -129,10 +133,19 @@ class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
-        """Called while the parser's error is being handled (uvicorn's data_received)."""
+        """Called while the parser's error is being handled (uvicorn's data_received). Bytes that
+        follow a request's body (past its Content-Length) and are no request are refused once that
+        request is answered, as h11 does: the app never sees them, and the client its answer."""
         error = str(sys.exception() or "")
         both = "Content-Length" in error and "Transfer-Encoding" in error
         detail = "the request has both Content-Length and Transfer-Encoding" if both else \
             f"the request is not valid HTTP/1.1 ({error or msg})"
-        self.transport.write(_answer(b"400 Bad Request", detail))
+        refusal = _answer(b"400 Bad Request", detail)
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete and not cycle.more_body:  # its body is in
+            if self._refusal is None:
+                self._refusal = refusal
+                self.flow.pause_reading()  # nothing more is read from this connection
+            return
+        self.transport.write(refusal)
         self.transport.close()

@@ -29,9 +29,10 @@ from app.schemas import MAX_BATCH, BatchRequest, ErrorResponse, PredictRequest
 
 T = TypeVar("T")
 IMAGE_TYPES = ("image/png", "image/jpeg")
-# Requests with at most this many pixels to decode are answered on the event loop (see answer):
-# the page sends 140x140 (about 2 KB); files larger than INLINE_BYTES are read in the thread too
-INLINE_PIXELS = 160 * 160
+# Requests with at most this many pixels to decode are answered on the event loop (see answer): the
+# page sends 140x140 (about 2 KB), a client posting the page's whole canvas 280x280; files larger
+# than INLINE_BYTES are read in the thread too (docs/performance.md, Serving)
+INLINE_PIXELS = 280 * 280
 INLINE_BYTES = 128 * 1024
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -80,12 +80,12 @@ def test_batch_forms_answer_in_order(client, mnist_samples) -> None:
 
 
 def test_large_images_and_small_ones_answer_alike(client) -> None:
-    # 280x280 drawings are read in the worker thread, 140x140 ones on the event loop (INLINE_PIXELS)
-    files = [("file", (f"{i}.png", drawn_one(size), "image/png")) for i, size in enumerate((280, 140, 280))]
+    # 320x320 drawings are read in the worker thread, 140x140 ones on the event loop (INLINE_PIXELS)
+    files = [("file", (f"{i}.png", drawn_one(size), "image/png")) for i, size in enumerate((320, 140, 320))]
     answers = client.post("/predict/batch", files=files).json()["predictions"]
     assert [a["digit"] for a in answers] == [1, 1, 1]
     np.testing.assert_array_equal(input_pixels(answers[0]), input_pixels(answers[2]))
-    for size in (280, 140):
+    for size in (320, 140):
         one = client.post("/predict", content=drawn_one(size), headers={"content-type": "image/png"})
         assert one.json()["digit"] == 1
 

@@ -61,8 +61,8 @@ def test_a_prediction_that_takes_too_long_is_cut_off(tmp_path) -> None:
     settings = Settings(weights=WEIGHTS, home=tmp_path, request_timeout_s=1e-6)
     png = {"content-type": "image/png"}
     with TestClient(create_app(settings)) as client:
-        assert 280 * 280 > INLINE_PIXELS  # so it goes to the worker thread, where the timeout applies
-        response = client.post("/predict", content=drawn_one(280), headers=png)
+        assert 320 * 320 > INLINE_PIXELS  # so it goes to the worker thread, where the timeout applies
+        response = client.post("/predict", content=drawn_one(320), headers=png)
         assert response.status_code == 503 and "took longer" in response.json()["detail"]
         assert response.headers["retry-after"] == "1"
         assert client.get("/readyz").status_code == 200

@@ -52,7 +52,13 @@ from app.strokes import PAGE, render  # noqa: E402
 from benchmarks.serve_load import PAGE_PNG, SERVERS, THREAD_VARS, cpu_seconds, serve  # noqa: E402
 from model.mnist import read_idx  # noqa: E402
 
-PATHS = {"ours": "/predict", "reference": "/predict/loop"}
+REFERENCE = "reference"
+PATHS = {"ours": "/predict", REFERENCE: "/predict/loop"}
+BEFORE = "before"  # --before: our app as an older checkout serves it
+REFERENCE_H11 = "reference, h11"  # --reference-as-before: the reference on h11 and asyncio's loop
+# how an older checkout's app is served: the h11 protocol with the head deadline, asyncio's loop (its
+# code cannot name a newer protocol class; uvicorn's "auto" would give it uvloop, installed now)
+BEFORE_ARGS = "app.main:create_app --factory --http app.protocol:HeadDeadlineProtocol --loop asyncio"
 BOUNDARY = "digitnet-bench-boundary"
 CONTENT_TYPES = {"page": "image/png", "data-url": "application/json",
                  "multipart": f"multipart/form-data; boundary={BOUNDARY}", "pixels": "application/json"}
@@ -84,6 +90,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="wrk runs per kind and server, in turns")
     parser.add_argument("--clients", type=int, default=16, help="wrk connections")
     parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of the servers")
+    parser.add_argument("--before", type=Path, help="also serve the app of this older checkout (e.g. from "
+                        "`git archive COMMIT`), as it ran: " + BEFORE_ARGS)
+    parser.add_argument("--reference-as-before", action="store_true",
+                        help="also the reference on h11 and asyncio's loop (no httptools, no uvloop)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if min(args.count, args.seconds, args.rounds, args.clients, args.blas_threads) < 1 or args.warmup < 0:
@@ -131,7 +141,7 @@ def write_scripts(kinds: dict[str, list[bytes]], folder: Path) -> dict[str, Path
 
 
 def check(urls: dict[str, str], kinds: dict[str, list[bytes]]) -> dict[str, int]:
-    """One request of each kind to each server: all 200, the same digit from both."""
+    """One request of each kind to each server: all 200, the same digit from all."""
     digits = {}
     for kind, payloads in kinds.items():
         answers = {}
@@ -206,7 +216,17 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-lua-")))
         scripts = write_scripts(kinds, folder)
         servers = {name: stack.enter_context(serve(name, args.blas_threads, home)) for name in PATHS}
-        urls = {name: s.url + PATHS[name] for name, s in servers.items()}
+        paths = dict(PATHS)
+        if args.before:  # its own state directory: an older store may not read a newer one's
+            before_home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-"))
+            servers[BEFORE] = stack.enter_context(serve(BEFORE, args.blas_threads, before_home,
+                                                        BEFORE_ARGS.split(), args.before.resolve()))
+            paths[BEFORE] = PATHS["ours"]
+        if args.reference_as_before:
+            h11 = [*SERVERS["reference"], "--http", "h11", "--loop", "asyncio"]
+            servers[REFERENCE_H11] = stack.enter_context(serve(REFERENCE_H11, args.blas_threads, home, h11))
+            paths[REFERENCE_H11] = PATHS["reference"]
+        urls = {name: s.url + paths[name] for name, s in servers.items()}
         pids = {name: s.pid for name, s in servers.items()}
         digits = check(urls, kinds)
         for kind, script in scripts.items():
@@ -220,12 +240,21 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             results[kind] = {name: summarize(r) for name, r in runs.items()}
     return {"wrk": version, "blas": blas(args.blas_threads), "blas_threads": args.blas_threads,
             "http": {name: " ".join(SERVERS[name]) for name in PATHS}, "loop": loop(),
+            "before": {"checkout": str(args.before.resolve()), "args": BEFORE_ARGS} if args.before else None,
             "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count(),
             "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
             "bodies": {k: {"count": len(v), "mean_bytes": round(sum(map(len, v)) / len(v))}
                        for k, v in kinds.items()},
             "checked_digits": digits, "payloads": results,
-            "ratio": {k: r["ours"]["rps"] / r["reference"]["rps"] for k, r in results.items()}}
+            "ratio": {k: r["ours"]["rps"] / r["reference"]["rps"] for k, r in results.items()},
+            "ratios": {k: ratios(r) for k, r in results.items()}}
+
+
+def ratios(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each of our servers' requests/s over each reference's, of one payload kind."""
+    refs = [ref for ref in (REFERENCE, REFERENCE_H11) if ref in rows]
+    return {name: {ref: row["rps"] / rows[ref]["rps"] for ref in refs}
+            for name, row in rows.items() if name not in refs}
 
 
 def report(result: dict) -> None:
@@ -234,15 +263,18 @@ def report(result: dict) -> None:
           f"{result['load_after']}")
     print(f"BLAS (server environment, {result['blas_threads']} thread(s) asked): {result['blas']}")
     print(f"servers: {result['http']}; event loop and parser: {result['loop']}")
-    print("\n" + f"{'payload':<11}{'server':<11}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
-          f"{'p99 ms':>9}{'errors':>8}{'srv ms':>8}{'ours/ref':>10}")
+    print("\n" + f"{'payload':<11}{'server':<16}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
+          f"{'p99 ms':>9}{'errors':>8}{'srv ms':>8}{'/ref':>7}{'/ref h11':>9}")
     for kind, rows in result["payloads"].items():
         for name, row in rows.items():
-            ratio = f"{result['ratio'][kind]:.2f}" if name == "ours" else ""
-            print(f"{kind:<11}{name:<11}{result['bodies'][kind]['mean_bytes']:>7}{row['rps']:>9.1f}"
+            ratios = result["ratios"][kind].get(name, {})
+            cells = "".join(f"{ratios[ref]:>{w}.2f}" if ref in ratios else " " * w
+                            for ref, w in ((REFERENCE, 7), (REFERENCE_H11, 9)))
+            print(f"{kind:<11}{name:<16}{result['bodies'][kind]['mean_bytes']:>7}{row['rps']:>9.1f}"
                   f"{row['p50']:>9.2f}{row['p90']:>9.2f}{row['p99']:>9.2f}{row['errors']:>8}"
-                  f"{row['server_cpu_ms']:>8.2f}{ratio:>10}")
-    print("\nsrv ms: the server's CPU time a request (all its threads), ms")
+                  f"{row['server_cpu_ms']:>8.2f}{cells}")
+    print("\nsrv ms: the server's CPU time a request (all its threads), ms; /ref: requests/s over the "
+          "reference's (/ref h11: over the reference on h11 and asyncio's loop)")
 
 
 def main() -> None:

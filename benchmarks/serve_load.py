@@ -1,5 +1,12 @@
 """How many drawings a second does POST /predict read, against a minimal FastAPI server?
 
+The throughput figures of the four payload kinds against the reference are benchmarks/serve_wrk.py's
+(wrk, a load generator in C that takes the measured machine little CPU). This is the answer-checking
+mode: its clients are Python (httpx) on the same cores, so they take CPU from whichever server is
+measured and flatten the difference in requests/s; it checks that every answer under load is the
+answer the drawing gets alone, measures /explain against /predict (``--explain``), and /predict
+while a training run goes (``--while-training``).
+
 The app (``app.main:create_app``, with an empty temporary DIGITNET_HOME, so it serves the shipped model)
 and ``benchmarks/reference_server.py`` (Pillow decode, resize to 28x28, the same network's forward pass,
 nothing else) run in uvicorn subprocesses on free 127.0.0.1 ports, one worker each, BLAS pinned to

@@ -229,6 +229,9 @@ class RunResponse(BaseModel):
     test_accuracy: float | None = None
     cancel_requested: bool = False
     pid: int | None = Field(None, description="the training process, while it runs")
+    host: str | None = Field(None, description="the host it trains on (several hosts share one database)")
+    heartbeat_at: float | None = Field(None, description="the last sign of life from its process "
+                                                         "(seconds since 1970, the database's clock)")
 
 
 class PromoteResponse(BaseModel):

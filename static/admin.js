@@ -158,7 +158,7 @@ async function refresh() {
   }
   for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
   const rbody = $("runs"); rbody.replaceChildren();
-  for (const r of runs) rbody.appendChild(row([r.id, r.status, pct(r.test_accuracy), when(r.started_at)],
+  for (const r of runs) rbody.appendChild(row([r.id, r.status, pct(r.test_accuracy), when(r.started_at), r.host || "–"],
                                               button("Show", () => watch(r.id))));
   const active = runs.find((r) => !FINAL.includes(r.status));
   if (active && (!watching || watching.id !== active.id)) watch(active.id);

@@ -208,7 +208,7 @@ def test_real_pen_digits_replayed_on_the_canvas(browser, live_server, pendigits_
     assert right >= 0.9 * len(pendigits_samples), wrong
 
 
-def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server) -> None:
+def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server, settings) -> None:
     from tests.app.conftest import ADMIN_TOKEN
 
     page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 1300})
@@ -228,7 +228,8 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server) -> N
     loss_points = int(page.get_by_test_id("loss-chart").get_attribute("data-points"))
     acc_points = int(page.get_by_test_id("acc-chart").get_attribute("data-points"))
     assert loss_points >= 3 and acc_points == 6  # train and test accuracy for 3 epochs
-    assert "finished" in page.get_by_test_id("runs").inner_text()
+    runs = page.get_by_test_id("runs").inner_text()
+    assert "finished" in runs and (settings.home / "host-id").read_text().strip() in runs  # where it ran
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "admin-finished.png"), full_page=True)
     token_in_storage = page.evaluate("sessionStorage.getItem('digitnet-admin-token')")

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -80,6 +81,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        with self._connect() as db:
+            yield db
+
+    def _connect(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     @contextmanager
@@ -107,16 +112,11 @@ class SQLiteDatabase(Database):
         raw = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             raw.row_factory = sqlite3.Row
-            raw.execute("PRAGMA journal_mode=WAL")
+            _wal(raw)
             raw.execute("PRAGMA synchronous=FULL")
             yield Connection(raw, "?", sqlite3.IntegrityError)
         finally:
             raw.close()
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self._connect() as db:
-            yield db
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -128,6 +128,20 @@ class SQLiteDatabase(Database):
                 db.raw.execute("ROLLBACK")
                 raise
             db.raw.execute("COMMIT")
+
+
+def _wal(raw: sqlite3.Connection, wait_s: float = 10.0) -> None:
+    """Put the database in WAL mode, once (the mode is kept in the file). Switching waits for no
+    busy handler: several workers opening a new database at once are told "locked" at once, so
+    the switch is tried again until one of them has made it."""
+    deadline = time.monotonic() + wait_s
+    while raw.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            raw.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 class PostgresDatabase(Database):
@@ -189,11 +203,6 @@ class PostgresDatabase(Database):
                 self.idle.append(raw)
                 return
         raw.close()
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self._connect() as db:
-            yield db
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -9,7 +9,6 @@ and coming back costs no prediction.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hosts import AUTH, Host, host_env
+from tests.app.test_admin import stream_events
+from tests.hosts import Host, host_env
 
 HEARTBEAT_TIMEOUT_S = 3
 SMALL_RUN = {"preset": "seed", "hidden": [16], "epochs": 2, "limit": 2000}
@@ -41,15 +41,7 @@ def hosts(tmp_path: Path, pg_url: str, mnist_dir: Path) -> Iterator[tuple[Host, 
 
 def stream(host: Host, run_id: str) -> list[tuple[str, dict]]:
     """The run's events as Server-Sent Events from ``host``, to the final one."""
-    events, kind = [], None
-    with httpx.stream("GET", f"{host.url}/train/{run_id}/events", headers=AUTH, timeout=120) as r:
-        assert r.status_code == 200
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((kind, json.loads(line.split(":", 1)[1])))
-    return events
+    return stream_events(host.url, run_id)
 
 
 def wait_for(check, timeout_s: float, what: str):  # type: ignore[no-untyped-def]

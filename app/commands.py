@@ -35,10 +35,11 @@ from model.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model, save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
 
-# httptools with a deadline for a request's head; the event loop is uvloop (uvicorn's "auto" takes it
-# when installed, as the project's dependencies do): both cost the server less a request than h11 and
-# asyncio's loop (docs/performance.md, Serving)
+# httptools with a deadline for a request's head: less server time a request than h11; asyncio's own
+# event loop, even where uvloop is installed: uvloop measured no faster here, with a worse p99
+# (docs/performance.md, Serving)
 HTTP_PROTOCOL = "app.protocol:HeadDeadlineHttpToolsProtocol"
+EVENT_LOOP = "asyncio"
 OVERRIDES = ("hidden", "activation", "cost", "optimizer", "lr", "schedule", "epochs", "batch_size",
              "l2", "seed", "validation", "limit")
 
@@ -167,7 +168,7 @@ def serve_command(args: argparse.Namespace) -> int:
         os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())  # for every worker
     check_can_start(Settings.from_env())  # what would stop a worker is one line here, not a traceback
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                timeout_graceful_shutdown=5, http=HTTP_PROTOCOL)
+                timeout_graceful_shutdown=5, http=HTTP_PROTOCOL, loop=EVENT_LOOP)
     return 0
 
 

@@ -68,7 +68,7 @@ from app.pendigits import parse  # noqa: E402  (the root is on sys.path from her
 from app.strokes import PAGE, render  # noqa: E402
 
 SERVERS = {"ours": ["app.main:create_app", "--factory", "--http",
-                   "app.protocol:HeadDeadlineHttpToolsProtocol"],
+                   "app.protocol:HeadDeadlineHttpToolsProtocol", "--loop", "asyncio"],  # as digitnet serve
            "reference": ["benchmarks.reference_server:app"]}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HEADERS = {"content-type": "image/png"}

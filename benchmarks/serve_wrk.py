@@ -199,10 +199,10 @@ def blas(blas_threads: int) -> list[dict[str, object]] | str:
 
 
 def loop() -> str:
-    """The event loop both servers run: uvicorn's "auto" takes uvloop when it is installed; so does
-    its HTTP parser, httptools, for the reference (ours names it)."""
-    found = [name for name in ("uvloop", "httptools") if importlib.util.find_spec(name)]
-    return f"uvicorn auto; installed: {', '.join(found) or 'neither uvloop nor httptools'}"
+    """What the reference runs on: uvicorn's "auto" takes httptools and uvloop when they are
+    installed (ours names its parser and loop)."""
+    found = [name for name in ("httptools", "uvloop") if importlib.util.find_spec(name)]
+    return f"the reference's uvicorn auto; installed: {', '.join(found) or 'neither httptools nor uvloop'}"
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -262,7 +262,7 @@ def report(result: dict) -> None:
           f"per kind and server; {result['cpus']} CPUs, load average {result['load_before']} -> "
           f"{result['load_after']}")
     print(f"BLAS (server environment, {result['blas_threads']} thread(s) asked): {result['blas']}")
-    print(f"servers: {result['http']}; event loop and parser: {result['loop']}")
+    print(f"servers: {result['http']}; {result['loop']}")
     print("\n" + f"{'payload':<11}{'server':<16}{'bytes':>7}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
           f"{'p99 ms':>9}{'errors':>8}{'srv ms':>8}{'/ref':>7}{'/ref h11':>9}")
     for kind, rows in result["payloads"].items():

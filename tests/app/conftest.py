@@ -43,7 +43,7 @@ def client(settings) -> Iterator[TestClient]:
 @contextmanager
 def serving(settings: Settings, protocol: type = HeadDeadlineHttpToolsProtocol) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, http=protocol,
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, http=protocol, loop="asyncio",
                             log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,13 +16,24 @@ from model.optim import OPTIMIZERS, SCHEDULES
 MAX_BATCH = 64
 
 # The names a user can choose, each from the registry that defines it (Literal[("a", "b")] is
-# Literal["a", "b"]): a name added there is accepted here and listed in the OpenAPI schema.
-PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
-ActivationName = Literal[tuple(HIDDEN_ACTIVATIONS)]  # type: ignore[valid-type]
-CostName = Literal[tuple(COSTS)]  # type: ignore[valid-type]
-OptimizerName = Literal[tuple(OPTIMIZERS)]  # type: ignore[valid-type]
-ScheduleName = Literal[tuple(SCHEDULES)]  # type: ignore[valid-type]
-RunStatus = Literal[tuple(RUN_STATUSES)]  # type: ignore[valid-type]
+# Literal["a", "b"]): a name added there is accepted here and listed in the OpenAPI schema. A type
+# checker cannot read a Literal built at run time: to it they are strings.
+if TYPE_CHECKING:
+    PresetName: TypeAlias = str
+    ActivationName: TypeAlias = str
+    CostName: TypeAlias = str
+    OptimizerName: TypeAlias = str
+    ScheduleName: TypeAlias = str
+    RunStatus: TypeAlias = str
+    FeedbackStatus: TypeAlias = str
+else:
+    PresetName = Literal[tuple(PRESETS)]
+    ActivationName = Literal[tuple(HIDDEN_ACTIVATIONS)]
+    CostName = Literal[tuple(COSTS)]
+    OptimizerName = Literal[tuple(OPTIMIZERS)]
+    ScheduleName = Literal[tuple(SCHEDULES)]
+    RunStatus = Literal[tuple(RUN_STATUSES)]
+    FeedbackStatus = Literal[tuple(FEEDBACK_STATUSES)]
 
 EXAMPLE_IMAGE = "data:image/png;base64,iVBORw0KGgo..."
 
@@ -128,7 +139,7 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "ready", "loading", "degraded"]
     model_version: str | None = None
-    detail: str | None = Field(None, description="why the worker is degraded")
+    detail: str | None = Field(default=None, description="why the worker is degraded")
 
 
 class TrainRequest(RequestBody):
@@ -159,7 +170,6 @@ class TrainRequest(RequestBody):
 # --- feedback: a person's "No, it's a ..." (app/feedback.py) ---
 MAX_STROKES = 64  # a digit drawn with more strokes than this is no digit
 MAX_POINTS = 10_000  # in all strokes together: the page records ~60 points a second of drawing
-FeedbackStatus = Literal[tuple(FEEDBACK_STATUSES)]  # type: ignore[valid-type]
 Coordinate = Annotated[float, Field(ge=-100, le=400)]  # the canvas is 0..280; a stroke may run off it
 
 

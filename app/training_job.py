@@ -88,7 +88,7 @@ class Run:
             self.stop = self.orphaned or self.ended_elsewhere or cancelled
         return self.stop
 
-    def progress(self, epoch: int, batch: int, n_batches: int) -> dict[str, float]:
+    def progress(self, epoch: int, batch: int, n_batches: int) -> dict[str, float | None]:
         done = ((epoch - 1) * n_batches + batch) / (self.cfg.epochs * n_batches)
         elapsed = time.monotonic() - self.start
         return {"progress": round(done, 4), "elapsed_s": round(elapsed, 2),

@@ -82,8 +82,12 @@ def segment(ink: np.ndarray, read: Read) -> list[Digit]:
     pieces = join_overlapping(pieces, line, ink, read)
     digits = [part for piece in pieces for part in split(piece, line, ink, read)]
     digits.sort(key=lambda p: p.box[0] + p.box[2])
-    found = [Digit(tuple(int(v) for v in p.box), v) for p in digits if (v := _vector(p, ink)) is not None]
-    return found  # type: ignore[return-value]
+    return [Digit(_box(p), v) for p in digits if (v := _vector(p, ink)) is not None]
+
+
+def _box(piece: Piece) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(v) for v in piece.box)
+    return x0, y0, x1, y1
 
 
 def _piece_of(comps: Components, ids: list[int]) -> Piece:

@@ -15,9 +15,9 @@ import binascii
 import io
 
 import numpy as np
-from PIL import Image, ImageOps, PngImagePlugin
+from PIL import ExifTags, Image, ImageOps, PngImagePlugin
 
-from model.preprocess import to_mnist
+from model.preprocess import ink_of, to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 # Text chunks (tEXt, zTXt, iTXt) and ICC profiles are read, and decompressed, when a PNG's header is
@@ -88,10 +88,17 @@ def decode(data: bytes | Image.Image) -> Image.Image:
 
 
 def to_ink(image: Image.Image) -> np.ndarray:
-    """Grayscale ink intensities in [0, 1], 1 = full ink, whatever the image's mode and background.
+    """Grayscale ink intensities in [0, 1], 1 = full ink, whatever the image's mode and background."""
+    return ink_of(to_levels(image))
 
-    Pillow does the colour conversions in C; NumPy then sees one 8-bit gray array, turned to
-    float once: this runs for every request.
+
+def to_levels(image: Image.Image) -> np.ndarray:
+    """The image's ink: as 8-bit levels (uint8, ink = level / 255) when the image is opaque, as float32
+    in [0, 1] when transparency weighs it; ``to_mnist`` reads either, and ``ink_of`` makes floats.
+
+    Pillow does the colour conversions in C; NumPy then sees one 8-bit gray array, kept in 8 bits
+    until the crop is scaled (model/preprocess.py says why that gives the same bits): this runs
+    for every request.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image if image.mode == "RGBA" else image.convert("RGBA")
@@ -105,24 +112,22 @@ def to_ink(image: Image.Image) -> np.ndarray:
             ink = gray if light_ink else 1.0 - gray
             return ink * alpha
         return _polarity(np.asarray(rgba.convert("L")))
-    return _polarity(np.asarray(ImageOps.exif_transpose(image).convert("L")))
+    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # exif_transpose copies even when not
+        image = ImageOps.exif_transpose(image)
+    return _polarity(np.asarray(image if image.mode == "L" else image.convert("L")))
 
 
 def _polarity(gray: np.ndarray) -> np.ndarray:
-    """8-bit gray -> ink in [0, 1], inverted when the border is mostly light: that image is dark ink
-    on a light background."""
+    """8-bit gray -> 8-bit ink levels, inverted when the border is mostly light: that image is dark
+    ink on a light background."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = gray.astype(np.float32)
-    if 2 * np.count_nonzero(border > 127) > border.size:
-        np.subtract(255.0, ink, out=ink)
-    ink *= np.float32(1 / 255)
-    return ink
+    return 255 - gray if 2 * np.count_nonzero(border > 127) > border.size else gray
 
 
 def preprocess(data: bytes | Image.Image) -> np.ndarray | None:
     """Image bytes (or ``open_image``'s result) -> (784,) MNIST-like float32 vector in [0, 1], or None
     for a blank drawing."""
-    return to_mnist(to_ink(decode(data)))
+    return to_mnist(to_levels(decode(data)))
 
 
 def open_images(images: list[bytes], max_pixels: int | None = None) -> list[Image.Image]:

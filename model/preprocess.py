@@ -12,9 +12,15 @@ after scaling. So before scaling, the stroke width is estimated and brought to a
 and the ink is thickened (grey dilation) or thinned (grey erosion) by whole pixels to approach
 ``TARGET_WIDTH`` pixels as measured after scaling to the 20x20 box.
 
-Input: ``ink`` of shape (H, W), float in [0, 1], 1 = full ink (the web side decodes images into
-this; training may feed its own renderings). Output: (784,) float32 in [0, 1], or None when there
-is too little ink to be a digit. NumPy only, so the training code can use the very same function.
+Input: ``ink`` of shape (H, W), float in [0, 1], 1 = full ink (training may feed its own
+renderings), or 8-bit levels (uint8, ink = level / 255: an opaque image, as the web side decodes
+one). Output: (784,) float32 in [0, 1], or None when there is too little ink to be a digit. NumPy
+only, so the training code can use the very same function.
+
+Levels give the very bits that ``ink_of(levels)`` gives: ``ink_of`` is monotone, so thresholding a
+level at ``LEVEL_THRESHOLD`` is thresholding its ink at ``INK_THRESHOLD``, and dilation and erosion
+(which only pick maxima and minima) commute with it; the levels become ink just before the resize.
+Until then each pixel is one byte instead of four, which is what the morphology spends its time on.
 """
 
 from __future__ import annotations
@@ -32,11 +38,26 @@ MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas
 MIN_EXTENT = 0.08  # ink spanning less than this fraction of a large canvas is a dot, not a digit
 TARGET_WIDTH = 2.2  # stroke width in 20x20-box pixels (MNIST's median by the same estimate)
 MAX_STEPS = 12  # at most this many pixels of dilation or erosion
+LEVEL = np.float32(1 / 255)  # the ink of one 8-bit level
+
+
+def ink_of(levels: np.ndarray) -> np.ndarray:
+    """8-bit levels (uint8) -> float32 ink in [0, 1] (level / 255, rounded once); float ink as it is."""
+    return levels.astype(np.float32) * LEVEL if levels.dtype == np.uint8 else levels
+
+
+# the first level whose ink reaches INK_THRESHOLD, found with the very comparison float ink gets
+LEVEL_THRESHOLD = int(np.count_nonzero(ink_of(np.arange(256, dtype=np.uint8)) < INK_THRESHOLD))
+
+
+def inked(ink: np.ndarray) -> np.ndarray:
+    """The mask of pixels that are part of the digit's shape, from float ink or 8-bit levels."""
+    return ink >= (LEVEL_THRESHOLD if ink.dtype == np.uint8 else INK_THRESHOLD)
 
 
 def stroke_width(ink: np.ndarray) -> float:
     """Estimated stroke width in pixels: 2 * area / perimeter of the thresholded ink."""
-    mask = ink >= INK_THRESHOLD
+    mask = inked(ink)
     # perimeter: the number of pixel edges between ink and background (outside counts as background),
     # between neighbouring rows, between neighbouring columns, and along the four sides
     inner = np.count_nonzero(mask[1:, :] != mask[:-1, :]) + np.count_nonzero(mask[:, 1:] != mask[:, :-1])
@@ -84,7 +105,7 @@ def normalise_stroke(crop: np.ndarray, scale: float) -> np.ndarray:
     if steps < 0:
         thinner = _grey_morphology(crop, -steps, np.minimum)
         # never erase a stroke: keep the thinned version only where it still has ink
-        return thinner if np.count_nonzero(thinner >= INK_THRESHOLD) >= MIN_INK_PIXELS else crop
+        return thinner if np.count_nonzero(inked(thinner)) >= MIN_INK_PIXELS else crop
     return crop
 
 
@@ -150,16 +171,19 @@ def centre_by_mass(small: np.ndarray) -> np.ndarray:
 
 
 def to_mnist(ink: np.ndarray) -> np.ndarray | None:
-    """A drawing's ink (H, W) in [0, 1] -> (784,) float32 MNIST-style digit, or None if blank."""
-    mask = ink >= INK_THRESHOLD
+    """A drawing's ink (H, W) in [0, 1], or its 8-bit levels -> (784,) float32 MNIST-style digit, or
+    None if blank."""
+    mask = inked(ink)
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         return None
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     extent = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
     if max(ink.shape) > 2 * SIDE and extent < MIN_EXTENT * max(ink.shape):
         return None
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32)
-    crop = normalise_stroke(crop, BOX / extent)
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    if crop.dtype != np.uint8:
+        crop = crop.astype(np.float32)
+    crop = ink_of(normalise_stroke(crop, BOX / extent))  # a new C-ordered float32 array either way
     h, w = crop.shape
     scale = BOX / max(h, w)
     out_h, out_w = max(1, round(h * scale)), max(1, round(w * scale))

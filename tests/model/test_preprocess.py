@@ -87,3 +87,22 @@ def test_centre_by_mass_is_the_bilinear_shift() -> None:
         src_x = np.broadcast_to((grid - CENTRE + cx)[None, :], (SIDE, SIDE))[None].astype(np.float32)
         expected = bilinear_sample(canvas, src_y, src_x)[0]
         np.testing.assert_allclose(centre_by_mass(small), expected, atol=1e-5)
+
+
+def test_levels_threshold_as_their_ink_does() -> None:
+    from model.preprocess import INK_THRESHOLD, LEVEL_THRESHOLD, ink_of
+
+    levels = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(levels >= LEVEL_THRESHOLD, ink_of(levels) >= INK_THRESHOLD)
+
+
+@pytest.mark.parametrize(("radius", "pen"), [(60, 2), (30, 8), (15, 12)])  # dilated, as is, eroded
+def test_8_bit_levels_give_the_bits_of_their_ink(radius: int, pen: int) -> None:
+    from model.preprocess import ink_of
+
+    padded = np.pad(ring(280, radius, pen, (120, 150)), 1)  # a 3x3 blur: gray edges across the threshold
+    blurred = sum(padded[i : i + 280, j : j + 280] for i in range(3) for j in range(3)) / 9
+    levels = (blurred * 255).astype(np.uint8)
+    from_levels, from_ink = to_mnist(levels), to_mnist(ink_of(levels))
+    assert from_levels is not None and from_ink is not None
+    assert from_levels.tobytes() == from_ink.tobytes()

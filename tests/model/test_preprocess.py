@@ -106,3 +106,17 @@ def test_8_bit_levels_give_the_bits_of_their_ink(radius: int, pen: int) -> None:
     from_levels, from_ink = to_mnist(levels), to_mnist(ink_of(levels))
     assert from_levels is not None and from_ink is not None
     assert from_levels.tobytes() == from_ink.tobytes()
+
+
+def test_shift_matrix_is_two_weighted_diagonals_bit_for_bit() -> None:
+    import math
+
+    from model.preprocess import SIDE, shift_matrix
+
+    rng = np.random.default_rng(0)
+    for n_in in range(1, SIDE + 1):
+        for offset in [*rng.uniform(-35, 35, 40), -28.0, -0.0, 0.0, 0.5, 27.0, 28.0]:
+            k = math.floor(offset)  # the two diagonals as np.eye makes them, weighted in float32
+            expected = np.eye(SIDE, n_in, k, dtype=np.float32) * np.float32(1.0 - (offset - k))
+            expected += np.float32(offset - k) * np.eye(SIDE, n_in, k + 1, dtype=np.float32)
+            assert shift_matrix(n_in, offset).tobytes() == expected.tobytes(), (n_in, offset)

@@ -92,6 +92,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of the servers")
     parser.add_argument("--before", type=Path, help="also serve the app of this older checkout (e.g. from "
                         "`git archive COMMIT`), as it ran: " + BEFORE_ARGS)
+    parser.add_argument("--before-as-ours", action="store_true",
+                        help="serve --before's checkout as ours is served now ("
+                        + " ".join(SERVERS["ours"][2:]) + "): old and new code on the same server")
     parser.add_argument("--reference-as-before", action="store_true",
                         help="also the reference on h11 and asyncio's loop (no httptools, no uvloop)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -99,6 +102,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if min(args.count, args.seconds, args.rounds, args.clients, args.blas_threads) < 1 or args.warmup < 0:
         parser.error("--count, --seconds, --rounds, --clients, --blas-threads must be positive")
     return args
+
+
+def before_args(args: argparse.Namespace) -> list[str]:
+    """How the --before checkout is served: as it ran (h11), or as ours is now (--before-as-ours)."""
+    return SERVERS["ours"] if args.before_as_ours else BEFORE_ARGS.split()
 
 
 def bodies(args: argparse.Namespace) -> dict[str, list[bytes]]:
@@ -220,7 +228,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         if args.before:  # its own state directory: an older store may not read a newer one's
             before_home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-"))
             servers[BEFORE] = stack.enter_context(serve(BEFORE, args.blas_threads, before_home,
-                                                        BEFORE_ARGS.split(), args.before.resolve()))
+                                                        before_args(args), args.before.resolve()))
             paths[BEFORE] = PATHS["ours"]
         if args.reference_as_before:
             h11 = [*SERVERS["reference"], "--http", "h11", "--loop", "asyncio"]
@@ -240,7 +248,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             results[kind] = {name: summarize(r) for name, r in runs.items()}
     return {"wrk": version, "blas": blas(args.blas_threads), "blas_threads": args.blas_threads,
             "http": {name: " ".join(SERVERS[name]) for name in PATHS}, "loop": loop(),
-            "before": {"checkout": str(args.before.resolve()), "args": BEFORE_ARGS} if args.before else None,
+            "before": {"checkout": str(args.before.resolve()), "args": " ".join(before_args(args))}
+            if args.before else None,
             "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count(),
             "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
             "bodies": {k: {"count": len(v), "mean_bytes": round(sum(map(len, v)) / len(v))}

@@ -63,7 +63,7 @@ class Predictor:
         """The answers to ``vectors`` (None: blank) from the network's outputs for the inked ones."""
         probs = probs.astype(np.float64)
         probs /= probs.sum(axis=1, keepdims=True)  # exactly 1 in float64, whatever the network's dtype
-        digits, rounded = probs.argmax(axis=1).tolist(), np.round(probs, 6).tolist()
+        digits, rounded = probs.argmax(axis=1).tolist(), probs.round(6).tolist()
         answers, k = [], 0
         for v in vectors:
             if v is None:
@@ -81,9 +81,10 @@ def pixel_vectors(rows: list[list[float]]) -> list[np.ndarray | None]:
         arr = np.asarray(pixels, dtype=np.float64)
         if arr.shape != (N_PIXELS,):
             raise InputError(f"pixels[{i}] has {arr.size} numbers; expected {N_PIXELS} (28x28)")
-        if not np.isfinite(arr).all() or arr.min() < 0.0 or arr.max() > 1.0:
+        lowest, highest = arr.min(), arr.max()
+        if not (0.0 <= lowest and highest <= 1.0):  # a NaN makes both NaN (min and max propagate it)
             raise InputError(f"pixels[{i}] must be finite numbers between 0 and 1")
-        vectors.append(arr.astype(np.float32) if arr.max() > 0 else None)
+        vectors.append(arr.astype(np.float32) if highest > 0 else None)
     return vectors
 
 

@@ -51,7 +51,9 @@ def test_blank_inputs_are_no_digit_in_their_place_in_a_batch(predictor: Predicto
 
 @pytest.mark.parametrize("row, message", [
     ([0.5] * 783, "783 numbers"), ([0.5] * 783 + [1.5], "between 0 and 1"),
-    ([0.5] * 783 + [float("nan")], "finite"),
+    ([0.5] * 783 + [float("nan")], "finite"), ([float("nan")] + [0.5] * 783, "finite"),
+    ([0.5] * 783 + [float("inf")], "finite"), ([float("-inf")] + [0.0] * 783, "finite"),
+    ([-1e-300] + [0.0] * 783, "between 0 and 1"),
 ])
 def test_bad_pixels_are_an_input_error(predictor: Predictor, row: list[float], message: str) -> None:
     with pytest.raises(InputError, match=message) as info:

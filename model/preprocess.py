@@ -68,11 +68,30 @@ def stroke_width(ink: np.ndarray) -> float:
 
 def _neighbours(a: np.ndarray, pick: np.ufunc, axis: int) -> np.ndarray:
     """``pick`` of each pixel and its two neighbours along ``axis`` (outside the edge: ignored)."""
+    if axis == 1 and a.shape[1] > 1:
+        return _row_neighbours(a, pick)
     out = a.copy()
     head, tail = [slice(None)] * 2, [slice(None)] * 2
     head[axis], tail[axis] = slice(1, None), slice(None, -1)
     pick(out[tuple(head)], a[tuple(tail)], out=out[tuple(head)])  # the neighbour before
     pick(out[tuple(tail)], a[tuple(head)], out=out[tuple(tail)])  # the neighbour after
+    return out
+
+
+def _row_neighbours(a: np.ndarray, pick: np.ufunc) -> np.ndarray:
+    """``_neighbours`` along rows, the rows laid end to end: two passes over one contiguous run
+    instead of three over the rows one by one (the 280x280 canvas's crop: ~3x quicker), then the
+    first and last columns redone from their own row alone. max and min pick one of their inputs,
+    so the result is the same whichever way it is gathered.
+    """
+    flat = a.reshape(-1)  # (h * w,); a copy if ``a`` is a view of a larger image
+    pair = pick(flat[:-1], flat[1:])  # pair[i] = pick(flat[i], flat[i + 1])
+    out = np.empty(a.shape, dtype=a.dtype)  # C-ordered, so that out_flat is a view of it
+    out_flat = out.reshape(-1)
+    out_flat[0], out_flat[-1] = pair[0], pair[-1]
+    pick(pair[:-1], pair[1:], out=out_flat[1:-1])  # pick(flat[i - 1], flat[i], flat[i + 1])
+    pick(a[:, 0], a[:, 1], out=out[:, 0])  # not the previous row's last pixel
+    pick(a[:, -1], a[:, -2], out=out[:, -1])  # nor the next row's first
     return out
 
 

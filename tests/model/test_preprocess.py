@@ -120,3 +120,18 @@ def test_shift_matrix_is_two_weighted_diagonals_bit_for_bit() -> None:
             expected = np.eye(SIDE, n_in, k, dtype=np.float32) * np.float32(1.0 - (offset - k))
             expected += np.float32(offset - k) * np.eye(SIDE, n_in, k + 1, dtype=np.float32)
             assert shift_matrix(n_in, offset).tobytes() == expected.tobytes(), (n_in, offset)
+
+
+@pytest.mark.parametrize("shape", [(37, 29), (1, 5), (5, 1), (2, 2)])
+def test_neighbours_pick_each_pixel_and_the_two_beside_it(shape: tuple[int, int]) -> None:
+    from model.preprocess import _neighbours
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (shape[0] + 2, shape[1] + 2)).astype(np.uint8)
+    for levels in (image[1:-1, 1:-1], image[1:-1, 1:-1].copy()):  # a view into a larger image, and not
+        for pick, outside in ((np.maximum, 0), (np.minimum, 255)):  # outside the edge: ignored
+            padded = np.pad(levels, 1, constant_values=outside)
+            down = pick(pick(padded[:-2, 1:-1], padded[1:-1, 1:-1]), padded[2:, 1:-1])
+            across = pick(pick(padded[1:-1, :-2], padded[1:-1, 1:-1]), padded[1:-1, 2:])
+            np.testing.assert_array_equal(_neighbours(levels, pick, 0), down)
+            np.testing.assert_array_equal(_neighbours(levels, pick, 1), across)

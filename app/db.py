@@ -71,16 +71,17 @@ class Connection:
 
 
 class Database:
-    """What the store needs of a database: ``read`` (autocommit) and ``write`` (one transaction,
-    serialised with every other ``write``), ``script`` for schemas, and its clock ``now``."""
+    """What the store needs of a database: ``connect`` (autocommit: each statement its own
+    transaction) and ``write`` (one transaction, serialised with every other ``write``), ``ddl``
+    for schemas, and its clock ``now``."""
 
-    kind: str
     url: str  # printable: no password
+    dsn: str | None = None  # PostgreSQL's URL as given, password included (for this host's processes)
     types: dict[str, str]
     now: str  # an SQL expression: the database's time, seconds since 1970
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[Connection]:
         with self._connect() as db:
             yield db
 
@@ -99,7 +100,6 @@ class Database:
 class SQLiteDatabase(Database):
     """A file in the state directory, in WAL mode: readers never block the one writer."""
 
-    kind = "sqlite"
     types = {"blob": "BLOB", "float": "DOUBLE PRECISION", "bigint": "BIGINT"}
     now = "((julianday('now') - 2440587.5) * 86400.0)"
 
@@ -147,7 +147,6 @@ def _wal(raw: sqlite3.Connection, wait_s: float = 10.0) -> None:
 class PostgresDatabase(Database):
     """A PostgreSQL database given by URL (psycopg 3, the ``postgres`` extra)."""
 
-    kind = "postgresql"
     types = {"blob": "BYTEA", "float": "DOUBLE PRECISION", "bigint": "BIGINT"}
     now = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"
 

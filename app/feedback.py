@@ -82,20 +82,20 @@ class FeedbackStore:
 
     def recent_from(self, client: str, seconds: float) -> int:
         """How many drawings ``client`` had kept in the last ``seconds``."""
-        with self.db.read() as db:
+        with self.db.connect() as db:
             return db.execute("SELECT COUNT(*) FROM feedback WHERE client = ? AND created_at > ?",
                               (client, time.time() - seconds)).fetchone()[0]
 
     def page(self, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Newest first, disagreements (the person's label is not what the model read) before the rest."""
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute(f"SELECT {COLUMNS} FROM feedback {where} ORDER BY {RIGHT} ASC, "
                               "created_at DESC LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
         return [_item(r) for r in rows]
 
     def get(self, feedback_id: str) -> dict[str, Any]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute(f"SELECT {COLUMNS}, image, strokes FROM feedback WHERE id = ?",
                              (feedback_id,)).fetchone()
         if row is None:
@@ -106,7 +106,7 @@ class FeedbackStore:
         """Accept, reject or relabel one drawing."""
         changes = {k: v for k, v in (("status", status), ("label", label)) if v is not None}
         names = ", ".join(f"{k} = ?" for k in changes)
-        with self.db.read() as db:
+        with self.db.connect() as db:
             done = db.execute(f"UPDATE feedback SET {names}, reviewed_at = ? WHERE id = ?",
                               (*changes.values(), time.time(), feedback_id)).rowcount
         if not done:
@@ -114,12 +114,12 @@ class FeedbackStore:
         return self.get(feedback_id)
 
     def delete(self, feedback_id: str) -> None:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             if not db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount:
                 raise NotFoundError(feedback_id)
 
     def counts(self) -> dict[str, int]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             found = {r[0]: r[1] for r in db.execute("SELECT status, COUNT(*) FROM feedback GROUP BY status")
                      .fetchall()}
         return {status: found.get(status, 0) for status in STATUSES}
@@ -127,7 +127,7 @@ class FeedbackStore:
     def right_share(self, last: int) -> dict[str, dict[str, float]]:
         """Per model version, over its ``last`` submissions: how many, and the share the person said
         the model read right (the live accuracy people see)."""
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 f"SELECT model_version, COUNT(*), AVG({RIGHT}) FROM (SELECT model_version, label, "
                 "predicted, ROW_NUMBER() OVER (PARTITION BY model_version ORDER BY created_at DESC) AS n "
@@ -159,7 +159,7 @@ class FeedbackStore:
         """Every accepted drawing (``status=None``: every drawing), as training wants them: ids, (n, 784)
         uint8 digits, labels, strokes, and which are held out."""
         where = "AND status = ?" if status else ""
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute(f"SELECT id, label, digit28, strokes FROM feedback WHERE digit28 IS NOT NULL "
                               f"{where} ORDER BY id", (status,) if status else ()).fetchall()
         digits = np.frombuffer(b"".join(bytes(r["digit28"]) for r in rows), dtype=np.uint8).reshape(-1, 784)

@@ -96,7 +96,7 @@ class Store:
     @property
     def database_url(self) -> str | None:
         """The PostgreSQL URL given (with its password: for this host's own processes), else None."""
-        return getattr(self.db, "dsn", None)
+        return self.db.dsn
 
     def recover(self) -> list[str]:
         """After a crash: this host's runs whose process is gone are 'interrupted'; leftover temp
@@ -114,7 +114,7 @@ class Store:
     def silent_runs(self, timeout_s: float) -> list[str]:
         """The active runs whose process has written no heartbeat for ``timeout_s`` seconds, by the
         database's clock (hosts' own clocks may differ): their host died or lost the database."""
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute(
                 f"SELECT id FROM runs WHERE status IN (?, ?) AND "
                 f"COALESCE(heartbeat_at, created_at) < {self.db.now} - ?", (*ACTIVE, timeout_s)).fetchall()
@@ -122,7 +122,7 @@ class Store:
 
     def heartbeat(self, run_id: str) -> bool:
         """The run's process is alive; False if the run is no longer active (ended elsewhere)."""
-        with self.db.read() as db:
+        with self.db.connect() as db:
             return db.execute(f"UPDATE runs SET heartbeat_at = {self.db.now} "
                               "WHERE id = ? AND status IN (?, ?)", (run_id, *ACTIVE)).rowcount > 0
 
@@ -147,35 +147,35 @@ class Store:
         hosts asking at once cannot both succeed."""
         run_id = uuid.uuid4().hex[:12]
         try:
-            with self.db.read() as db:
+            with self.db.connect() as db:
                 db.execute(f"INSERT INTO runs (id, status, params, created_at, host, heartbeat_at) "
                            f"VALUES (?, 'starting', ?, ?, ?, {self.db.now})",
                            (run_id, json.dumps(params), time.time(), self.host))
         except IntegrityError:
-            with self.db.read() as db:
+            with self.db.connect() as db:
                 active = db.execute("SELECT id FROM runs WHERE status IN (?, ?)", ACTIVE).fetchone()
             raise RunActiveError(active["id"] if active else "another run") from None
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         names = ", ".join(f"{k} = ?" for k in fields)
-        with self.db.read() as db:
+        with self.db.connect() as db:
             db.execute(f"UPDATE runs SET {names} WHERE id = ?", (*fields.values(), run_id))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(run_id)
         return _run_dict(row)
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
         return [_run_dict(r) for r in rows]
 
     def count_runs_by_status(self) -> dict[str, int]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             return {r[0]: r[1] for r in db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
                     .fetchall()}
 
@@ -186,7 +186,7 @@ class Store:
         return self.get_run(run_id)
 
     def cancel_requested(self, run_id: str) -> bool:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)).fetchone()
         return bool(row and row[0])
 
@@ -196,7 +196,7 @@ class Store:
             _insert_events(db, run_id, events)
 
     def events_after(self, run_id: str, seq: int) -> list[tuple[int, str, dict[str, Any]]]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute("SELECT seq, kind, data FROM events WHERE run_id = ? AND seq > ? "
                               "ORDER BY seq", (run_id, seq)).fetchall()
         return [(r["seq"], r["kind"], json.loads(r["data"])) for r in rows]
@@ -216,7 +216,7 @@ class Store:
             db.execute("INSERT INTO version_files VALUES (?, ?)", (version_id, data))
 
     def get_version(self, version_id: str) -> dict[str, Any]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT * FROM versions WHERE id = ?", (version_id,)).fetchone()
         if row is None:
             raise NotFoundError(version_id)
@@ -234,7 +234,7 @@ class Store:
                 return path
         except OSError:
             pass
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT data FROM version_files WHERE id = ?", (version_id,)).fetchone()
         if row is None:
             raise VersionFileError(f"version {version_id}: its model file is not in the database")
@@ -257,7 +257,7 @@ class Store:
         return path
 
     def list_versions(self) -> list[dict[str, Any]]:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             rows = db.execute("SELECT id, created_at, run_id, sha256, test_accuracy, meta FROM versions "
                               "ORDER BY created_at DESC").fetchall()
         return [{k: r[k] for k in ("id", "created_at", "run_id", "sha256", "test_accuracy")}
@@ -283,7 +283,7 @@ class Store:
         (self.versions_dir / f"{version_id}.npz").unlink(missing_ok=True)
 
     def promoted(self) -> str:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
         return row[0] if row else DEFAULT_VERSION
 
@@ -298,7 +298,7 @@ class Store:
         return previous
 
     def previous(self) -> str | None:
-        with self.db.read() as db:
+        with self.db.connect() as db:
             row = db.execute("SELECT value FROM settings WHERE key = 'previous'").fetchone()
         return row[0] if row else None
 

@@ -144,7 +144,7 @@ def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         store = Store(tmp_path)
-        with store.db.read() as db:
+        with store.db.connect() as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         feedback = FeedbackStore(store, max_count=10**9, max_bytes=10**12)
         items = feedback.page(None, 10**6, 0)

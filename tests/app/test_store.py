@@ -172,7 +172,7 @@ def test_deleting_a_version_removes_its_row_bytes_and_copy(store: Store) -> None
     store.delete_version("v1")
     with pytest.raises(NotFoundError):
         store.version_file("v1")
-    with store.db.read() as db:
+    with store.db.connect() as db:
         assert db.execute("SELECT COUNT(*) FROM version_files").fetchone()[0] == 0
     assert not (store.versions_dir / "v1.npz").exists()
 
@@ -265,7 +265,7 @@ def test_hosts_starting_at_once_on_a_new_database_migrate_it_once(
     for t in threads:
         t.join()
     assert errors == [] and len(started) == 4
-    with started[0].db.read() as db:
+    with started[0].db.connect() as db:
         versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
     assert versions == list(range(1, latest() + 1))
     assert len({s.host for s in started}) == (4 if url else 1)  # one host id per state directory

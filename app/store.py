@@ -31,7 +31,7 @@ from typing import Any
 
 from app.db import Connection, Database, IntegrityError, UnavailableError, open_database
 from app.migrations import migrate
-from model.files import fsync_directory
+from model.files import atomic_write
 
 # A run's status: it is starting or running, then ends in exactly one of the final statuses
 ACTIVE = ("starting", "running")
@@ -242,18 +242,12 @@ class Store:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise VersionFileError(f"version {version_id}: its stored model file does not match its "
                                    "recorded SHA-256")
-        tmp = self.versions_dir / f".tmp-{uuid.uuid4().hex}.npz"
         try:
-            with open(tmp, "wb") as f:
+            with atomic_write(path, ".tmp-", ".npz") as f:  # recover() removes leftover .tmp-*
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise VersionFileError(f"version {version_id}: cannot write its file here ({exc.strerror})") \
                 from exc
-        fsync_directory(self.versions_dir)
         return path
 
     def list_versions(self) -> list[dict[str, Any]]:

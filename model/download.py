@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from model import mnist
-from model.files import fsync_directory
+from model.files import atomic_write
 from model.mnist import DataError, sha256_file
 
 MIRRORS: tuple[str, ...] = (
@@ -106,21 +105,10 @@ def _download_from(
     url: str, name: str, digest: str, root: Path, progress: Progress | None, timeout: float
 ) -> None:
     """Stream ``url`` into a temporary file in ``root``, verify it, then rename it to ``name``."""
-    fd, tmp_name = tempfile.mkstemp(dir=root, prefix=f".{name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            actual = _stream(url, name, out, progress, timeout)
-            if actual != digest:
-                raise _BadDownloadError(f"SHA-256 is {actual}, the official one is {digest}")
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.chmod(0o644)  # mkstemp makes it private; the data is public and may be shared
-        os.replace(tmp, root / name)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_directory(root)
+    with atomic_write(root / name, f".{name}.", ".part") as out:
+        actual = _stream(url, name, out, progress, timeout)
+        if actual != digest:  # raised inside: the file is not renamed into place
+            raise _BadDownloadError(f"SHA-256 is {actual}, the official one is {digest}")
 
 
 def _stream(

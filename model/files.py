@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_directory(directory: Path) -> None:
@@ -24,3 +27,26 @@ def fsync_directory(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(target: Path, prefix: str = ".tmp-", suffix: str = "") -> Iterator[BinaryIO]:
+    """A file to write that becomes ``target`` whole or not at all.
+
+    It is a temporary file beside ``target`` (named ``prefix...suffix``, so a clean-up can find
+    leftovers of a crash), flushed to disk, then renamed over ``target`` and the rename flushed
+    too (``fsync_directory``). An exception inside the block leaves ``target`` as it was and
+    removes the temporary file. Readable by all (0644), like the files it replaces.
+    """
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    fsync_directory(target.parent)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from model.files import fsync_directory
+from model.files import atomic_write
 from model.network import Architecture, Network
 
 FORMAT = "digitnet-model/1"
@@ -43,18 +42,8 @@ def save_model(path: str | os.PathLike[str], net: Network, meta: dict[str, Any])
     target.parent.mkdir(parents=True, exist_ok=True)
     full_meta = {"format": FORMAT, "architecture": net.arch.to_dict(), **meta}
     meta_text = np.array(json.dumps(full_meta, sort_keys=True))
-    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".npz", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes it private; a model file is meant to be read
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, theta=net.theta, meta=meta_text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    fsync_directory(target.parent)
+    with atomic_write(target, TEMP_PREFIX, ".npz") as f:
+        np.savez(f, theta=net.theta, meta=meta_text)
     return target
 
 

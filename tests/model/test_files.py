@@ -1,8 +1,10 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from model import files
-from model.files import fsync_directory
+from model.files import atomic_write, fsync_directory
 
 
 def test_fsync_directory_flushes_the_directory_itself(tmp_path: Path, monkeypatch) -> None:
@@ -32,7 +34,21 @@ def test_fsync_directory_closes_the_directory_when_fsync_is_refused(tmp_path: Pa
     assert len(closed) == 1
 
 
-def test_the_writers_share_one_fsync_directory() -> None:
+def test_the_writers_share_one_atomic_write() -> None:
+    from app import store
     from model import download, serialize
 
-    assert download.fsync_directory is serialize.fsync_directory is fsync_directory
+    assert download.atomic_write is serialize.atomic_write is store.atomic_write is atomic_write
+
+
+def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "m.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_write(target, ".tmp-", ".npz") as f:
+        f.write(b"half of the new")
+        raise RuntimeError("stopped mid-write")
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    with atomic_write(target, ".tmp-", ".npz") as f:
+        f.write(b"new")
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+    assert target.stat().st_mode & 0o777 == 0o644

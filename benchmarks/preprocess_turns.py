@@ -24,19 +24,9 @@ from types import ModuleType
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def load_images(root: Path) -> ModuleType:
-    """``app.images`` from the tree ``root``; the modules of a previous load are forgotten first, and
-    the functions loaded keep their own modules' globals."""
-    for name in [n for n in sys.modules if n.split(".")[0] in ("app", "model")]:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
-    try:
-        import app.images
-    finally:
-        sys.path.remove(str(root))
-    return app.images
+from benchmarks.trees import import_from  # noqa: E402
 
 
 def image_files(count: int) -> dict[str, list[bytes]]:
@@ -66,9 +56,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=50, help="drawings of each kind")
     parser.add_argument("--rounds", type=int, default=15, help="turns of each tree")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     files = image_files(args.count)
-    trees = {"old": load_images(args.old_root.resolve()), "new": load_images(ROOT)}
+    trees = {name: import_from(root, "app.images") for name, root in (("old", args.old_root.resolve()),
+                                                                      ("new", ROOT))}
     print(f"{'kind':<11}{'step':<10}{'old us':>9}{'new us':>9}{'new/old':>9}")
     for kind, datas in files.items():
         # each step's input, made untimed by the same tree: files, decoded images, inks

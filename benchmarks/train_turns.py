@@ -25,19 +25,9 @@ from types import ModuleType
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-
-def load_model(root: Path) -> ModuleType:
-    """``model.train`` from the tree ``root``: the modules of a previous load are forgotten first,
-    and the functions loaded keep their own modules' globals."""
-    for name in [n for n in sys.modules if n == "model" or n.startswith("model.")]:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
-    try:
-        import model.train
-    finally:
-        sys.path.remove(str(root))
-    return model.train
+from benchmarks.trees import import_from  # noqa: E402
 
 
 def trainer_epoch(train_module: ModuleType, data: object) -> Callable[[], list[float]]:
@@ -92,8 +82,8 @@ def main() -> None:
     default_data = os.environ.get("DIGITNET_DATA") or str(ROOT.parent / "shared" / "mnist")
     parser.add_argument("--data", default=default_data, help="MNIST directory (default: %(default)s)")
     args = parser.parse_args()
-    old = load_model(args.old_root)
-    new = load_model(ROOT)
+    old = import_from(args.old_root, "model.train")
+    new = import_from(ROOT, "model.train")
     from model.mnist import load_mnist
 
     d = load_mnist(args.data)

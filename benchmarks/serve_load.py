@@ -156,12 +156,13 @@ def free_port() -> int:
 
 @contextmanager
 def serve(name: str, blas_threads: int, home: str, uvicorn_args: list[str] | None = None,
-          cwd: Path = ROOT) -> Iterator[Server]:
+          cwd: Path = ROOT, workers: int = 1) -> Iterator[Server]:
     """Run one server in a uvicorn subprocess until /readyz answers 200; always stop it afterwards.
 
     The app keeps state (versions, the promoted one, an admin token) in DIGITNET_HOME: an empty
     ``home`` makes it serve the shipped model, as the reference does, and leaves the user's alone.
-    ``uvicorn_args`` (default ``SERVERS[name]``) from ``cwd`` (another checkout serves its own code).
+    ``uvicorn_args`` (default ``SERVERS[name]``) from ``cwd`` (another checkout serves its own code),
+    with ``workers`` uvicorn worker processes (more than one: a supervisor process and its children).
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
@@ -169,7 +170,7 @@ def serve(name: str, blas_threads: int, home: str, uvicorn_args: list[str] | Non
     token = secrets.token_urlsafe(32)
     env.update(DIGITNET_HOME=home, DIGITNET_ADMIN_TOKEN=token)  # no token file, no log
     command = [sys.executable, "-m", "uvicorn", *(uvicorn_args or SERVERS[name]), "--host", "127.0.0.1",
-               "--port", str(port), "--workers", "1", "--log-level", "warning"]
+               "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     proc = subprocess.Popen(command, cwd=cwd, env=env)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -206,12 +207,25 @@ def answers_alone(server: Server, pngs: list[bytes], path: str = "/predict") -> 
 
 
 def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU seconds of this process (``None``) or of process ``pid`` (all threads)."""
+    """User + system CPU seconds of this process (``None``), or of process ``pid`` and the processes it
+    started (all threads: uvicorn's workers are its children), from Linux's /proc."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return own + sum(cpu_seconds(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    """The running children of ``pid`` (those that ended meanwhile are left out)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(c) for c in task.read_text().split()]
+        except OSError:
+            continue
+    return [c for c in children if Path(f"/proc/{c}/stat").exists()]
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="wrk runs per kind and server, in turns")
     parser.add_argument("--clients", type=int, default=16, help="wrk connections")
     parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads of the servers")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of each server")
     parser.add_argument("--before", type=Path, help="also serve the app of this older checkout (e.g. from "
                         "`git archive COMMIT`), as it ran: " + BEFORE_ARGS)
     parser.add_argument("--before-as-ours", action="store_true",
@@ -223,16 +224,19 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-"))
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-lua-")))
         scripts = write_scripts(kinds, folder)
-        servers = {name: stack.enter_context(serve(name, args.blas_threads, home)) for name in PATHS}
+        servers = {name: stack.enter_context(serve(name, args.blas_threads, home, workers=args.workers))
+                   for name in PATHS}
         paths = dict(PATHS)
         if args.before:  # its own state directory: an older store may not read a newer one's
             before_home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-"))
             servers[BEFORE] = stack.enter_context(serve(BEFORE, args.blas_threads, before_home,
-                                                        before_args(args), args.before.resolve()))
+                                                        before_args(args), args.before.resolve(),
+                                                        args.workers))
             paths[BEFORE] = PATHS["ours"]
         if args.reference_as_before:
             h11 = [*SERVERS["reference"], "--http", "h11", "--loop", "asyncio"]
-            servers[REFERENCE_H11] = stack.enter_context(serve(REFERENCE_H11, args.blas_threads, home, h11))
+            servers[REFERENCE_H11] = stack.enter_context(serve(REFERENCE_H11, args.blas_threads, home, h11,
+                                                               workers=args.workers))
             paths[REFERENCE_H11] = PATHS["reference"]
         urls = {name: s.url + paths[name] for name, s in servers.items()}
         pids = {name: s.pid for name, s in servers.items()}
@@ -250,7 +254,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             "http": {name: " ".join(SERVERS[name]) for name in PATHS}, "loop": loop(),
             "before": {"checkout": str(args.before.resolve()), "args": " ".join(before_args(args))}
             if args.before else None,
-            "clients": args.clients, "seconds": args.seconds, "rounds": args.rounds, "cpus": os.cpu_count(),
+            "clients": args.clients, "workers": args.workers, "seconds": args.seconds, "rounds": args.rounds,
+            "cpus": os.cpu_count(),
             "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()],
             "bodies": {k: {"count": len(v), "mean_bytes": round(sum(map(len, v)) / len(v))}
                        for k, v in kinds.items()},
@@ -267,7 +272,8 @@ def ratios(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
 
 
 def report(result: dict) -> None:
-    print(f"{result['wrk']}; {result['clients']} connections, {result['rounds']} x {result['seconds']} s "
+    print(f"{result['wrk']}; {result['clients']} connections, {result['workers']} worker(s) a server, "
+          f"{result['rounds']} x {result['seconds']} s "
           f"per kind and server; {result['cpus']} CPUs, load average {result['load_before']} -> "
           f"{result['load_after']}")
     print(f"BLAS (server environment, {result['blas_threads']} thread(s) asked): {result['blas']}")
@@ -282,8 +288,8 @@ def report(result: dict) -> None:
             print(f"{kind:<11}{name:<16}{result['bodies'][kind]['mean_bytes']:>7}{row['rps']:>9.1f}"
                   f"{row['p50']:>9.2f}{row['p90']:>9.2f}{row['p99']:>9.2f}{row['errors']:>8}"
                   f"{row['server_cpu_ms']:>8.2f}{cells}")
-    print("\nsrv ms: the server's CPU time a request (all its threads), ms; /ref: requests/s over the "
-          "reference's (/ref h11: over the reference on h11 and asyncio's loop)")
+    print("\nsrv ms: the server's CPU time a request (all its threads and worker processes), ms; "
+          "/ref: requests/s over the reference's (/ref h11: over the reference on h11 and asyncio's loop)")
 
 
 def main() -> None:

@@ -205,11 +205,21 @@ class Store:
     def add_version(self, version_id: str, path: Path, sha256: str, test_accuracy: float | None,
                     meta: dict[str, Any], run_id: str | None = None) -> None:
         """Record the model file at ``path`` (this host's copy, already written) as a version: its
-        bytes go into the database with the row, in one transaction."""
+        bytes go into the database with the row, in one transaction.
+
+        Safe to try again: a run retries while the database is away, and a commit can succeed
+        with its answer lost on the way back; the same version with the same bytes is then already
+        there, and that is success. Another file under that id is a ValueError.
+        """
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
             raise ValueError(f"{path} does not match the SHA-256 given for version {version_id}")
         with self.db.write() as db:
+            known = db.execute("SELECT sha256 FROM versions WHERE id = ?", (version_id,)).fetchone()
+            if known is not None:
+                if known["sha256"] != sha256:
+                    raise ValueError(f"version {version_id} exists already, with another model file")
+                return
             db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", (
                 version_id, time.time(), run_id, f"versions/{version_id}.npz", sha256, test_accuracy,
                 json.dumps(meta)))

@@ -147,6 +147,22 @@ def test_a_version_file_given_with_the_wrong_checksum_is_not_recorded(store: Sto
         store.get_version("v1")
 
 
+def test_recording_a_version_again_with_the_same_file_is_a_no_op(store: Store) -> None:
+    # what a run does when its commit went through but the answer was lost (the database went away)
+    digest = write_version(store, "v1", b"the model")
+    first = store.get_version("v1")
+    store.add_version("v1", store.versions_dir / "v1.npz", digest, 0.5, {"other": "meta"})
+    assert store.get_version("v1") == first
+    (store.versions_dir / "v1.npz").write_bytes(b"another model")
+    with pytest.raises(ValueError, match="exists already"):
+        store.add_version("v1", store.versions_dir / "v1.npz", hashlib.sha256(b"another model").hexdigest(),
+                          0.5, {})
+    (store.versions_dir / "v1.npz").unlink()
+    assert store.version_file("v1").read_bytes() == b"the model"  # the recorded file, untouched
+    with store.db.connect() as db:
+        assert db.execute("SELECT COUNT(*) FROM version_files").fetchone()[0] == 1
+
+
 def test_a_missing_or_changed_copy_is_fetched_again_from_the_database(store: Store) -> None:
     write_version(store, "v1", b"the model")
     path = store.versions_dir / "v1.npz"

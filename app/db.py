@@ -39,6 +39,10 @@ class IntegrityError(Exception):
     """A constraint refused the write (a unique key, the one-active-run index)."""
 
 
+class NotFoundError(Exception):
+    """No row with that id: no such run, or no such version."""
+
+
 class Rows(Protocol):
     rowcount: int
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from app.store import NotFoundError, Store
+from app.db import NotFoundError
+from app.store import Store
 
 STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id

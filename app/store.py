@@ -1,14 +1,14 @@
-"""The shared state: training runs, their events, model versions and which one is promoted.
+"""The shared state: training runs, their events, and the model versions (app.version_store).
 
 The database is the one source of truth shared by every web worker, every host and the training
 process: a worker never keeps state that another would need. It is SQLite in the state directory
 (one host, nothing to install), or PostgreSQL when ``DIGITNET_DATABASE_URL`` names one (any number
 of hosts, no shared disk): app.db hides the difference, app.migrations creates the schema.
 
-A model version is bytes in the database with their SHA-256; each host keeps a copy on its own disk
-(``versions/``), checked against the SHA-256 before it serves, and fetched again when missing or
-changed. A training run records the host it runs on and a heartbeat from its process: a host that
-died leaves a heartbeat that stops, and any other host then ends the run as interrupted.
+A model version is bytes in the database with their SHA-256, and each host keeps checked copies
+on its own disk (``Store.versions``, app.version_store). A training run records the host it runs on
+and a heartbeat from its process: a host that died leaves a heartbeat that stops, and any other host
+then ends the run as interrupted.
 
     $DIGITNET_HOME/
         digitnet.db          runs, events, versions, settings, feedback (SQLite only)
@@ -19,26 +19,22 @@ died leaves a heartbeat that stops, and any other host then ends the run as inte
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import sqlite3
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from app.db import Connection, Database, IntegrityError, UnavailableError, open_database
+from app.db import Connection, Database, IntegrityError, NotFoundError, UnavailableError, open_database
 from app.migrations import migrate
-from model.files import atomic_write
+from app.version_store import Versions
 
 # A run's status: it is starting or running, then ends in exactly one of the final statuses
 ACTIVE = ("starting", "running")
 FINAL = ("finished", "diverged", "cancelled", "failed", "interrupted")
 RUN_STATUSES = ACTIVE + FINAL
-VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-DEFAULT_VERSION = "default"
 
 
 class StoreError(Exception):
@@ -49,34 +45,15 @@ class RunActiveError(Exception):
     """A run is already going; only one at a time."""
 
 
-class NotFoundError(Exception):
-    """No run or version with that id."""
-
-
-class VersionInUseError(Exception):
-    """The version is promoted: it cannot be deleted."""
-
-
-class VersionFileError(Exception):
-    """A version's model file cannot be had here: not in the database, not matching its SHA-256, or
-    not writable on this host's disk."""
-
-
-def valid_version_id(version_id: str) -> bool:
-    """Letters, digits, '-' and '_' only: an id can never name a path outside versions/."""
-    return VERSION_ID.fullmatch(version_id) is not None  # not .match: "$" also matches before a final "\n"
-
-
 class Store:
-    """Runs, events and versions; every method opens its own short transaction."""
+    """Runs and their events, and ``versions``; every method opens its own short transaction."""
 
     def __init__(self, home: Path, database_url: str | None = None) -> None:
         """Open (or create) the state in ``home`` and the database (``database_url``, else SQLite in
         ``home``), migrating its schema; StoreError, saying what to do, if it cannot."""
         self.home = home
-        self.versions_dir = home / "versions"
         try:
-            self.versions_dir.mkdir(parents=True, exist_ok=True)
+            (home / "versions").mkdir(parents=True, exist_ok=True)
             self.host = _host_id(home)
         except OSError as exc:
             raise StoreError(f"cannot use the state directory {home} ({exc.strerror}); set DIGITNET_HOME "
@@ -92,6 +69,7 @@ class Store:
                              "away to start afresh (its runs and versions are then forgotten)") from exc
         except UnavailableError as exc:
             raise StoreError(f"{exc}; start it, or check DIGITNET_DATABASE_URL") from exc
+        self.versions = Versions(self.db, home / "versions")
 
     @property
     def database_url(self) -> str | None:
@@ -101,8 +79,7 @@ class Store:
     def recover(self) -> list[str]:
         """After a crash: this host's runs whose process is gone are 'interrupted'; leftover temp
         files go. (Another host's runs are judged by their heartbeat: ``silent_runs``.)"""
-        for leftover in self.versions_dir.glob(".tmp-*"):
-            leftover.unlink(missing_ok=True)
+        self.versions.remove_temp_files()
         interrupted = []
         for run in self.list_runs(limit=1000):
             if run["status"] in ACTIVE and run["host"] in (self.host, None) and not _alive(run["pid"]) \
@@ -200,111 +177,6 @@ class Store:
             rows = db.execute("SELECT seq, kind, data FROM events WHERE run_id = ? AND seq > ? "
                               "ORDER BY seq", (run_id, seq)).fetchall()
         return [(r["seq"], r["kind"], json.loads(r["data"])) for r in rows]
-
-    # --- versions ---
-    def add_version(self, version_id: str, path: Path, sha256: str, test_accuracy: float | None,
-                    meta: dict[str, Any], run_id: str | None = None) -> None:
-        """Record the model file at ``path`` (this host's copy, already written) as a version: its
-        bytes go into the database with the row, in one transaction.
-
-        Safe to try again: a run retries while the database is away, and a commit can succeed
-        with its answer lost on the way back; the same version with the same bytes is then already
-        there, and that is success. Another file under that id is a ValueError.
-        """
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise ValueError(f"{path} does not match the SHA-256 given for version {version_id}")
-        with self.db.write() as db:
-            known = db.execute("SELECT sha256 FROM versions WHERE id = ?", (version_id,)).fetchone()
-            if known is not None:
-                if known["sha256"] != sha256:
-                    raise ValueError(f"version {version_id} exists already, with another model file")
-                return
-            db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", (
-                version_id, time.time(), run_id, f"versions/{version_id}.npz", sha256, test_accuracy,
-                json.dumps(meta)))
-            db.execute("INSERT INTO version_files VALUES (?, ?)", (version_id, data))
-
-    def get_version(self, version_id: str) -> dict[str, Any]:
-        with self.db.connect() as db:
-            row = db.execute("SELECT * FROM versions WHERE id = ?", (version_id,)).fetchone()
-        if row is None:
-            raise NotFoundError(version_id)
-        return {**dict(row), "meta": json.loads(row["meta"])}
-
-    def version_file(self, version_id: str) -> Path:
-        """This host's copy of a version's model file, checked against its recorded SHA-256; fetched
-        from the database (and written atomically) when it is missing or does not match.
-        NotFoundError if there is no such version; VersionFileError if the database's bytes do not
-        match either."""
-        sha256 = self.get_version(version_id)["sha256"]
-        path = self.versions_dir / f"{version_id}.npz"
-        try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
-                return path
-        except OSError:
-            pass
-        with self.db.connect() as db:
-            row = db.execute("SELECT data FROM version_files WHERE id = ?", (version_id,)).fetchone()
-        if row is None:
-            raise VersionFileError(f"version {version_id}: its model file is not in the database")
-        data = bytes(row["data"])
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise VersionFileError(f"version {version_id}: its stored model file does not match its "
-                                   "recorded SHA-256")
-        try:
-            with atomic_write(path, ".tmp-", ".npz") as f:  # recover() removes leftover .tmp-*
-                f.write(data)
-        except OSError as exc:
-            raise VersionFileError(f"version {version_id}: cannot write its file here ({exc.strerror})") \
-                from exc
-        return path
-
-    def list_versions(self) -> list[dict[str, Any]]:
-        with self.db.connect() as db:
-            rows = db.execute("SELECT id, created_at, run_id, sha256, test_accuracy, meta FROM versions "
-                              "ORDER BY created_at DESC").fetchall()
-        return [{k: r[k] for k in ("id", "created_at", "run_id", "sha256", "test_accuracy")}
-                | {"scores": json.loads(r["meta"]).get("scores") or {}} for r in rows]
-
-    def delete_version(self, version_id: str) -> None:
-        """Forget a version and remove its file. NotFoundError if there is none; VersionInUseError for
-        the promoted one (checked in the same transaction as the delete, so a promotion cannot slip
-        in between). A rollback that would have gone back to it has nothing to go back to any more.
-        """
-        with self.db.write() as db:
-            row = db.execute("SELECT id FROM versions WHERE id = ?", (version_id,)).fetchone()
-            promoted = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
-            if row is None:
-                raise NotFoundError(version_id)
-            if promoted and promoted[0] == version_id:
-                raise VersionInUseError(version_id)
-            db.execute("DELETE FROM versions WHERE id = ?", (version_id,))
-            db.execute("DELETE FROM version_files WHERE id = ?", (version_id,))
-            db.execute("DELETE FROM settings WHERE key = 'previous' AND value = ?", (version_id,))
-        # the row goes first: a crash in between leaves a file nothing points to, never a version
-        # whose file is gone (other hosts' copies are left: nothing will serve them)
-        (self.versions_dir / f"{version_id}.npz").unlink(missing_ok=True)
-
-    def promoted(self) -> str:
-        with self.db.connect() as db:
-            row = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
-        return row[0] if row else DEFAULT_VERSION
-
-    def set_promoted(self, version_id: str) -> str:
-        """Promote ``version_id``; returns the version it replaces (for rollback)."""
-        with self.db.write() as db:
-            row = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
-            previous = row[0] if row else DEFAULT_VERSION
-            for key, value in (("promoted", version_id), ("previous", previous)):
-                db.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                           "value = excluded.value", (key, value))
-        return previous
-
-    def previous(self) -> str | None:
-        with self.db.connect() as db:
-            row = db.execute("SELECT value FROM settings WHERE key = 'previous'").fetchone()
-        return row[0] if row else None
 
 
 def _insert_events(db: Connection, run_id: str, events: list[tuple[str, dict[str, Any]]]) -> None:

@@ -166,12 +166,12 @@ def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksu
            pendigits: str | None = None) -> str:
     """Save the trained network as a new version (atomic write) and record it with its scores."""
     version_id = f"run-{run_id}"
-    path = store.versions_dir / f"{version_id}.npz"
+    path = store.versions.folder / f"{version_id}.npz"
     meta = run_meta(cfg, event, history, checksums, run_id=run_id, feedback=feedback,
                     scores=_until_stored(lambda: scores(store, event.network, pendigits)))
     save_model(path, event.network, meta)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    _until_stored(lambda: store.add_version(version_id, path, digest, event.test_accuracy, meta, run_id))
+    _until_stored(lambda: store.versions.add(version_id, path, digest, event.test_accuracy, meta, run_id))
     return version_id
 
 

@@ -15,9 +15,10 @@ import logging
 import time
 from pathlib import Path
 
-from app.db import UnavailableError
+from app.db import NotFoundError, UnavailableError
 from app.predictor import Predictor
-from app.store import DEFAULT_VERSION, NotFoundError, Store, VersionFileError, valid_version_id
+from app.store import Store
+from app.version_store import DEFAULT_VERSION, VersionFileError, valid_version_id
 from model.serialize import ModelFileError, load_model
 
 log = logging.getLogger("digitnet")
@@ -41,7 +42,7 @@ class ModelHolder:
         self.problem: str | None = None
         self.refused: str | None = None  # the promoted version that could not serve, last we tried
         self.refused_at = 0.0
-        wanted = store.promoted()
+        wanted = store.versions.promoted()
         try:
             self.current = self.load(wanted)
         except VersionError as exc:  # the promoted file went bad while we were down: serve the default
@@ -55,7 +56,7 @@ class ModelHolder:
         if not valid_version_id(version_id):
             raise VersionError(f"invalid version id {version_id!r}")
         try:
-            path = self.store.version_file(version_id)
+            path = self.store.versions.file(version_id)
         except NotFoundError as exc:
             raise VersionError(f"no version {version_id!r}") from exc
         except (VersionFileError, UnavailableError) as exc:
@@ -69,13 +70,13 @@ class ModelHolder:
         """Check the version here first (or take it loaded), then record it as promoted and serve it;
         returns the previous."""
         predictor = predictor or self.load(version_id)
-        previous = self.store.set_promoted(version_id)
+        previous = self.store.versions.promote(version_id)
         self.current = predictor
         return previous
 
     def sync(self) -> None:
         """Serve what the store says is promoted, if it is not already served and can serve."""
-        wanted = self.store.promoted()
+        wanted = self.store.versions.promoted()
         if wanted == self.current.version:
             self.problem = self.refused = None
             return

@@ -17,13 +17,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app import training_job
-from app.db import UnavailableError
+from app.db import NotFoundError, UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.feedback import FeedbackStore
 from app.predictor import Predictor
 from app.schemas import PromoteResponse, RunResponse, TrainRequest
-from app.store import ACTIVE, DEFAULT_VERSION, FINAL, NotFoundError, RunActiveError, Store, VersionInUseError
+from app.store import ACTIVE, FINAL, RunActiveError, Store
 from app.training import accuracy, check_run_size, config_from, require_mnist
+from app.version_store import DEFAULT_VERSION, VersionInUseError
 from app.versions import VersionError
 from model.mnist import DataError
 
@@ -127,8 +128,8 @@ async def run_events(run_id: Annotated[str, Depends(streamed_run)], request: Req
 
 @router.get("/versions", summary="Model versions with their metrics, and which one serves")
 def list_versions(store: StoreDep, holder: HolderDep) -> dict[str, Any]:
-    return {"promoted": store.promoted(), "serving": holder.current.version,
-            "worker_pid": os.getpid(), "versions": store.list_versions()}
+    return {"promoted": store.versions.promoted(), "serving": holder.current.version,
+            "worker_pid": os.getpid(), "versions": store.versions.list()}
 
 
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,
@@ -166,7 +167,7 @@ def delete_version(version_id: str, store: StoreDep) -> None:
     if version_id == DEFAULT_VERSION:
         raise HTTPException(409, "the shipped model 'default' cannot be deleted")
     try:
-        store.delete_version(version_id)
+        store.versions.delete(version_id)
     except NotFoundError as exc:
         raise HTTPException(404, f"no version {version_id!r}") from exc
     except VersionInUseError as exc:
@@ -176,7 +177,7 @@ def delete_version(version_id: str, store: StoreDep) -> None:
 @router.post("/versions/rollback", response_model=PromoteResponse,
              summary="Serve the version that served before the last promotion")
 def rollback(store: StoreDep, holder: HolderDep, services: ServicesDep) -> dict[str, str]:
-    previous = store.previous()
+    previous = store.versions.previous()
     if previous is None:
         raise HTTPException(409, "nothing to roll back to: no version was promoted yet")
     return promote(previous, holder, services, force=True)  # going back is the admin's call

@@ -15,6 +15,7 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.db import NotFoundError
 from app.deps import Services, ServicesDep
 from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
 from app.images import InputError, decode_data_url, preprocess
@@ -28,7 +29,7 @@ from app.schemas import (
     FeedbackReview,
     FeedbackStatus,
 )
-from app.store import DEFAULT_VERSION, NotFoundError
+from app.version_store import DEFAULT_VERSION
 
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
@@ -65,7 +66,7 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
                             headers={"Retry-After": str(int(RATE_WINDOW_S))})
     if body.model_version != DEFAULT_VERSION:
         try:
-            services.store.get_version(body.model_version)
+            services.store.versions.get(body.model_version)
         except NotFoundError as exc:
             raise InputError(f"no model version {body.model_version!r}") from exc
     image = decode_data_url(body.image)

@@ -189,7 +189,7 @@ def test_bad_versions_are_refused_and_the_serving_model_stays(live_server, setti
 
     version_id = finished_run["events"][-1][1]["version_id"]
     store = Store(settings.home)
-    good = store.version_file(version_id).read_bytes()
+    good = store.versions.file(version_id).read_bytes()
     try:
         set_stored_bytes(store, version_id, good[:1000] + bytes([good[1000] ^ 0xFF]) + good[1001:])
         r = httpx.post(f"{live_server}/versions/{version_id}/promote", headers=AUTH)
@@ -286,20 +286,22 @@ def test_a_version_that_does_not_serve_can_be_deleted(client, settings) -> None:
 
 
 def test_the_promoted_version_cannot_be_deleted_and_a_deleted_previous_is_no_rollback(tmp_path) -> None:
-    from app.store import NotFoundError, Store, VersionInUseError
+    from app.db import NotFoundError
+    from app.store import Store
+    from app.version_store import VersionInUseError
     from tests.app.test_versions import add_version
 
     store = Store(tmp_path)
     add_version(store, "a")
     add_version(store, "b")
-    store.set_promoted("a")
-    store.set_promoted("b")
+    store.versions.promote("a")
+    store.versions.promote("b")
     with pytest.raises(VersionInUseError):
-        store.delete_version("b")
-    store.delete_version("a")
-    assert store.previous() is None and store.promoted() == "b"
+        store.versions.delete("b")
+    store.versions.delete("a")
+    assert store.versions.previous() is None and store.versions.promoted() == "b"
     with pytest.raises(NotFoundError):
-        store.delete_version("a")
+        store.versions.delete("a")
 
 
 @pytest.mark.parametrize("body, words", [

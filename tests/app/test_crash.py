@@ -33,10 +33,10 @@ SAVER = textwrap.dedent("""
         i += 1
         net.initialize(np.random.default_rng(i))
         vid = f"v{i}-{np.random.default_rng().integers(1 << 30)}"
-        path = save_model(store.versions_dir / f"{vid}.npz", net, {"i": i})
-        store.add_version(vid, path, hashlib.sha256(path.read_bytes()).hexdigest(), None, {})
+        path = save_model(store.versions.folder / f"{vid}.npz", net, {"i": i})
+        store.versions.add(vid, path, hashlib.sha256(path.read_bytes()).hexdigest(), None, {})
         if i % 2:
-            store.set_promoted(vid)
+            store.versions.promote(vid)
 """)
 
 
@@ -44,11 +44,11 @@ def check_versions(home: Path) -> int:
     """Every recorded version's file is whole (matches its SHA-256); no temp file remains."""
     store = Store(home)
     store.recover()
-    versions = store.list_versions()
+    versions = store.versions.list()
     for v in versions:
-        data = (store.versions_dir / f"{v['id']}.npz").read_bytes()
+        data = (store.versions.folder / f"{v['id']}.npz").read_bytes()
         assert hashlib.sha256(data).hexdigest() == v["sha256"], v["id"]
-    assert list(store.versions_dir.glob(".tmp-*")) == []
+    assert list(store.versions.folder.glob(".tmp-*")) == []
     return len(versions)
 
 
@@ -65,7 +65,7 @@ def test_kill_9_during_saves_and_promotions_never_leaves_a_broken_version(tmp_pa
         proc.wait()
         counts.append(check_versions(tmp_path))
         store = Store(tmp_path)
-        assert ModelHolder(store, WEIGHTS).current.version == store.promoted()  # what restarts serve
+        assert ModelHolder(store, WEIGHTS).current.version == store.versions.promoted()  # what restarts serve
     assert counts == sorted(counts) and counts[-1] >= 20  # versions accumulate, none is lost
 
 

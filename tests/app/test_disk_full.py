@@ -45,14 +45,14 @@ def test_failed_save_keeps_the_serving_model_and_says_why(small_disk: Path, mnis
     store = Store(small_disk)
     net = Network(Architecture((784, 64, 10)))
     net.initialize(np.random.default_rng(0))
-    good = save_model(store.versions_dir / "v1.npz", net, {})
-    store.add_version("v1", good, hashlib.sha256(good.read_bytes()).hexdigest(), 0.9, {})
-    store.set_promoted("v1")
+    good = save_model(store.versions.folder / "v1.npz", net, {})
+    store.versions.add("v1", good, hashlib.sha256(good.read_bytes()).hexdigest(), 0.9, {})
+    store.versions.promote("v1")
     run_id = store.create_run({"config": {"hidden": [256], "epochs": 1, "limit": 300},
                                "data": str(mnist_dir)})
     fill(small_disk, leave=200_000)  # room for the database, not for a 784-256-10 model (0.8 MB)
     assert main(["training_job", str(small_disk), run_id]) == 1
     run = store.get_run(run_id)
     assert run["status"] == "failed" and "No space left on device" in run["reason"]
-    assert [p.name for p in store.versions_dir.iterdir()] == ["v1.npz"]  # no half file, no temp file
+    assert [p.name for p in store.versions.folder.iterdir()] == ["v1.npz"]  # no half file, no temp file
     assert ModelHolder(store, WEIGHTS).current.version == "v1"

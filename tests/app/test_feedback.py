@@ -211,7 +211,7 @@ def test_a_run_trains_on_the_accepted_drawings_but_the_held_out_and_records_them
                        if v["id"] == run["version_id"])
         assert version["scores"]["held_out"]["count"] == len(held_ids)
         assert 0 <= version["scores"]["held_out"]["accuracy"] <= 1
-        meta = Store(tmp_path).get_version(run["version_id"])["meta"]
+        meta = Store(tmp_path).versions.get(run["version_id"])["meta"]
         assert sorted(meta["feedback"]["ids"]) == sorted(trained_ids)
         assert len(meta["feedback"]["sha256"]) == 64
         assert not set(meta["feedback"]["ids"]) & set(held_ids)

@@ -18,14 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from app.store import (
-    DEFAULT_VERSION,
-    NotFoundError,
-    RunActiveError,
-    Store,
-    VersionFileError,
-    valid_version_id,
-)
+from app.db import NotFoundError
+from app.store import RunActiveError, Store
+from app.version_store import DEFAULT_VERSION, VersionFileError, valid_version_id
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -46,10 +41,10 @@ def other_host(pg_store: Store, tmp_path: Path) -> Store:
 
 def write_version(store: Store, version_id: str, data: bytes = b"model bytes") -> str:
     """A version whose file holds ``data`` (the store does not read models); returns its SHA-256."""
-    path = store.versions_dir / f"{version_id}.npz"
+    path = store.versions.folder / f"{version_id}.npz"
     path.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
-    store.add_version(version_id, path, digest, 0.9, {"scores": {"held_out": {"accuracy": 0.5}}})
+    store.versions.add(version_id, path, digest, 0.9, {"scores": {"held_out": {"accuracy": 0.5}}})
     return digest
 
 
@@ -70,7 +65,7 @@ def test_unknown_ids_are_not_found(store: Store) -> None:
     with pytest.raises(NotFoundError):
         store.get_run("nope")
     with pytest.raises(NotFoundError):
-        store.get_version("nope")
+        store.versions.get("nope")
 
 
 def test_events_are_numbered_in_order_and_read_after_a_number(store: Store) -> None:
@@ -102,16 +97,16 @@ def test_cancel_is_recorded_only_for_an_active_run(store: Store) -> None:
 
 
 def test_versions_and_the_promoted_one_with_its_previous(store: Store, tmp_path: Path) -> None:
-    assert store.promoted() == DEFAULT_VERSION and store.previous() is None
+    assert store.versions.promoted() == DEFAULT_VERSION and store.versions.previous() is None
     (tmp_path / "v1.npz").write_bytes(b"v1")
     digest = hashlib.sha256(b"v1").hexdigest()
-    store.add_version("v1", tmp_path / "v1.npz", digest, 0.97, {"seed": 1, "scores": {"x": 1}}, run_id="r1")
-    record = store.get_version("v1")
+    store.versions.add("v1", tmp_path / "v1.npz", digest, 0.97, {"seed": 1, "scores": {"x": 1}}, run_id="r1")
+    record = store.versions.get("v1")
     assert (record["sha256"], record["test_accuracy"], record["meta"], record["run_id"]) == (
         digest, 0.97, {"seed": 1, "scores": {"x": 1}}, "r1")
-    assert [(v["id"], v["scores"]) for v in store.list_versions()] == [("v1", {"x": 1})]
-    assert store.set_promoted("v1") == DEFAULT_VERSION
-    assert (store.promoted(), store.previous()) == ("v1", DEFAULT_VERSION)
+    assert [(v["id"], v["scores"]) for v in store.versions.list()] == [("v1", {"x": 1})]
+    assert store.versions.promote("v1") == DEFAULT_VERSION
+    assert (store.versions.promoted(), store.versions.previous()) == ("v1", DEFAULT_VERSION)
 
 
 def test_recover_interrupts_runs_whose_process_is_gone_and_removes_temp_files(store: Store) -> None:
@@ -119,10 +114,10 @@ def test_recover_interrupts_runs_whose_process_is_gone_and_removes_temp_files(st
     dead.wait()
     run_id = store.create_run({})
     store.update_run(run_id, status="running", pid=dead.pid)
-    (store.versions_dir / ".tmp-half-written.npz").write_bytes(b"half")
+    (store.versions.folder / ".tmp-half-written.npz").write_bytes(b"half")
     assert store.recover() == [run_id]
     assert store.get_run(run_id)["status"] == "interrupted"
-    assert list(store.versions_dir.iterdir()) == []
+    assert list(store.versions.folder.iterdir()) == []
 
 
 def test_recover_leaves_a_run_whose_process_lives(store: Store) -> None:
@@ -140,57 +135,57 @@ def test_version_ids_can_never_name_a_path(version_id: str, ok: bool) -> None:
 
 
 def test_a_version_file_given_with_the_wrong_checksum_is_not_recorded(store: Store) -> None:
-    (store.versions_dir / "v1.npz").write_bytes(b"one thing")
+    (store.versions.folder / "v1.npz").write_bytes(b"one thing")
     with pytest.raises(ValueError, match="SHA-256"):
-        store.add_version("v1", store.versions_dir / "v1.npz", "ab" * 32, None, {})
+        store.versions.add("v1", store.versions.folder / "v1.npz", "ab" * 32, None, {})
     with pytest.raises(NotFoundError):
-        store.get_version("v1")
+        store.versions.get("v1")
 
 
 def test_recording_a_version_again_with_the_same_file_is_a_no_op(store: Store) -> None:
     # what a run does when its commit went through but the answer was lost (the database went away)
     digest = write_version(store, "v1", b"the model")
-    first = store.get_version("v1")
-    store.add_version("v1", store.versions_dir / "v1.npz", digest, 0.5, {"other": "meta"})
-    assert store.get_version("v1") == first
-    (store.versions_dir / "v1.npz").write_bytes(b"another model")
+    first = store.versions.get("v1")
+    store.versions.add("v1", store.versions.folder / "v1.npz", digest, 0.5, {"other": "meta"})
+    assert store.versions.get("v1") == first
+    (store.versions.folder / "v1.npz").write_bytes(b"another model")
     with pytest.raises(ValueError, match="exists already"):
-        store.add_version("v1", store.versions_dir / "v1.npz", hashlib.sha256(b"another model").hexdigest(),
-                          0.5, {})
-    (store.versions_dir / "v1.npz").unlink()
-    assert store.version_file("v1").read_bytes() == b"the model"  # the recorded file, untouched
+        store.versions.add("v1", store.versions.folder / "v1.npz",
+                           hashlib.sha256(b"another model").hexdigest(), 0.5, {})
+    (store.versions.folder / "v1.npz").unlink()
+    assert store.versions.file("v1").read_bytes() == b"the model"  # the recorded file, untouched
     with store.db.connect() as db:
         assert db.execute("SELECT COUNT(*) FROM version_files").fetchone()[0] == 1
 
 
 def test_a_missing_or_changed_copy_is_fetched_again_from_the_database(store: Store) -> None:
     write_version(store, "v1", b"the model")
-    path = store.versions_dir / "v1.npz"
+    path = store.versions.folder / "v1.npz"
     path.unlink()
-    assert store.version_file("v1") == path and path.read_bytes() == b"the model"
+    assert store.versions.file("v1") == path and path.read_bytes() == b"the model"
     path.write_bytes(b"the model, changed on this disk")
-    assert store.version_file("v1").read_bytes() == b"the model"
-    assert not list(store.versions_dir.glob(".tmp-*"))
+    assert store.versions.file("v1").read_bytes() == b"the model"
+    assert not list(store.versions.folder.glob(".tmp-*"))
 
 
 def test_stored_bytes_that_do_not_match_their_checksum_are_refused(store: Store) -> None:
     write_version(store, "v1", b"the model")
-    (store.versions_dir / "v1.npz").unlink()
+    (store.versions.folder / "v1.npz").unlink()
     with store.db.write() as db:
         db.execute("UPDATE version_files SET data = ? WHERE id = ?", (b"tampered", "v1"))
     with pytest.raises(VersionFileError, match="SHA-256"):
-        store.version_file("v1")
-    assert not (store.versions_dir / "v1.npz").exists()
+        store.versions.file("v1")
+    assert not (store.versions.folder / "v1.npz").exists()
 
 
 def test_deleting_a_version_removes_its_row_bytes_and_copy(store: Store) -> None:
     write_version(store, "v1")
-    store.delete_version("v1")
+    store.versions.delete("v1")
     with pytest.raises(NotFoundError):
-        store.version_file("v1")
+        store.versions.file("v1")
     with store.db.connect() as db:
         assert db.execute("SELECT COUNT(*) FROM version_files").fetchone()[0] == 0
-    assert not (store.versions_dir / "v1.npz").exists()
+    assert not (store.versions.folder / "v1.npz").exists()
 
 
 def test_feedback_rows_round_trip_on_both_databases(store: Store) -> None:
@@ -305,7 +300,7 @@ def test_a_state_directory_of_the_first_release_is_migrated_with_its_versions(tm
     store = Store(home)
     assert store.get_run("r1")["status"] == "finished"
     (home / "versions" / "v1.npz").unlink()
-    assert store.version_file("v1").read_bytes() == b"old model"
+    assert store.versions.file("v1").read_bytes() == b"old model"
 
 
 def test_a_second_host_sees_the_same_runs_versions_and_promotion(pg_store: Store, other_host: Store) -> None:
@@ -316,9 +311,9 @@ def test_a_second_host_sees_the_same_runs_versions_and_promotion(pg_store: Store
     pg_store.add_events(run_id, [("batch", {"loss": 1.0})])
     assert other_host.events_after(run_id, 0) == [(1, "batch", {"loss": 1.0})]
     write_version(pg_store, "v1", b"made on host a")
-    other_host.set_promoted("v1")
-    assert pg_store.promoted() == "v1"
-    assert other_host.version_file("v1").read_bytes() == b"made on host a"  # no shared disk
+    other_host.versions.promote("v1")
+    assert pg_store.versions.promoted() == "v1"
+    assert other_host.versions.file("v1").read_bytes() == b"made on host a"  # no shared disk
 
 
 def test_recover_leaves_the_runs_of_other_hosts_to_their_heartbeat(pg_store: Store,
@@ -333,14 +328,14 @@ def test_recover_leaves_the_runs_of_other_hosts_to_their_heartbeat(pg_store: Sto
 def test_a_stopped_database_is_unavailable_then_works_again(pg_store: Store, pg_cluster) -> None:
     from app.db import UnavailableError
 
-    pg_store.set_promoted("default")
+    pg_store.versions.promote("default")
     pg_cluster.stop()
     try:
         with pytest.raises(UnavailableError, match="cannot reach"):
-            pg_store.promoted()
+            pg_store.versions.promoted()
     finally:
         pg_cluster.start()
-    assert pg_store.promoted() == "default"
+    assert pg_store.versions.promoted() == "default"
 
 
 def test_workers_opening_a_new_sqlite_database_at_once_all_start(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from tests.app.conftest import WEIGHTS
 def add_version(store: Store, version_id: str, seed: int = 0) -> Path:
     net = Network(Architecture((784, 16, 10)))
     net.initialize(np.random.default_rng(seed))
-    path = save_model(store.versions_dir / f"{version_id}.npz", net, {})
-    store.add_version(version_id, path, hashlib.sha256(path.read_bytes()).hexdigest(), 0.5, {})
+    path = save_model(store.versions.folder / f"{version_id}.npz", net, {})
+    store.versions.add(version_id, path, hashlib.sha256(path.read_bytes()).hexdigest(), 0.5, {})
     return path
 
 
@@ -28,7 +28,7 @@ def set_stored_bytes(store: Store, version_id: str, data: bytes) -> None:
     no copy yet, or a damaged database)."""
     with store.db.write() as db:
         db.execute("UPDATE version_files SET data = ? WHERE id = ?", (data, version_id))
-    (store.versions_dir / f"{version_id}.npz").unlink(missing_ok=True)
+    (store.versions.folder / f"{version_id}.npz").unlink(missing_ok=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,7 +45,7 @@ def test_promote_checks_the_file_then_serves_it_and_returns_the_previous(store: 
     add_version(store, "v1")
     holder = ModelHolder(store, WEIGHTS)
     assert holder.promote("v1") == "default"
-    assert holder.current.version == "v1" and store.promoted() == "v1"
+    assert holder.current.version == "v1" and store.versions.promoted() == "v1"
 
 
 @pytest.mark.parametrize("version_id, message", [("nope", "no version"), ("../x", "invalid version id")])
@@ -53,7 +53,7 @@ def test_unknown_or_invalid_ids_are_refused(store: Store, version_id: str, messa
     holder = ModelHolder(store, WEIGHTS)
     with pytest.raises(VersionError, match=message):
         holder.promote(version_id)
-    assert holder.current.version == "default" and store.promoted() == "default"
+    assert holder.current.version == "default" and store.versions.promoted() == "default"
 
 
 def test_a_changed_copy_on_disk_is_fetched_again_and_serves(store: Store) -> None:
@@ -77,14 +77,14 @@ def test_stored_bytes_that_changed_since_they_were_recorded_are_refused(store: S
 def test_sync_follows_a_promotion_made_elsewhere(store: Store) -> None:
     add_version(store, "v1")
     holder = ModelHolder(store, WEIGHTS)
-    store.set_promoted("v1")  # as another worker would
+    store.versions.promote("v1")  # as another worker would
     holder.sync()
     assert holder.current.version == "v1"
 
 
 def test_a_promoted_version_gone_bad_while_down_serves_the_default(store: Store) -> None:
     add_version(store, "v1")
-    store.set_promoted("v1")
+    store.versions.promote("v1")
     set_stored_bytes(store, "v1", b"not a model")
     assert ModelHolder(store, WEIGHTS).current.version == "default"
 
@@ -93,7 +93,7 @@ def test_a_worker_that_could_not_serve_the_promoted_version_tries_again(store: S
     """The promoted version's bytes were bad when this worker started; put right and promoted again
     on another worker, it is served here too, and the worker says it is degraded until then."""
     saved = add_version(store, "v1").read_bytes()
-    store.set_promoted("v1")
+    store.versions.promote("v1")
     set_stored_bytes(store, "v1", b"damaged")
     worker_b = ModelHolder(store, WEIGHTS, retry_s=0.0)
     assert worker_b.current.version == "default" and "v1" in worker_b.problem
@@ -107,7 +107,7 @@ def test_a_worker_that_could_not_serve_the_promoted_version_tries_again(store: S
 
 def test_retries_wait_their_interval(store: Store) -> None:
     saved = add_version(store, "v1").read_bytes()
-    store.set_promoted("v1")
+    store.versions.promote("v1")
     set_stored_bytes(store, "v1", b"damaged")
     holder = ModelHolder(store, WEIGHTS, retry_s=3600.0)
     set_stored_bytes(store, "v1", saved)
@@ -127,7 +127,7 @@ def test_readyz_says_degraded_while_the_promoted_version_does_not_serve(tmp_path
     store = Store(tmp_path)
     add_version(store, "v1")
     set_stored_bytes(store, "v1", b"not a model any more")
-    store.set_promoted("v1")
+    store.versions.promote("v1")
     with TestClient(create_app(Settings(home=tmp_path, weights=WEIGHTS, admin_token="t" * 16))) as client:
         response = client.get("/readyz")
         assert response.status_code == 503

@@ -35,10 +35,10 @@ def test_fsync_directory_closes_the_directory_when_fsync_is_refused(tmp_path: Pa
 
 
 def test_the_writers_share_one_atomic_write() -> None:
-    from app import store
+    from app import version_store
     from model import download, serialize
 
-    assert download.atomic_write is serialize.atomic_write is store.atomic_write is atomic_write
+    assert download.atomic_write is serialize.atomic_write is version_store.atomic_write is atomic_write
 
 
 def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ A map, in the order a newcomer might read it:
     routes/          one router per concern: predict, number, explain, feedback, admin (runs,
                      versions, metrics), health, pages;
                      drawings.py reads drawings from any request and runs the work (loop or thread)
-    schemas.py       request and response bodies (pydantic), which make the OpenAPI schema
+    schemas/         request and response bodies (pydantic), which make the OpenAPI schema, a
+                     module per concern as the routes are (common, predict, explain, ...)
 
     images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error
     predictor.py     a loaded model: images or pixels -> Predictions (model.preprocess does the geometry)
@@ -18,7 +19,8 @@ A map, in the order a newcomer might read it:
     numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit
     feedback.py      drawings people send back with their label: kept, reviewed, held out, trained on
 
-    store.py         the shared state: runs, events, versions (SQLite, or PostgreSQL for many hosts)
+    store.py         the shared state: runs, events (SQLite, or PostgreSQL for many hosts);
+                     version_store.py the model versions in it and this host's copies of their files
     db.py            the two databases behind the store; migrations.py its numbered schema
     training.py      a run's config from a preset, MNIST's place, the saved model's metadata
     training_job.py  a run's own process: start, cancel, reap, and the run itself

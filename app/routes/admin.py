@@ -21,7 +21,7 @@ from app.db import NotFoundError, UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.feedback import FeedbackStore
 from app.predictor import Predictor
-from app.schemas import PromoteResponse, RunResponse, TrainRequest
+from app.schemas.training import PromoteResponse, RunResponse, TrainRequest
 from app.store import ACTIVE, FINAL, RunActiveError, Store
 from app.training import accuracy, check_run_size, config_from, require_mnist
 from app.version_store import DEFAULT_VERSION, VersionInUseError

@@ -25,7 +25,8 @@ from starlette.datastructures import UploadFile
 
 from app.deps import Services
 from app.images import decode_data_url, open_images, pixel_count
-from app.schemas import MAX_BATCH, BatchRequest, ErrorResponse, PredictRequest
+from app.schemas.common import ErrorResponse
+from app.schemas.predict import MAX_BATCH, BatchRequest, PredictRequest
 
 T = TypeVar("T")
 IMAGE_TYPES = ("image/png", "image/jpeg")

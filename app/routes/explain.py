@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from app.deps import ServicesDep
 from app.explain import explain_images, explain_pixels
 from app.routes.drawings import ERRORS, answer, body_doc, read_drawing
-from app.schemas import ExplainResponse, PredictRequest
+from app.schemas.explain import ExplainResponse
+from app.schemas.predict import PredictRequest
 
 router = APIRouter(tags=["predict"])
 DIGITS = [str(d) for d in range(10)]

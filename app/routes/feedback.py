@@ -21,8 +21,8 @@ from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
 from app.images import InputError, decode_data_url, preprocess
 from app.predictor import BLANK_PNG, input_png
 from app.routes.drawings import Drawings, answer, body_doc, json_body
-from app.schemas import (
-    ErrorResponse,
+from app.schemas.common import ErrorResponse
+from app.schemas.feedback import (
     FeedbackCreated,
     FeedbackList,
     FeedbackRequest,

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.deps import StartingServicesDep
-from app.schemas import Health
+from app.schemas.common import Health
 
 router = APIRouter(tags=["operations"])
 

@@ -11,7 +11,8 @@ from app.deps import ServicesDep
 from app.numbers import NumberReading, read_number
 from app.predictor import Predictor
 from app.routes.drawings import ERRORS, answer, body_doc, read_drawing
-from app.schemas import NumberDigitResponse, NumberResponse, PredictRequest
+from app.schemas.number import NumberDigitResponse, NumberResponse
+from app.schemas.predict import PredictRequest
 
 router = APIRouter(tags=["predict"])
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from app.deps import ServicesDep
 from app.routes.drawings import ERRORS, answer, body_doc, read_drawing, read_drawings
-from app.schemas import BatchRequest, BatchResponse, PredictRequest, PredictResponse
+from app.schemas.predict import BatchRequest, BatchResponse, PredictRequest, PredictResponse
 
 router = APIRouter(tags=["predict"])
 

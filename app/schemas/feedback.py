@@ -1,0 +1,74 @@
+"""Feedback: a person's "No, it's a ..." with their drawing (app/feedback.py), and its review."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.feedback import STATUSES as FEEDBACK_STATUSES
+from app.schemas.common import RequestBody
+
+# from the registry that defines it (app/schemas/__init__.py)
+if TYPE_CHECKING:
+    FeedbackStatus: TypeAlias = str
+else:
+    FeedbackStatus = Literal[tuple(FEEDBACK_STATUSES)]
+
+MAX_STROKES = 64  # a digit drawn with more strokes than this is no digit
+MAX_POINTS = 10_000  # in all strokes together: the page records ~60 points a second of drawing
+Coordinate = Annotated[float, Field(ge=-100, le=400)]  # the canvas is 0..280; a stroke may run off it
+
+
+class FeedbackRequest(RequestBody):
+    """A drawing with the digit it really is; kept to train the network on (the page says so)."""
+
+    image: str = Field(max_length=1_500_000, description="the drawing as the page exported it (PNG data URL)")
+    label: int = Field(ge=0, le=9, description="the digit the person drew")
+    predicted: int | None = Field(None, ge=0, le=9, description="the digit the model answered (null: none)")
+    model_version: str = Field(min_length=1, max_length=64, description="the version that answered")
+    strokes: list[Annotated[list[Annotated[list[Coordinate], Field(min_length=2, max_length=2)]],
+                            Field(min_length=1)]] | None = Field(
+        None, max_length=MAX_STROKES, description="the strokes, lists of [x, y] in the canvas' 0..280")
+
+    @model_validator(mode="after")
+    def bounded(self) -> FeedbackRequest:
+        if self.strokes is not None and sum(len(s) for s in self.strokes) > MAX_POINTS:
+            raise ValueError(f"the strokes hold more than {MAX_POINTS} points")
+        return self
+
+
+class FeedbackCreated(BaseModel):
+    id: str
+    status: FeedbackStatus
+    duplicate: bool = Field(description="the same drawing was sent before: it is kept once")
+
+
+class FeedbackReview(RequestBody):
+    status: FeedbackStatus | None = None
+    label: int | None = Field(None, ge=0, le=9)
+
+    @model_validator(mode="after")
+    def something(self) -> FeedbackReview:
+        if self.status is None and self.label is None:
+            raise ValueError("send a status, a label or both")
+        return self
+
+
+class FeedbackItem(BaseModel):
+    id: str
+    created_at: float
+    label: int
+    predicted: int | None
+    model_version: str
+    status: FeedbackStatus
+    held_out: bool = Field(description="never trained on: it scores the versions")
+    reviewed_at: float | None
+    image: str = Field(description="the 28x28 the network saw, as a PNG data URL")
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackItem]
+    counts: dict[str, int] = Field(description="drawings by status")
+    right: dict[str, dict[str, float]] = Field(
+        description="per model version, over its last submissions: how many, and the share read right")

@@ -1,0 +1,58 @@
+"""/predict and /predict/batch: drawings in, the digits and their probabilities out."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.schemas.common import EXAMPLE_IMAGE, RequestBody
+
+MAX_BATCH = 64
+
+
+class PredictRequest(RequestBody):
+    """One drawing: a PNG/JPEG data URL in ``image``, or 784 MNIST-form numbers in ``pixels``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"image": EXAMPLE_IMAGE}]})
+
+    image: str | None = Field(None, description="data:image/png;base64,... (or image/jpeg)")
+    pixels: list[float] | None = Field(
+        None, description="784 numbers in [0, 1], row by row, 0 = background, as MNIST"
+    )
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> PredictRequest:
+        if (self.image is None) == (self.pixels is None):
+            raise ValueError("send exactly one of 'image' or 'pixels'")
+        return self
+
+
+class BatchRequest(RequestBody):
+    """Several drawings in one call: a list of data URLs, or a list of 784-number lists."""
+
+    images: list[str] | None = Field(None, max_length=MAX_BATCH)
+    pixels: list[list[float]] | None = Field(None, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> BatchRequest:
+        if (self.images is None) == (self.pixels is None):
+            raise ValueError("send exactly one of 'images' or 'pixels'")
+        if not (self.images or self.pixels):
+            raise ValueError("the batch is empty")
+        return self
+
+
+class PredictResponse(BaseModel):
+    digit: int | None = Field(description="the digit read, or null when the drawing is blank")
+    probabilities: list[float] = Field(description="ten probabilities, for digits 0 to 9; they sum to 1")
+    model_version: str = Field(description="the model version that answered")
+    input: str = Field(description="the 28x28 image the network saw, as a PNG data URL: 8-bit gray, "
+                                   "light ink on black as in MNIST (pixel / 255 is the network's input)")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "digit": 7, "probabilities": [0.0, 0.0, 0.001, 0.002, 0.0, 0.0, 0.0, 0.996, 0.0, 0.001],
+        "model_version": "default", "input": "data:image/png;base64,iVBORw0KGgo...",
+    }]})
+
+
+class BatchResponse(BaseModel):
+    predictions: list[PredictResponse]

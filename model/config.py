@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from model.architecture import Architecture
 from model.augment import AugmentConfig
 from model.functions import HIDDEN_ACTIVATIONS
-from model.network import Architecture
 from model.optim import OPTIMIZERS, SCHEDULES
 
 

@@ -1,20 +1,16 @@
 """A fully connected network whose parameters all live in one vector theta.
 
-Forward propagation, one dense layer after another, on a batch ``x`` of shape (N, n_in)::
-
-    z = x W + b          (N, n_in) @ (n_in, n_out) -> (N, n_out)
-    a = f(z)
-
-(The column notation ``z = W a + b`` of many textbooks is the transpose of this row layout: our
-``W`` is their ``W`` transposed, and a batch is a stack of row vectors. See docs/math.md.)
+The network's shape (sizes, activations, cost) is an ``Architecture`` (architecture.py). Forward
+propagation runs its dense layers one after another on a batch ``x`` of shape (N, n_in): each
+computes ``z = x W + b``, ``a = f(z)``, and its ``a`` is the next layer's ``x``. layers.py
+(``Dense``) states a layer's equations with their shapes, and the row layout against the textbooks'
+column notation.
 
 Backpropagation applies the chain rule from the cost back to every parameter. It starts at the
 output layer with the cost's delta ``dz = dC/dz`` (for softmax + cross-entropy
-``(probs - onehot(y)) / N``), then for each layer, last to first::
+``(probs - onehot(y)) / N``), then for each layer, last to first: the layer's backward step
+(dW, db and dx, layers.py), then the activation of the layer below turns that dx into its dz::
 
-    dW = x^T dz                           (n_in, N) @ (N, n_out) -> (n_in, n_out)
-    db = sum over rows of dz              (n_out,)
-    dx = dz W^T                           (N, n_out) @ (n_out, n_in) -> (N, n_in)
     dz_prev = f_prev.backward(z, a, dx)   = dx * f'(z_prev) for element-wise activations
 
 theta is laid out layer by layer as W1, b1, W2, b2, ... (each W row-major); every layer's W and b are
@@ -28,125 +24,16 @@ the network towards k or away from it. docs/math.md, section 14.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from model.functions import ACTIVATIONS, COSTS, HIDDEN_ACTIVATIONS, softmax_cross_entropy
+from model.architecture import Architecture
+from model.functions import COSTS
+from model.layers import Dense
 
 Array = np.ndarray
-
-
-@dataclass(frozen=True)
-class Architecture:
-    """The shape of a network: layer sizes, activations and cost, all as plain values.
-
-    ``sizes`` counts units from the input to the output, e.g. (784, 128, 10) is one hidden layer of
-    128 units. ``cross_entropy`` requires a softmax output: its delta is the fused
-    ``(probs - onehot(y)) / N``, which holds for softmax alone.
-    """
-
-    sizes: tuple[int, ...]
-    hidden_activation: str = "relu"
-    output_activation: str = "softmax"
-    cost: str = "cross_entropy"
-
-    def __post_init__(self) -> None:
-        sizes = tuple(self.sizes)
-        object.__setattr__(self, "sizes", sizes)
-        if len(sizes) < 2:
-            raise ValueError(f"a network needs at least an input and an output size, got {sizes}")
-        if any(not isinstance(s, int | np.integer) or s < 1 for s in sizes):
-            raise ValueError(f"layer sizes must be positive integers, got {sizes}")
-        if self.hidden_activation not in HIDDEN_ACTIVATIONS:
-            raise ValueError(
-                f"hidden activation must be one of {list(HIDDEN_ACTIVATIONS)}, "
-                f"got {self.hidden_activation!r}"
-            )
-        if self.output_activation not in ACTIVATIONS:
-            raise ValueError(
-                f"output activation must be one of {list(ACTIVATIONS)}, "
-                f"got {self.output_activation!r}"
-            )
-        if self.cost not in COSTS:
-            raise ValueError(f"cost must be one of {list(COSTS)}, got {self.cost!r}")
-        if self.cost == "cross_entropy" and self.output_activation != "softmax":
-            raise ValueError("cross_entropy needs a softmax output layer (its delta is probs - onehot(y))")
-
-    @property
-    def n_params(self) -> int:
-        """Number of entries of theta: sum over layers of n_in * n_out + n_out."""
-        return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:], strict=True))
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "sizes": list(self.sizes),
-            "hidden_activation": self.hidden_activation,
-            "output_activation": self.output_activation,
-            "cost": self.cost,
-        }
-
-
-class Dense:
-    """One layer ``a = f(x W + b)``. ``forward`` keeps x, z and a for the backward steps.
-
-    W, b, dW and db are views into the network's theta and grad vectors, never copies.
-    """
-
-    def __init__(self, W: Array, b: Array, dW: Array, db: Array, activation: str) -> None:
-        self.W, self.b, self.dW, self.db = W, b, dW, db
-        self.activation = activation
-        self.f = ACTIVATIONS[activation]
-        self.x: Array | None = None
-        self.z: Array | None = None
-        self.a: Array | None = None
-
-    def step(self, x: Array) -> tuple[Array, Array]:
-        """z = x W + b; a = f(z), keeping nothing: several threads may call it at once."""
-        z = self.weighted_sum(x)
-        return z, self.f.forward(z)
-
-    def weighted_sum(self, x: Array) -> Array:
-        """z = x W + b, a new array of shape (N, n_out)."""
-        z = x @ self.W  # (N, n_in) @ (n_in, n_out) -> (N, n_out)
-        z += self.b
-        return z
-
-    def forward(self, x: Array) -> Array:
-        """``step``, keeping x, z and a for the backward steps. Returns a of shape (N, n_out)."""
-        z, a = self.step(x)
-        self.x, self.z, self.a = x, z, a
-        return a
-
-    def forward_cross_entropy(self, x: Array, y: Array) -> tuple[float, Array]:
-        """``forward`` for a softmax layer, with the cross-entropy of its output against y: (C, a).
-
-        Both come from one log_softmax(z) (``functions.softmax_cross_entropy``).
-        """
-        z = self.weighted_sum(x)
-        loss, a = softmax_cross_entropy(z, y)
-        self.x, self.z, self.a = x, z, a
-        return loss, a
-
-    def activation_backward(self, da: Array) -> Array:
-        """dz = dC/dz from da = dC/da, through this layer's activation (da * f'(z) element-wise)."""
-        assert self.z is not None and self.a is not None, "backward before forward"
-        return self.f.backward(self.z, self.a, da)
-
-    def backward(self, dz: Array, need_input_grad: bool = True) -> Array | None:
-        """Given dz = dC/dz, write dW = x^T dz and db = sum(dz) into grad; return dx = dz W^T."""
-        assert self.x is not None, "backward before forward"
-        np.matmul(self.x.T, dz, out=self.dW)  # (n_in, N) @ (N, n_out) -> (n_in, n_out)
-        np.add.reduce(dz, axis=0, out=self.db)  # np.sum without its wrapper: the same sum
-        if not need_input_grad:
-            return None
-        return self.input_grad(dz)
-
-    def input_grad(self, dz: Array) -> Array:
-        """dx = dz W^T: reads W, writes nothing (no dW, db), so it is safe beside other threads."""
-        return dz @ self.W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
 
 
 class InputGradient(NamedTuple):

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from model.architecture import Architecture
 from model.files import atomic_write
-from model.network import Architecture, Network
+from model.network import Network
 
 FORMAT = "digitnet-model/1"
 TEMP_PREFIX = ".tmp-"

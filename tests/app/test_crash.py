@@ -24,7 +24,8 @@ SAVER = textwrap.dedent("""
     import hashlib, sys, numpy as np
     from pathlib import Path
     from app.store import Store
-    from model.network import Architecture, Network
+    from model.architecture import Architecture
+    from model.network import Network
     from model.serialize import save_model
     store = Store(Path(sys.argv[1]))
     net = Network(Architecture((784, 400, 10)))

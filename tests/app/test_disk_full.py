@@ -14,7 +14,8 @@ import pytest
 from app.store import Store
 from app.training_job import main
 from app.versions import ModelHolder
-from model.network import Architecture, Network
+from model.architecture import Architecture
+from model.network import Network
 from model.serialize import save_model
 from tests.app.conftest import WEIGHTS
 

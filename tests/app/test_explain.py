@@ -15,7 +15,8 @@ from PIL import Image
 from app.explain import explain_pixels, signed_png
 from app.limits import InFlightLimitMiddleware
 from app.predictor import Predictor
-from model.network import Architecture, Network
+from model.architecture import Architecture
+from model.network import Network
 from model.serialize import SavedModel
 from tests.app.conftest import drawn_one, mnist_png, png_bytes
 from tests.app.test_api import data_url, huge_png_header

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from app.training import config_from, dataset, require_mnist, run_meta
+from model.architecture import Architecture
 from model.augment import AugmentConfig
 from model.config import PRESETS
 from model.mnist import DataError, Mnist
-from model.network import Architecture, Network
+from model.network import Network
 from model.train import Finished
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from app.store import Store
 from app.versions import ModelHolder, VersionError
-from model.network import Architecture, Network
+from model.architecture import Architecture
+from model.network import Network
 from model.serialize import save_model
 from tests.app.conftest import WEIGHTS
 

@@ -1,8 +1,8 @@
 import pytest
 
+from model.architecture import Architecture
 from model.config import PRESETS, TrainConfig
 from model.functions import HIDDEN_ACTIVATIONS
-from model.network import Architecture
 from model.optim import OPTIMIZERS, SCHEDULES
 
 

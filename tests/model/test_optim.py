@@ -3,8 +3,9 @@ import math
 import numpy as np
 import pytest
 
+from model.architecture import Architecture
 from model.config import TrainConfig
-from model.network import Architecture, Network
+from model.network import Network
 from model.optim import (
     OPTIMIZERS,
     SCHEDULES,

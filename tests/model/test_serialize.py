@@ -5,7 +5,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from model.network import Architecture, Network
+from model.architecture import Architecture
+from model.network import Network
 from model.serialize import ModelFileError, load_model, save_model
 
 

@@ -202,7 +202,8 @@ def test_non_finite_weights_stop_the_run_at_the_next_batch(mnist: Dataset) -> No
 
 @pytest.mark.parametrize("output, cost", [("softmax", "cross_entropy"), ("sigmoid", "mse")])
 def test_evaluate_reports_the_networks_own_cost(mnist: Dataset, output: str, cost: str) -> None:
-    from model.network import Architecture, Network
+    from model.architecture import Architecture
+    from model.network import Network
 
     net = Network(Architecture((784, 16, 10), "relu", output, cost))
     net.initialize(np.random.default_rng(0))

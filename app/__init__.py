@@ -23,7 +23,8 @@ A map, in the order a newcomer might read it:
                      version_store.py the model versions in it and this host's copies of their files
     db.py            the two databases behind the store; migrations.py its numbered schema
     training.py      a run's config from a preset, MNIST's place, the saved model's metadata
-    training_job.py  a run's own process: start, cancel, reap, and the run itself
+    training_job.py  a run's own process: the run itself, its heartbeat, its outcome;
+                     run_control.py starts, cancels and reaps it, and ends silent runs
     auth.py          the admin token;  metrics.py  Prometheus;  security.py  CSP and other headers
     limits.py        body size, body deadline, in-flight slots;  protocol.py  the head's deadline (httptools)
 

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from app import training_job
+from app import run_control
 from app.auth import load_or_create_token, require_admin
 from app.db import UnavailableError
 from app.deps import Services
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         metrics.watch(store, holder, app.state.services.feedback)
         watchers = [asyncio.create_task(holder.watch()),
-                    asyncio.create_task(training_job.watch_heartbeats(store, settings.heartbeat_timeout_s))]
+                    asyncio.create_task(run_control.watch_heartbeats(store, settings.heartbeat_timeout_s))]
         yield
         for watcher in watchers:
             watcher.cancel()

@@ -1,7 +1,7 @@
 """Admin routes: start and cancel training runs, stream their events, list and promote versions.
 
 The admin dependency (a bearer token) is attached where this router is included, in app.main. The
-run's process is started, cancelled and reaped by app.training_job; these routes only call it.
+run's process is started, cancelled and reaped by app.run_control; these routes only call it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app import training_job
+from app import run_control
 from app.db import NotFoundError, UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.feedback import FeedbackStore
@@ -61,7 +61,7 @@ def start_training(body: TrainRequest, store: StoreDep, services: ServicesDep) -
         run_id = store.create_run(params)
     except RunActiveError as exc:
         raise HTTPException(409, f"run {exc} is still going; cancel it or wait") from exc
-    training_job.start(store, run_id)
+    run_control.start(store, run_id)
     return store.get_run(run_id)
 
 
@@ -88,7 +88,7 @@ def cancel_run(run_id: str, store: StoreDep) -> dict[str, Any]:
     run = _run_or_404(store, run_id)
     if run["status"] not in ACTIVE:
         raise HTTPException(409, f"run {run_id} is already {run['status']}")
-    return training_job.cancel(store, run_id)
+    return run_control.cancel(store, run_id)
 
 
 async def streamed_run(run_id: str, store: StoreDep) -> str:

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from app import training_job
+from app import run_control, training_job
 from app.store import Store
 
 # A stand-in for a run's process: exits 7 when SIGUSR1 arrives, 0 after 20 s otherwise
@@ -35,7 +35,7 @@ def test_cancel_sets_the_flag_and_signals_the_process(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", WAITS_FOR_SIGUSR1], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     store.update_run(run_id, status="running", pid=proc.pid)
-    run = training_job.cancel(store, run_id)
+    run = run_control.cancel(store, run_id)
     assert run["cancel_requested"] and store.cancel_requested(run_id)
     assert proc.wait(timeout=10) == 7
 
@@ -44,7 +44,7 @@ def test_a_run_that_cannot_read_its_data_ends_as_failed_saying_why(tmp_path: Pat
     store = Store(tmp_path)
     run_id = store.create_run({"config": {"hidden": [8], "epochs": 1, "limit": 100},
                                "data": str(tmp_path / "no-mnist")})
-    training_job.start(store, run_id)
+    run_control.start(store, run_id)
     run = wait_until_ended(store, run_id)
     assert run["status"] == "failed" and "DataError" in run["reason"] and "no-mnist" in run["reason"]
     assert store.events_after(run_id, 0)[-1][1] == "failed"
@@ -54,7 +54,7 @@ def test_a_process_that_dies_without_ending_its_run_is_reaped_as_failed(tmp_path
     store = Store(tmp_path)
     run_id = store.create_run({})
     proc = subprocess.Popen([sys.executable, "-c", "import os; os._exit(3)"])
-    training_job._reap(store, run_id, proc)
+    run_control._reap(store, run_id, proc)
     run = store.get_run(run_id)
     assert run["status"] == "failed" and "exited with code 3" in run["reason"]
 
@@ -65,7 +65,7 @@ def test_a_run_ended_by_another_host_stops_and_keeps_that_outcome(tmp_path: Path
     store = Store(tmp_path)
     run_id = store.create_run({"config": {"hidden": [16], "epochs": 100, "limit": 20000},
                                "data": str(mnist_dir)})
-    training_job.start(store, run_id)
+    run_control.start(store, run_id)
     deadline = time.monotonic() + 60
     while store.get_run(run_id)["status"] != "running":
         assert time.monotonic() < deadline, "the run did not start"
@@ -85,11 +85,11 @@ def test_the_run_beats_while_it_trains(tmp_path: Path, mnist_dir: Path) -> None:
     store = Store(tmp_path)
     run_id = store.create_run({"config": {"hidden": [16], "epochs": 100, "limit": 20000},
                                "data": str(mnist_dir)})
-    training_job.start(store, run_id)
+    run_control.start(store, run_id)
     try:
         time.sleep(training_job.HEARTBEAT_S * 2 + 1)
         assert store.get_run(run_id)["status"] == "running"
         assert store.silent_runs(training_job.HEARTBEAT_S + 1) == []
     finally:
-        training_job.cancel(store, run_id)
+        run_control.cancel(store, run_id)
         wait_until_ended(store, run_id)

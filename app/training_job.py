@@ -112,11 +112,13 @@ class Heartbeat(threading.Thread):
     """Writes the run's heartbeat every HEARTBEAT_S seconds, from a thread of normal priority (it is
     started before the run yields the CPU: app.training_job.yield_cpu changes only its own thread).
     When the run turns out to be ended already (a host heard no heartbeat for too long), it stops
-    the run."""
+    the run; ``done`` stops the beats once the run is over (in its own process that is the end
+    anyway; a run executed inside another process, as tests do, leaves no thread behind)."""
 
     def __init__(self, store: Store, job: Run) -> None:
         super().__init__(daemon=True, name="heartbeat")
         self.store, self.job = store, job
+        self.done = threading.Event()
 
     def run(self) -> None:
         while not self.job.ended_elsewhere:
@@ -125,7 +127,8 @@ class Heartbeat(threading.Thread):
                     self.job.ended_elsewhere = self.job.stop = True
             except Exception as exc:  # the database away or locked: the beat after this one may pass
                 log.warning("heartbeat not stored: %s", exc)
-            time.sleep(HEARTBEAT_S)
+            if self.done.wait(HEARTBEAT_S):
+                return
 
 
 def _feedback(store: Store, params: dict[str, Any], seed: int
@@ -172,7 +175,17 @@ def execute(store: Store, run_id: str) -> None:
     params = store.get_run(run_id)["params"]
     cfg = TrainConfig.from_dict(params["config"])
     run = Run(store, run_id, cfg)
-    Heartbeat(store, run).start()
+    heartbeat = Heartbeat(store, run)
+    heartbeat.start()
+    try:
+        _train(store, run_id, run, params)
+    finally:
+        heartbeat.done.set()
+
+
+def _train(store: Store, run_id: str, run: Run, params: dict[str, Any]) -> None:
+    """The run, from the moment its heartbeat beats: train, and record the outcome."""
+    cfg = run.cfg
     yield_cpu()
     signal.signal(signal.SIGUSR1, lambda *_: setattr(run, "stop", True))
     # blocked since the server started us (see the module docstring): a pending cancel arrives now

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from app import run_control, training_job
 from app.store import Store
@@ -48,6 +51,20 @@ def test_a_run_that_cannot_read_its_data_ends_as_failed_saying_why(tmp_path: Pat
     run = wait_until_ended(store, run_id)
     assert run["status"] == "failed" and "DataError" in run["reason"] and "no-mnist" in run["reason"]
     assert store.events_after(run_id, 0)[-1][1] == "failed"
+
+
+def test_a_run_executed_in_process_leaves_no_heartbeat_thread_behind(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training_job, "HEARTBEAT_S", 60.0)  # a thread left beating would sleep on
+    store = Store(tmp_path)
+    run_id = store.create_run({"config": {"hidden": [8], "epochs": 1, "limit": 100},
+                               "data": str(tmp_path / "no-mnist")})
+    # the run fails reading its data, after its heartbeat thread started
+    assert training_job.main(["training_job", str(tmp_path), run_id]) == 1
+    beats = [t for t in threading.enumerate() if t.name == "heartbeat"]
+    for thread in beats:
+        thread.join(timeout=5)
+    assert not any(t.is_alive() for t in beats)
 
 
 def test_a_process_that_dies_without_ending_its_run_is_reaped_as_failed(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import statistics
@@ -32,7 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+from benchmarks.train_speed import pin_blas_threads  # noqa: E402
+
 PARTS = ("request", "image work", "forward", "the rest")
 
 
@@ -148,15 +150,11 @@ def report(result: dict[str, dict[str, dict[str, float]]], args: argparse.Namesp
 
 def main() -> None:
     args = parse_args()
-    if any(os.environ.get(var) != "1" for var in THREAD_VARS):  # one BLAS thread, as the servers run;
-        os.environ.update(dict.fromkeys(THREAD_VARS, "1"))  # BLAS reads them once, when NumPy loads it
-        os.execv(sys.executable, sys.orig_argv)
+    pin_blas_threads(1)  # one BLAS thread, as the servers run
     with tempfile.TemporaryDirectory(prefix="digitnet-inproc-") as home:  # the user's state left alone
         os.environ.update(DIGITNET_HOME=home, DIGITNET_ADMIN_TOKEN=secrets.token_urlsafe(32))
         result = asyncio.run(measure(args))
     if args.json:
-        import json
-
         print(json.dumps(result))
     else:
         report(result, args)

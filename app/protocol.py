@@ -1,10 +1,16 @@
-"""uvicorn's HTTP protocols with a deadline for a request's head.
+"""uvicorn's HTTP protocols with a deadline for a request's head, and replies sent at once.
 
 uvicorn closes a connection that stays idle between two requests, but one that sends part of a
 request's head (a line of headers, then nothing) is kept open for as long as the client likes, and
 the app never hears of it. Here every request's head must be complete within the receive timeout
 (``DIGITNET_RECEIVE_TIMEOUT``) of the connection opening or of the previous answer; if it is not,
 the connection gets a 408 and is closed. The body's own deadline is in app.limits.
+
+Every connection also gets TCP_NODELAY. asyncio sets it only on a connection whose listening socket
+says it is TCP (``proto`` 6); with ``--workers N`` uvicorn binds the listening socket itself with
+``proto`` 0, so Nagle's algorithm held each answer's body until the client acknowledged its head,
+and the client delays that acknowledgement by up to 40 ms: with two workers the page's drawing took
+~44 ms a request instead of ~2 (uvicorn issue 3149; docs/performance.md, Serving).
 
 Two parsers, the same deadline: ``HeadDeadlineHttpToolsProtocol`` on httptools (llhttp, in C: what
 ``digitnet serve`` runs, since it costs the server less a request, docs/performance.md) and
@@ -15,8 +21,10 @@ Two parsers, the same deadline: ``HeadDeadlineHttpToolsProtocol`` on httptools (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
+import socket
 import sys
 from typing import Any
 
@@ -38,6 +46,15 @@ def _answer(status: bytes, detail: str) -> bytes:
     body = json.dumps({"detail": detail}).encode()
     return (b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\nconnection: close\r\n"
             b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+def send_at_once(transport: asyncio.BaseTransport) -> None:
+    """TCP_NODELAY on a TCP connection: each write leaves at once, not after the previous one is
+    acknowledged (see the module docstring)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class _HeadDeadline:
@@ -78,6 +95,7 @@ class HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
         return self.conn.their_state is h11.IDLE
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        send_at_once(transport)
         super().connection_made(transport)
         self._start_head_timer()
 
@@ -111,6 +129,7 @@ class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
         return self._heads == self._answered
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        send_at_once(transport)
         super().connection_made(transport)
         self._start_head_timer()
 

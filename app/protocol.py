@@ -57,8 +57,9 @@ def send_at_once(transport: asyncio.BaseTransport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class _HeadDeadline:
-    """The timer both protocols share: started when a head is awaited, stopped when it is in."""
+class _HeadDeadline(asyncio.Protocol):
+    """What both protocols share: a connection sends at once, and a timer is started when a head
+    is awaited and stopped when it is in (or the connection ends)."""
 
     timeout_s: float | None = None  # None: the settings' receive timeout
     loop: asyncio.AbstractEventLoop
@@ -68,6 +69,15 @@ class _HeadDeadline:
     def _awaiting_head(self) -> bool:
         """Every request whose head came in is answered: the next head is awaited (or half in)."""
         raise NotImplementedError
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        send_at_once(transport)
+        super().connection_made(transport)
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
 
     def _start_head_timer(self) -> None:
         self._stop_head_timer()
@@ -94,11 +104,6 @@ class HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
     def _awaiting_head(self) -> bool:
         return self.conn.their_state is h11.IDLE
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        send_at_once(transport)
-        super().connection_made(transport)
-        self._start_head_timer()
-
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:  # the head is in: the app has the request now
@@ -108,10 +113,6 @@ class HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state is h11.IDLE:
             self._start_head_timer()  # the next request's head, on the same connection
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
-        super().connection_lost(exc)
 
 
 class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
@@ -128,11 +129,6 @@ class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
     def _awaiting_head(self) -> bool:
         return self._heads == self._answered
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        send_at_once(transport)
-        super().connection_made(transport)
-        self._start_head_timer()
-
     def on_headers_complete(self) -> None:
         self._heads += 1  # the head is in: the app has the request now
         self._stop_head_timer()
@@ -146,10 +142,6 @@ class HeadDeadlineHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
             self.transport.close()
         elif not self.transport.is_closing() and self._awaiting_head():
             self._start_head_timer()  # the next request's head, on the same connection
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
-        super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
         """Called while the parser's error is being handled (uvicorn's data_received). Bytes that

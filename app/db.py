@@ -84,16 +84,10 @@ class Database:
     types: dict[str, str]
     now: str  # an SQL expression: the database's time, seconds since 1970
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        with self._connect() as db:
-            yield db
-
-    def _connect(self) -> AbstractContextManager[Connection]:
+    def connect(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def ddl(self, sql: str) -> str:
@@ -112,7 +106,7 @@ class SQLiteDatabase(Database):
         self.url = str(path)
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[Connection]:
         raw = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             raw.row_factory = sqlite3.Row
@@ -124,7 +118,7 @@ class SQLiteDatabase(Database):
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self._connect() as db:
+        with self.connect() as db:
             db.raw.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -167,7 +161,7 @@ class PostgresDatabase(Database):
         self.lock = threading.Lock()
 
     @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[Connection]:
         psycopg = self.psycopg
         raw = self._checkout()
         try:
@@ -209,7 +203,7 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self._connect() as db, db.raw.transaction():
+        with self.connect() as db, db.raw.transaction():
             db.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield db
 

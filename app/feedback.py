@@ -57,7 +57,7 @@ class FeedbackStore:
     """Feedback rows in ``store``'s database; each method one short transaction."""
 
     def __init__(self, store: Store, max_count: int, max_bytes: int) -> None:
-        self.store, self.max_count, self.max_bytes = store, max_count, max_bytes
+        self.max_count, self.max_bytes = max_count, max_bytes
         self.db = store.db  # the table is made by app.migrations
 
     def add(self, sub: Submission, auto_accept: bool = False) -> tuple[str, bool]:

@@ -85,7 +85,3 @@ def migrate(database: Database, home: Path) -> list[int]:
             db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, time.time()))
             applied.append(number)
     return applied
-
-
-def latest() -> int:
-    return MIGRATIONS[-1][0]

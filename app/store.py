@@ -52,8 +52,9 @@ class Store:
         """Open (or create) the state in ``home`` and the database (``database_url``, else SQLite in
         ``home``), migrating its schema; StoreError, saying what to do, if it cannot."""
         self.home = home
+        folder = home / "versions"  # this host's copies of the model files
         try:
-            (home / "versions").mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             self.host = _host_id(home)
         except OSError as exc:
             raise StoreError(f"cannot use the state directory {home} ({exc.strerror}); set DIGITNET_HOME "
@@ -69,7 +70,7 @@ class Store:
                              "away to start afresh (its runs and versions are then forgotten)") from exc
         except UnavailableError as exc:
             raise StoreError(f"{exc}; start it, or check DIGITNET_DATABASE_URL") from exc
-        self.versions = Versions(self.db, home / "versions")
+        self.versions = Versions(self.db, folder)
 
     @property
     def database_url(self) -> str | None:

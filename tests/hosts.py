@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,10 @@ from pathlib import Path
 import httpx
 
 from tests.app.conftest import ADMIN_TOKEN
+from tests.postgres import free_port
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def host_env(home: Path, database_url: str, **settings: str) -> dict[str, str]:

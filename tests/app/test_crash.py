@@ -16,7 +16,7 @@ import httpx
 
 from app.store import Store
 from tests.app.conftest import ADMIN_TOKEN
-from tests.hosts import free_port
+from tests.postgres import free_port
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -99,7 +99,7 @@ def test_a_state_that_cannot_be_used_is_one_line_naming_it(tmp_path: Path) -> No
 ])
 def test_serve_with_a_database_it_cannot_use_is_one_line_without_the_password(
         tmp_path: Path, url: str, message: str) -> None:
-    from tests.hosts import free_port
+    from tests.postgres import free_port
 
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DIGITNET_ADMIN_TOKEN": "t" * 16,
            "DIGITNET_DATABASE_URL": url.format(port=free_port())}  # nothing listens there

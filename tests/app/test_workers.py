@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.app.conftest import ADMIN_TOKEN
-from tests.hosts import free_port
+from tests.postgres import free_port
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

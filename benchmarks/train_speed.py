@@ -126,8 +126,9 @@ def ours(data: Dataset) -> Epoch:
     return epoch
 
 
-def gemm_only(n: int, batch: int, n_in: int, n_hidden: int, n_out: int) -> Epoch:
-    """The five matrix products of every batch of an epoch, NumPy float32, outputs preallocated."""
+def batch_products(batch: int, n_in: int, n_hidden: int, n_out: int) -> Callable[[int], None]:
+    """The five matrix products of a batch of the one-hidden-layer network, NumPy float32, outputs
+    preallocated: ``products(m)`` runs them for a batch of m <= ``batch`` rows."""
     rng = np.random.default_rng(0)
 
     def rand(*shape: int) -> np.ndarray:
@@ -137,16 +138,26 @@ def gemm_only(n: int, batch: int, n_in: int, n_hidden: int, n_out: int) -> Epoch
     a1, dz1, dz2 = rand(batch, n_hidden), rand(batch, n_hidden), rand(batch, n_out)
     z1, z2, da1 = np.empty_like(a1), np.empty_like(dz2), np.empty_like(a1)
     dW1, dW2 = np.empty_like(W1), np.empty_like(W2)
+
+    def products(m: int) -> None:
+        np.matmul(x[:m], W1, out=z1[:m])  # (m, 784) @ (784, 128) -> (m, 128)
+        np.matmul(a1[:m], W2, out=z2[:m])  # (m, 128) @ (128, 10) -> (m, 10)
+        np.matmul(a1[:m].T, dz2[:m], out=dW2)  # (128, m) @ (m, 10) -> (128, 10)
+        np.matmul(dz2[:m], W2.T, out=da1[:m])  # (m, 10) @ (10, 128) -> (m, 128)
+        np.matmul(x[:m].T, dz1[:m], out=dW1)  # (784, m) @ (m, 128) -> (784, 128)
+
+    return products
+
+
+def gemm_only(n: int, batch: int, n_in: int, n_hidden: int, n_out: int) -> Epoch:
+    """The five matrix products of every batch of an epoch (``batch_products``)."""
+    products = batch_products(batch, n_in, n_hidden, n_out)
     sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
 
     def epoch() -> float:
         start = time.perf_counter()
         for m in sizes:
-            np.matmul(x[:m], W1, out=z1[:m])  # (m, 784) @ (784, 128) -> (m, 128)
-            np.matmul(a1[:m], W2, out=z2[:m])  # (m, 128) @ (128, 10) -> (m, 10)
-            np.matmul(a1[:m].T, dz2[:m], out=dW2)  # (128, m) @ (m, 10) -> (128, 10)
-            np.matmul(dz2[:m], W2.T, out=da1[:m])  # (m, 10) @ (10, 128) -> (m, 128)
-            np.matmul(x[:m].T, dz1[:m], out=dW1)  # (784, m) @ (m, 128) -> (784, 128)
+            products(m)
         return time.perf_counter() - start
 
     return epoch

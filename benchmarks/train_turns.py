@@ -22,11 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.train_speed import batch_products  # noqa: E402
 from benchmarks.trees import import_from  # noqa: E402
 
 
@@ -51,24 +50,15 @@ def trainer_epoch(train_module: ModuleType, data: object) -> Callable[[], list[f
 
 
 def gemm_epoch(batches: int = 468, batch: int = 128, hidden: int = 128) -> Callable[[], list[float]]:
-    """The five matrix products of a batch of the seed network (as ``train_speed.gemm_only``), timed
-    one batch at a time."""
-    rng = np.random.default_rng(0)
-    shapes = ((batch, 784), (784, hidden), (hidden, 10))
-    x, W1, W2 = (rng.standard_normal(shape, dtype=np.float32) for shape in shapes)
-    a1, dz1 = rng.standard_normal((2, batch, hidden), dtype=np.float32)
-    dz2 = rng.standard_normal((batch, 10), dtype=np.float32)
-    z1, z2, da1, dW1, dW2 = (np.empty_like(a) for a in (a1, dz2, a1, W1, W2))
+    """The five matrix products of a batch of the seed network (``train_speed.batch_products``),
+    timed one batch at a time."""
+    products = batch_products(batch, 784, hidden, 10)
 
     def epoch() -> list[float]:
         seconds = []
         for _ in range(batches):
             start = time.perf_counter()
-            np.matmul(x, W1, out=z1)  # (B, 784) @ (784, 128) -> (B, 128)
-            np.matmul(a1, W2, out=z2)  # (B, 128) @ (128, 10) -> (B, 10)
-            np.matmul(a1.T, dz2, out=dW2)  # (128, B) @ (B, 10) -> (128, 10)
-            np.matmul(dz2, W2.T, out=da1)  # (B, 10) @ (10, 128) -> (B, 128)
-            np.matmul(x.T, dz1, out=dW1)  # (784, B) @ (B, 128) -> (784, 128)
+            products(batch)
             seconds.append(time.perf_counter() - start)
         return seconds
 

@@ -35,6 +35,9 @@ def body(width: int = 10, **changes: object) -> dict[str, object]:
             "strokes": [[[140, 40], [140, 240]]], **changes}
 
 
+UNLIMITED = 10_000  # drawings a minute from one client: the most the setting takes
+
+
 def app_client(tmp_path: Path, **settings: object) -> TestClient:
     return TestClient(create_app(Settings(weights=WEIGHTS, home=tmp_path, admin_token=ADMIN_TOKEN,
                                           **settings)))  # type: ignore[arg-type]
@@ -185,12 +188,16 @@ def wait_until_ended(client: TestClient, run_id: str, timeout: float = 120) -> d
 
 
 def accepted_ones(client: TestClient, held: int = 2, trained: int = 2) -> tuple[list[str], list[str]]:
-    """Drawn 1s, accepted, until at least ``held`` are held out and ``trained`` are not."""
+    """Drawn 1s, accepted, until at least ``held`` are held out and ``trained`` are not. Which ids are
+    held out is chance (a hash of a random id): a client made by ``app_client(..., feedback_rate=
+    UNLIMITED)`` is not stopped by the rate limit however many it takes."""
     held_ids, trained_ids = [], []
     width = 4
     while len(held_ids) < held or len(trained_ids) < trained:
         width += 1
-        feedback_id = client.post("/feedback", json=body(width)).json()["id"]
+        sent = client.post("/feedback", json=body(width))
+        assert sent.status_code in (200, 201), sent.text
+        feedback_id = sent.json()["id"]
         client.patch(f"/feedback/{feedback_id}", json={"status": "accepted"}, headers=AUTH)
         (held_ids if held_out(feedback_id) else trained_ids).append(feedback_id)
     return held_ids, trained_ids
@@ -198,7 +205,7 @@ def accepted_ones(client: TestClient, held: int = 2, trained: int = 2) -> tuple[
 
 def test_a_run_trains_on_the_accepted_drawings_but_the_held_out_and_records_them(
         tmp_path: Path, mnist_dir: Path) -> None:
-    with app_client(tmp_path, data_dir=str(mnist_dir)) as c:
+    with app_client(tmp_path, feedback_rate=UNLIMITED, data_dir=str(mnist_dir)) as c:
         refused = c.post("/train", json={**TINY_RUN, "feedback": True}, headers=AUTH)
         assert refused.status_code == 422 and "no accepted drawings" in refused.json()["detail"]
         held_ids, trained_ids = accepted_ones(c)
@@ -220,7 +227,7 @@ def test_a_run_trains_on_the_accepted_drawings_but_the_held_out_and_records_them
 def test_a_version_worse_on_the_held_out_drawings_needs_force(tmp_path: Path) -> None:
     from tests.app.test_versions import add_version
 
-    with app_client(tmp_path) as c:
+    with app_client(tmp_path, feedback_rate=UNLIMITED) as c:
         accepted_ones(c, held=3, trained=0)
         add_version(Store(tmp_path), "random")  # an untrained network: it cannot read the 1s
         refused = c.post("/versions/random/promote", headers=AUTH)
@@ -238,7 +245,7 @@ def test_an_export_trains_from_the_command_line(tmp_path: Path, mnist_dir: Path)
     from app.settings import ROOT
     from model.serialize import load_model
 
-    with app_client(tmp_path) as c:
+    with app_client(tmp_path, feedback_rate=UNLIMITED) as c:
         held_ids, trained_ids = accepted_ones(c)
         export = tmp_path / "feedback.npz"
         export.write_bytes(c.get("/feedback/export", headers=AUTH).content)

@@ -7,10 +7,11 @@ the app never hears of it. Here every request's head must be complete within the
 the connection gets a 408 and is closed. The body's own deadline is in app.limits.
 
 Every connection also gets TCP_NODELAY. asyncio sets it only on a connection whose listening socket
-says it is TCP (``proto`` 6); with ``--workers N`` uvicorn binds the listening socket itself with
-``proto`` 0, so Nagle's algorithm held each answer's body until the client acknowledged its head,
-and the client delays that acknowledgement by up to 40 ms: with two workers the page's drawing took
-~44 ms a request instead of ~2 (uvicorn issue 3149; docs/performance.md, Serving).
+says it is TCP (``proto`` 6); a socket bound with ``proto`` 0 leaves Nagle's algorithm on, so each
+answer's body waited until the client acknowledged its head, and the client delays that
+acknowledgement by up to 40 ms: with two workers the page's drawing took ~44 ms a request instead of
+~2 (uvicorn issue 3149; docs/performance.md, Serving). uvicorn's ``--workers N`` bound such a socket
+before 0.55; ``--fd``, systemd's socket activation and gunicorn may still hand one over.
 
 Two parsers, the same deadline: ``HeadDeadlineHttpToolsProtocol`` on httptools (llhttp, in C: what
 ``digitnet serve`` runs, since it costs the server less a request, docs/performance.md) and

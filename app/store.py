@@ -79,11 +79,16 @@ class Store:
 
     def recover(self) -> list[str]:
         """After a crash: this host's runs whose process is gone are 'interrupted'; leftover temp
-        files go. (Another host's runs are judged by their heartbeat: ``silent_runs``.)"""
+        files go. (Another host's runs are judged by their heartbeat: ``silent_runs``.)
+
+        A run with no pid yet is being started by another worker of this host right now (the pid is
+        recorded once its process exists): it is left to ``silent_runs``, which ends it after the
+        heartbeat timeout if its process never beats."""
         self.versions.remove_temp_files()
         interrupted = []
         for run in self.list_runs(limit=1000):
-            if run["status"] in ACTIVE and run["host"] in (self.host, None) and not _alive(run["pid"]) \
+            if run["status"] in ACTIVE and run["host"] in (self.host, None) and run["pid"] is not None \
+                    and not _alive(run["pid"]) \
                     and self.end_if_active(run["id"], "interrupted",
                                            "the server or the training process stopped during the run"):
                 interrupted.append(run["id"])

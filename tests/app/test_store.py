@@ -126,6 +126,15 @@ def test_recover_leaves_a_run_whose_process_lives(store: Store) -> None:
     assert store.recover() == [] and store.get_run(run_id)["status"] == "running"
 
 
+def test_a_worker_starting_up_leaves_a_run_another_worker_is_starting(store: Store) -> None:
+    """Worker A has recorded the run and not yet its process's pid when worker B starts and
+    recovers: the run is A's to start (its process beats), not a crashed one."""
+    run_id = store.create_run({})
+    other_worker = Store(store.home, store.database_url)
+    assert other_worker.recover() == [] and other_worker.get_run(run_id)["status"] == "starting"
+    assert other_worker.silent_runs(-1) == [run_id]  # if its process never beats, the watcher ends it
+
+
 @pytest.mark.parametrize("version_id, ok", [
     ("run-abc123", True), ("default", True), ("a_b-9", True), ("../etc", False), ("a/b", False),
     ("", False), ("-leading", False), ("x" * 65, False), ("abc\n", False), ("abc\ndef", False),

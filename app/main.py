@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import Depends, FastAPI, Request
@@ -27,6 +28,7 @@ from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.routes import admin, feedback, health, number, pages, predict
 from app.routes.explain import router as explain_router
+from app.schemas.common import one_error_shape, validation_message
 from app.security import SecurityHeadersMiddleware
 from app.settings import STATIC, Settings
 from app.store import Store
@@ -95,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        timeout_s=settings.receive_timeout_s)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeadersMiddleware)  # on every answer, the refusals too
-    return app
+    return with_one_error_shape(app)
 
 
 async def input_error(request: Request, exc: Exception) -> JSONResponse:
@@ -112,8 +114,21 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 without the offending input echoed back: an input may not even be JSON (a NaN
-    would make the answer itself fail) and need not be repeated to the client that sent it."""
+    """FastAPI's 422 in the API's one error shape, a ``detail`` string, without the offending input
+    echoed back: an input may not even be JSON (a NaN would make the answer itself fail) and need
+    not be repeated to the client that sent it."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-    return JSONResponse({"detail": detail}, status_code=422)
+    return JSONResponse({"detail": validation_message(errors)}, status_code=422)
+
+
+def with_one_error_shape(app: FastAPI) -> FastAPI:
+    """The app whose OpenAPI document says what its 422s are: ``ErrorResponse`` (schemas.common)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = one_error_shape(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

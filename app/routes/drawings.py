@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 
 from app.deps import Services
 from app.images import decode_data_url, open_images, pixel_count
-from app.schemas.common import ErrorResponse
+from app.schemas.common import ErrorResponse, validation_message
 from app.schemas.predict import MAX_BATCH, BatchRequest, PredictRequest
 
 T = TypeVar("T")
@@ -171,10 +171,7 @@ async def json_body(request: Request, schema: type[BaseModel]) -> Any:
     except (UnicodeDecodeError, RecursionError) as exc:
         raise HTTPException(400, "the body is not valid JSON (bad UTF-8 or nested too deep)") from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        raise HTTPException(422, problems) from exc
+        raise HTTPException(422, validation_message(exc.errors())) from exc
 
 
 def parse_json(body: bytes) -> Any:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,36 @@ class RequestBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="what was wrong with the request")
+
+
+def validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
+    """Pydantic's or FastAPI's validation errors as one ``detail`` string, the API's one error shape:
+    each problem as ``where: what``, joined by "; ". ``where`` is the field's path in dots
+    (``pixels.783``, ``hidden.0``); a body field is named alone, a query or path parameter with its
+    place (``query.limit``); the input itself is never echoed back."""
+    def where(loc: Iterable[Any]) -> str:
+        parts = [str(p) for p in loc]
+        if parts[:1] == ["body"]:
+            parts = parts[1:]
+        return ".".join(parts) or "body"
+
+    return "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in errors)
+
+
+def one_error_shape(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with FastAPI's list-shaped 422 (``HTTPValidationError``) replaced by
+    ``ErrorResponse``, which is what every 422 is (app.main.invalid_request)."""
+    listed = "#/components/schemas/HTTPValidationError"
+    for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
+        content = operation.get("responses", {}).get("422", {}).get("content", {})
+        for media in content.values():
+            if media.get("schema", {}).get("$ref") == listed:
+                media["schema"] = {"$ref": "#/components/schemas/ErrorResponse"}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+    return schema
 
 
 class Health(BaseModel):

@@ -56,7 +56,26 @@ def test_every_route_but_the_public_ones_needs_the_token(client) -> None:
 ])
 def test_bad_hyperparameters_are_a_422(client, body, message) -> None:
     response = client.post("/train", json=body, headers=AUTH)
-    assert response.status_code == 422 and message in response.text
+    assert response.status_code == 422 and response.json()["detail"].split(":")[0].split(".")[0] == message
+
+
+def test_every_422_has_the_public_routes_one_error_shape(client) -> None:
+    """A detail string, each problem as ``where: what``, on admin routes as on /predict; the OpenAPI
+    document says so for every route."""
+    answers = [client.post("/train", json={"lr": -1, "epochs": 0}, headers=AUTH),
+               client.get("/feedback", params={"limit": "many"}, headers=AUTH),
+               client.post("/predict", json={"pixels": [0.5] * 783 + [2]})]
+    assert [(r.status_code, r.json()) for r in answers] == [
+        (422, {"detail": "lr: Input should be greater than 0; "
+                         "epochs: Input should be greater than or equal to 1"}),
+        (422, {"detail": "query.limit: Input should be a valid integer, unable to parse string as an integer"}),
+        (422, {"detail": "pixels[0] must be finite numbers between 0 and 1"}),
+    ]
+    document = client.get("/openapi.json").json()
+    documented = {media["schema"]["$ref"] for path in document["paths"].values() for op in path.values()
+                  for media in op["responses"].get("422", {}).get("content", {}).values()}
+    assert documented == {"#/components/schemas/ErrorResponse"}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
 def stream_events(base: str, run_id: str, timeout: float = 120) -> list[tuple[str, dict]]:

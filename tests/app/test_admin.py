@@ -68,7 +68,8 @@ def test_every_422_has_the_public_routes_one_error_shape(client) -> None:
     assert [(r.status_code, r.json()) for r in answers] == [
         (422, {"detail": "lr: Input should be greater than 0; "
                          "epochs: Input should be greater than or equal to 1"}),
-        (422, {"detail": "query.limit: Input should be a valid integer, unable to parse string as an integer"}),
+        (422, {"detail": "query.limit: Input should be a valid integer, "
+                         "unable to parse string as an integer"}),
         (422, {"detail": "pixels[0] must be finite numbers between 0 and 1"}),
     ]
     document = client.get("/openapi.json").json()

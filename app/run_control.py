@@ -71,6 +71,10 @@ def _reap(store: Store, run_id: str, proc: subprocess.Popen[bytes]) -> None:
     code = proc.wait()
     how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
     store.end_if_active(run_id, "failed", f"the training process {how} before the run ended")
+    output = store.home / f"run-{run_id}.log"  # what the process printed: kept only if it said anything
+    with contextlib.suppress(OSError):
+        if output.stat().st_size == 0:
+            output.unlink()
 
 
 def cancel(store: Store, run_id: str) -> dict[str, Any]:

@@ -51,6 +51,11 @@ def test_a_run_that_cannot_read_its_data_ends_as_failed_saying_why(tmp_path: Pat
     run = wait_until_ended(store, run_id)
     assert run["status"] == "failed" and "DataError" in run["reason"] and "no-mnist" in run["reason"]
     assert store.events_after(run_id, 0)[-1][1] == "failed"
+    output = tmp_path / f"run-{run_id}.log"  # what the process printed: kept only if it said anything
+    deadline = time.monotonic() + 30
+    while output.exists() and output.stat().st_size == 0:
+        assert time.monotonic() < deadline, "an empty run log stays in the state directory"
+        time.sleep(0.05)
 
 
 def test_a_run_executed_in_process_leaves_no_heartbeat_thread_behind(tmp_path: Path,

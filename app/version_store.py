@@ -1,5 +1,6 @@
 """Model versions in the shared state: each one a model file's bytes with their SHA-256, and which
-version serves (the promoted one) and which it replaced (for a rollback).
+version serves (the promoted one) and which served before it, latest last (the history a rollback
+walks back through).
 
 The bytes live in the database (``versions`` and ``version_files``), so every host can have them;
 each host keeps a copy on its own disk, in its state directory's ``versions/``, checked against the
@@ -23,8 +24,19 @@ VERSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 DEFAULT_VERSION = "default"  # the shipped weights: what serves until a version is promoted
 
 
+HISTORY_KEPT = 50  # promotions remembered for rollbacks
+
+
 class VersionInUseError(Exception):
     """The version is promoted: it cannot be deleted."""
+
+
+class NothingToRollBackError(Exception):
+    """No version served before the promoted one (or those that did were deleted since)."""
+
+
+class HistoryChangedError(Exception):
+    """Another promotion or rollback came between the check of a rollback's target and the rollback."""
 
 
 class VersionFileError(Exception):
@@ -113,7 +125,7 @@ class Versions:
     def delete(self, version_id: str) -> None:
         """Forget a version and remove its file. NotFoundError if there is none; VersionInUseError for
         the promoted one (checked in the same transaction as the delete, so a promotion cannot slip
-        in between). A rollback that would have gone back to it has nothing to go back to any more.
+        in between). It leaves the promotion history: a rollback goes back past it.
         """
         with self.db.write() as db:
             row = db.execute("SELECT id FROM versions WHERE id = ?", (version_id,)).fetchone()
@@ -124,7 +136,7 @@ class Versions:
                 raise VersionInUseError(version_id)
             db.execute("DELETE FROM versions WHERE id = ?", (version_id,))
             db.execute("DELETE FROM version_files WHERE id = ?", (version_id,))
-            db.execute("DELETE FROM settings WHERE key = 'previous' AND value = ?", (version_id,))
+            _set_history(db, [v for v in _history(db) if v != version_id])
         # the row goes first: a crash in between leaves a file nothing points to, never a version
         # whose file is gone (other hosts' copies are left: nothing will serve them)
         (self.folder / f"{version_id}.npz").unlink(missing_ok=True)
@@ -140,16 +152,55 @@ class Versions:
         return row[0] if row else DEFAULT_VERSION
 
     def promote(self, version_id: str) -> str:
-        """Promote ``version_id``; returns the version it replaces (for rollback)."""
+        """Promote ``version_id``; returns the version it replaces, which joins the history."""
         with self.db.write() as db:
             row = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
-            previous = row[0] if row else DEFAULT_VERSION
-            for key, value in (("promoted", version_id), ("previous", previous)):
-                db.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                           "value = excluded.value", (key, value))
-        return previous
+            replaced = row[0] if row else DEFAULT_VERSION
+            history = _history(db)
+            if replaced != version_id and history[-1:] != [replaced]:
+                history.append(replaced)
+            _set(db, "promoted", version_id)
+            _set_history(db, history)
+        return replaced
 
     def previous(self) -> str | None:
+        """The version a rollback would serve: the one that served before the promoted one."""
         with self.db.connect() as db:
-            row = db.execute("SELECT value FROM settings WHERE key = 'previous'").fetchone()
-        return row[0] if row else None
+            history = _history(db)
+        return history[-1] if history else None
+
+    def roll_back(self, expected: str) -> str:
+        """Serve again the version that served before the promoted one, and leave it out of the
+        history: a second rollback goes further back, never forward again. ``expected`` is what the
+        caller checked it can serve (HistoryChangedError if another promotion came in between);
+        returns the version it replaces."""
+        with self.db.write() as db:
+            history = _history(db)
+            if not history:
+                raise NothingToRollBackError()
+            if history[-1] != expected:
+                raise HistoryChangedError(history[-1])
+            row = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
+            _set(db, "promoted", history.pop())
+            _set_history(db, history)
+        return row[0] if row else DEFAULT_VERSION
+
+
+def _set(db: Any, key: str, value: str) -> None:
+    db.execute("INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               (key, value))
+
+
+def _history(db: Any) -> list[str]:
+    """The versions that served before the promoted one, oldest first. A state directory from before
+    the history was kept has only the one before ('previous')."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'history'").fetchone()
+    if row is not None:
+        return list(json.loads(row[0]))
+    row = db.execute("SELECT value FROM settings WHERE key = 'previous'").fetchone()
+    return [row[0]] if row else []
+
+
+def _set_history(db: Any, history: list[str]) -> None:
+    _set(db, "history", json.dumps(history[-HISTORY_KEPT:]))
+    db.execute("DELETE FROM settings WHERE key = 'previous'")  # the history says it now

@@ -18,7 +18,7 @@ from pathlib import Path
 from app.db import NotFoundError, UnavailableError
 from app.predictor import Predictor
 from app.store import Store
-from app.version_store import DEFAULT_VERSION, VersionFileError, valid_version_id
+from app.version_store import DEFAULT_VERSION, NothingToRollBackError, VersionFileError, valid_version_id
 from model.serialize import ModelFileError, load_model
 
 log = logging.getLogger("digitnet")
@@ -73,6 +73,18 @@ class ModelHolder:
         previous = self.store.versions.promote(version_id)
         self.current = predictor
         return previous
+
+    def roll_back(self) -> tuple[str, str]:
+        """Check the version that served before the promoted one, then serve it again and take it
+        off the history (Versions.roll_back); returns (now serving, replaced). NothingToRollBackError
+        when no earlier version is left."""
+        target = self.store.versions.previous()
+        if target is None:
+            raise NothingToRollBackError()
+        predictor = self.load(target)
+        replaced = self.store.versions.roll_back(expected=target)
+        self.current = predictor
+        return target, replaced
 
     def sync(self) -> None:
         """Serve what the store says is promoted, if it is not already served and can serve."""

@@ -146,6 +146,11 @@ const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "–");
 async function refresh() {
   const [versions, runs] = await Promise.all([api("/versions"), api("/runs")]);
   $("serving").textContent = versions.serving;
+  const back = $("rollback");  // each rollback is one step back through the promotions
+  back.disabled = versions.rollback_to == null;
+  back.textContent = back.disabled ? "Roll back" : `Roll back to ${versions.rollback_to}`;
+  back.title = back.disabled ? "Nothing to roll back to: no earlier version served, or those that did were deleted"
+    : `Serve ${versions.rollback_to} again, the version that served before ${versions.promoted}`;
   const vbody = $("versions"); vbody.replaceChildren();
   vbody.appendChild(row(["default", "shipped model", "–", "–", "–"], versions.promoted === "default" ? null
     : button("Promote", () => promote("default"))));

@@ -24,7 +24,7 @@ from app.predictor import Predictor
 from app.schemas.training import PromoteResponse, RunResponse, TrainRequest
 from app.store import ACTIVE, FINAL, RunActiveError, Store
 from app.training import accuracy, check_run_size, config_from, require_mnist
-from app.version_store import DEFAULT_VERSION, VersionInUseError
+from app.version_store import DEFAULT_VERSION, HistoryChangedError, NothingToRollBackError, VersionInUseError
 from app.versions import VersionError
 from model.mnist import DataError
 
@@ -129,7 +129,8 @@ async def run_events(run_id: Annotated[str, Depends(streamed_run)], request: Req
 @router.get("/versions", summary="Model versions with their metrics, and which one serves")
 def list_versions(store: StoreDep, holder: HolderDep) -> dict[str, Any]:
     return {"promoted": store.versions.promoted(), "serving": holder.current.version,
-            "worker_pid": os.getpid(), "versions": store.versions.list()}
+            "rollback_to": store.versions.previous(), "worker_pid": os.getpid(),
+            "versions": store.versions.list()}
 
 
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,
@@ -174,13 +175,26 @@ def delete_version(version_id: str, store: StoreDep) -> None:
         raise HTTPException(409, f"version {version_id} is promoted; promote another one first") from exc
 
 
+NOTHING_TO_ROLL_BACK = ("nothing to roll back to: no earlier version served, or those that did were "
+                        "deleted since")
+
+
 @router.post("/versions/rollback", response_model=PromoteResponse,
-             summary="Serve the version that served before the last promotion")
-def rollback(store: StoreDep, holder: HolderDep, services: ServicesDep) -> dict[str, str]:
-    previous = store.versions.previous()
-    if previous is None:
-        raise HTTPException(409, "nothing to roll back to: no version was promoted yet")
-    return promote(previous, holder, services, force=True)  # going back is the admin's call
+             summary="Serve again the version that served before the promoted one; again: further back",
+             responses={409: {"description": "no earlier version left to go back to"}})
+def rollback(holder: HolderDep) -> dict[str, str]:
+    """Going back is the admin's call: no held-out check. Each rollback takes one step back through
+    the promotions, never forward again."""
+    try:
+        promoted, replaced = holder.roll_back()
+    except NothingToRollBackError as exc:
+        raise HTTPException(409, NOTHING_TO_ROLL_BACK) from exc
+    except HistoryChangedError as exc:
+        raise HTTPException(409, "another promotion came first; look again and retry") from exc
+    except VersionError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"promoted": promoted, "previous": replaced}
+
 
 
 @router.get("/metrics", response_class=PlainTextResponse,

@@ -305,7 +305,7 @@ def test_a_version_that_does_not_serve_can_be_deleted(client, settings) -> None:
     assert client.delete("/versions/to-delete", headers=AUTH).status_code == 404
 
 
-def test_the_promoted_version_cannot_be_deleted_and_a_deleted_previous_is_no_rollback(tmp_path) -> None:
+def test_the_promoted_version_cannot_be_deleted_and_a_rollback_goes_back_past_a_deleted_one(tmp_path) -> None:
     from app.db import NotFoundError
     from app.store import Store
     from app.version_store import VersionInUseError
@@ -319,9 +319,37 @@ def test_the_promoted_version_cannot_be_deleted_and_a_deleted_previous_is_no_rol
     with pytest.raises(VersionInUseError):
         store.versions.delete("b")
     store.versions.delete("a")
-    assert store.versions.previous() is None and store.versions.promoted() == "b"
+    assert store.versions.previous() == "default" and store.versions.promoted() == "b"
     with pytest.raises(NotFoundError):
         store.versions.delete("a")
+
+
+def test_rollback_walks_back_through_the_promotions_and_then_says_there_is_nothing_left(tmp_path) -> None:
+    """default -> a -> b -> c promoted; each rollback one step back (c, b, a, default), never forward
+    again, and GET /versions says where the next one goes; at the start, 409 saying why."""
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+    from tests.app.conftest import WEIGHTS
+    from tests.app.test_versions import add_version
+
+    with TestClient(create_app(Settings(weights=WEIGHTS, home=tmp_path, admin_token=ADMIN_TOKEN))) as client:
+        store = client.app.state.services.store
+        for name in "abc":
+            add_version(store, name)
+            assert client.post(f"/versions/{name}/promote", headers=AUTH).status_code == 200
+        walked = []
+        for _ in range(3):
+            expected = ["b", "a", "default"][len(walked)]
+            assert client.get("/versions", headers=AUTH).json()["rollback_to"] == expected
+            answer = client.post("/versions/rollback", headers=AUTH).json()
+            walked.append((answer["previous"], answer["promoted"]))
+        assert walked == [("c", "b"), ("b", "a"), ("a", "default")]
+        assert client.get("/versions", headers=AUTH).json()["rollback_to"] is None
+        refused = client.post("/versions/rollback", headers=AUTH)
+        assert refused.status_code == 409 and "nothing to roll back to" in refused.json()["detail"]
+        assert client.get("/versions", headers=AUTH).json()["serving"] == "default"
 
 
 @pytest.mark.parametrize("body, words", [

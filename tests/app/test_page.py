@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from app.pendigits import parse
@@ -234,6 +235,14 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server, sett
     page.screenshot(path=str(SHOTS / "admin-finished.png"), full_page=True)
     token_in_storage = page.evaluate("sessionStorage.getItem('digitnet-admin-token')")
     assert token_in_storage == ADMIN_TOKEN and page.context.cookies() == []
+    # Roll back says where it would go, or is disabled saying why, as GET /versions does
+    back = page.get_by_test_id("rollback")
+    rollback_to = httpx.get(f"{live_server}/versions", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+                            ).json()["rollback_to"]
+    if rollback_to is None:
+        assert back.is_disabled() and "Nothing to roll back to" in back.get_attribute("title")
+    else:
+        assert back.is_enabled() and back.inner_text() == f"Roll back to {rollback_to}"
     # the run's version can be deleted from the page, after a confirmation
     version = "run-" + page.get_by_test_id("run-id").inner_text()
     version_row = page.get_by_test_id("versions").locator("tr", has_text=version)

@@ -126,6 +126,25 @@ def test_recover_leaves_a_run_whose_process_lives(store: Store) -> None:
     assert store.recover() == [] and store.get_run(run_id)["status"] == "running"
 
 
+def test_rollbacks_walk_back_through_the_promotion_history(store: Store) -> None:
+    from app.version_store import HistoryChangedError, NothingToRollBackError
+    from tests.app.test_versions import add_version
+
+    for name in ("a", "b", "c"):
+        add_version(store, name)
+    for name in ("a", "b", "a", "c"):
+        store.versions.promote(name)
+    assert store.versions.previous() == "a"
+    with pytest.raises(HistoryChangedError):
+        store.versions.roll_back(expected="b")
+    steps = []
+    while store.versions.previous() is not None:
+        steps.append(store.versions.roll_back(expected=store.versions.previous()))
+    assert steps == ["c", "a", "b", "a"] and store.versions.promoted() == DEFAULT_VERSION
+    with pytest.raises(NothingToRollBackError):
+        store.versions.roll_back(expected=DEFAULT_VERSION)
+
+
 def test_a_worker_starting_up_leaves_a_run_another_worker_is_starting(store: Store) -> None:
     """Worker A has recorded the run and not yet its process's pid when worker B starts and
     recovers: the run is A's to start (its process beats), not a crashed one."""

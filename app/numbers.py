@@ -3,7 +3,8 @@
 The image side of ``model.segment``: the image is decoded to ink as for one digit (app.images), the
 segmentation cuts the ink into digits asking the predictor's network when in doubt, and the
 predictor reads every digit's 28x28 input in one batch. docs/numbers.md says how it decides, and
-what one reading may cost: past that budget the image is refused (422).
+what one reading may cost: past that budget the image is refused (422), and past the request's
+deadline the reading stops (app/work.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from PIL import Image
 
 from app.images import InputError, decode, to_ink
 from app.predictor import Prediction, Predictor
+from app.work import check_deadline
 from model.budget import Budget, OverBudgetError
 from model.segment import MAX_READ_PIXELS, MAX_READS, segment
 
@@ -35,7 +37,7 @@ class NumberReading:
 
 def read_number(predictor: Predictor, image: bytes | Image.Image) -> NumberReading:
     """Decode the image (bytes or ``open_image``'s result), find its digits and read them."""
-    budget = Budget(MAX_READS, MAX_READ_PIXELS)
+    budget = Budget(MAX_READS, MAX_READ_PIXELS, check=check_deadline)
     try:
         found = segment(to_ink(decode(image)), predictor.network.predict_proba, budget)
     except OverBudgetError as exc:

@@ -27,6 +27,7 @@ A map, in the order a newcomer might read it:
                      run_control.py starts, cancels and reaps it, and ends silent runs
     auth.py          the admin token;  metrics.py  Prometheus;  security.py  CSP and other headers
     limits.py        body size, body deadline, in-flight slots;  protocol.py  the head's deadline (httptools)
+    work.py          worker threads with slots of their own (/predict's, the costly routes'), and deadlines
 
     cli.py           the digitnet command's arguments; commands.py does each command; progress.py its bar
     pendigits.py     real pen trajectories (UNIPEN files);  strokes.py  draws strokes as the page does

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 
 from app.feedback import FeedbackStore
@@ -23,6 +22,7 @@ from app.metrics import Metrics
 from app.settings import Settings
 from app.store import Store
 from app.versions import ModelHolder
+from app.work import WorkPools
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Services:
     store: Store
     holder: ModelHolder
     admin_token: str
-    inference_limiter: anyio.CapacityLimiter  # at most settings.inference_threads at once
+    work: WorkPools  # the worker threads, and their slots (app/work.py)
     metrics: Metrics
     feedback: FeedbackStore | None = None  # None when feedback is off
 

@@ -32,6 +32,7 @@ from PIL import Image
 
 from app.images import preprocess
 from app.predictor import PNG_END, PNG_SIGNATURE, Prediction, Predictor, pixel_vectors, png_chunk
+from app.work import check_deadline
 from model.network import Network
 
 TOP_UNITS = 6  # units shown for an answer: a row of pictures a learner can take in at a glance
@@ -75,7 +76,11 @@ class Explanation(Prediction):
 def explain_images(predictor: Predictor, images: list[bytes] | list[Image.Image],
                    digit: int | None = None) -> list[Explanation]:
     """Decode and preprocess each image as ``predict_images`` does, then explain them in one batch."""
-    return explain_vectors(predictor, [preprocess(data) for data in images], digit)
+    vectors = []
+    for data in images:
+        check_deadline()  # past the request's deadline: stop (app/work.py)
+        vectors.append(preprocess(data))
+    return explain_vectors(predictor, vectors, digit)
 
 
 def explain_pixels(predictor: Predictor, rows: list[list[float]],

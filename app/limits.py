@@ -7,8 +7,9 @@ Two pure ASGI middlewares, outermost first:
   head is 408; a request that declares both Content-Length and Transfer-Encoding is 400 (RFC 9112,
   6.1 lets a server refuse it, and says the connection is closed after the answer either way).
 - ``InFlightLimitMiddleware`` (``POST /predict...``, ``/explain``): reads the body first, then takes one of
-  ``limit`` slots for the work. A client that sends its body slowly, or not at all, holds no slot:
-  it costs an idle connection until its deadline, and everyone else is answered.
+  ``limit`` slots for the work, or for the costly routes (COSTLY_PATHS) one of ``costly_limit`` slots
+  of their own. A client that sends its body slowly, or not at all, holds no slot: it costs an idle
+  connection until its deadline, and everyone else is answered.
 
 The head of a request (before the app sees anything) has its own deadline in app.protocol.
 """
@@ -19,6 +20,10 @@ import asyncio
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# the routes whose work grows with what the client chooses (pieces of ink, images in a batch, a
+# backward pass): their own slots, so that a crowd of them leaves the page's /predict answering
+COSTLY_PATHS = frozenset({"/predict/number", "/predict/batch", "/explain"})
 
 
 class RefusedError(Exception):
@@ -99,14 +104,17 @@ class InFlightLimitMiddleware:
     Queuing without bound would let latency and memory grow with the load; a quick 503 tells a
     client (or the proxy in front) to come back, while the requests already admitted finish fast.
     Only the paths starting with one of ``prefixes`` count (the work on drawings): health checks and
-    admin streams are not held up.
+    admin streams are not held up. The costly paths count apart, against ``costly_limit`` (default:
+    ``limit``), in ``costly_in_flight``.
     A request takes its slot once its body has arrived whole (read here, through the body limit).
     """
 
     def __init__(self, app: ASGIApp, limit: int, prefixes: tuple[str, ...] = ("/predict", "/explain"),
-                 retry_after_s: int = 1) -> None:
+                 retry_after_s: int = 1, costly_limit: int | None = None) -> None:
         self.app, self.limit, self.prefixes, self.retry_after = app, limit, prefixes, retry_after_s
+        self.costly_limit = limit if costly_limit is None else costly_limit
         self.in_flight = 0
+        self.costly_in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
@@ -123,8 +131,11 @@ class InFlightLimitMiddleware:
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        if self.in_flight >= self.limit:
-            await refuse(send, 503, f"the server is busy ({self.limit} requests in flight); "
+        costly = scope["path"] in COSTLY_PATHS
+        limit = self.costly_limit if costly else self.limit
+        if (self.costly_in_flight if costly else self.in_flight) >= limit:
+            kind = "costly requests" if costly else "requests"
+            await refuse(send, 503, f"the server is busy ({limit} {kind} in flight); "
                                     f"retry in {self.retry_after} s",
                          [(b"retry-after", str(self.retry_after).encode())], close=False)
             return
@@ -138,8 +149,18 @@ class InFlightLimitMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()  # after the body: only a disconnect can come
 
-        self.in_flight += 1  # one event loop per worker: no lock needed between awaits
+        await self._admitted(scope, replay, send, costly)
+
+    async def _admitted(self, scope: Scope, receive: Receive, send: Send, costly: bool) -> None:
+        # one event loop per worker: no lock needed between awaits
+        if costly:
+            self.costly_in_flight += 1
+        else:
+            self.in_flight += 1
         try:
-            await self.app(scope, replay, send)
+            await self.app(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            if costly:
+                self.costly_in_flight -= 1
+            else:
+                self.in_flight -= 1

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +32,7 @@ from app.security import SecurityHeadersMiddleware
 from app.settings import STATIC, Settings
 from app.store import Store
 from app.versions import ModelHolder
+from app.work import WorkPools
 from model.serialize import load_model
 
 
@@ -55,10 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = Store(settings.home, settings.database_url)
         store.recover()
         holder = ModelHolder(store, settings.weights)
+        work = WorkPools.of(settings)
         app.state.services = Services(
             settings=settings, store=store, holder=holder,
             admin_token=load_or_create_token(settings.home, settings.admin_token),
-            inference_limiter=anyio.CapacityLimiter(settings.inference_threads), metrics=metrics,
+            work=work, metrics=metrics,
             feedback=FeedbackStore(store, settings.feedback_max_count, settings.feedback_max_bytes)
             if settings.feedback else None,
         )
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         for watcher in watchers:
             watcher.cancel()
+        work.close()
 
     app = FastAPI(
         title="digitnet",
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # each one added wraps the ones before: the security headers go on every answer, metrics count
     # every answer, and the body limit runs before a /predict request takes its in-flight slot
-    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight)
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_in_flight,
+                       costly_limit=settings.max_costly_in_flight)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        timeout_s=settings.receive_timeout_s)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from app.images import InputError, preprocess
+from app.work import check_deadline
 from model.serialize import SavedModel, load_model
 
 N_PIXELS = 784
@@ -46,8 +47,12 @@ class Predictor:
 
     def predict_images(self, images: Sequence[bytes | Image.Image]) -> list[Prediction]:
         """Decode and preprocess each image (bytes, or ``open_images``' results), then run the network
-        once on the whole batch."""
-        return self.predict_vectors([preprocess(data) for data in images])
+        once on the whole batch; a batch past its deadline stops between images (app/work.py)."""
+        vectors = []
+        for data in images:
+            check_deadline()
+            vectors.append(preprocess(data))
+        return self.predict_vectors(vectors)
 
     def predict_pixels(self, rows: list[list[float]]) -> list[Prediction]:
         """Vectors already in MNIST form: 784 numbers in [0, 1] each (0 = background)."""

@@ -69,6 +69,8 @@ class Settings:
     max_in_flight: int = _setting("DIGITNET_MAX_IN_FLIGHT", _whole, default=64)
     request_timeout_s: float = _setting("DIGITNET_REQUEST_TIMEOUT", float, default=10.0)
     inference_threads: int = _setting("DIGITNET_INFERENCE_THREADS", _whole, default=1)
+    max_costly_in_flight: int = _setting("DIGITNET_MAX_COSTLY_IN_FLIGHT", _whole, default=16)
+    costly_threads: int = _setting("DIGITNET_COSTLY_THREADS", _whole, default=1)
     max_body_bytes: int = _setting("DIGITNET_MAX_BODY_BYTES", _whole, default=1 << 20)
     receive_timeout_s: float = _setting("DIGITNET_RECEIVE_TIMEOUT", float, default=5.0)
     max_request_pixels: int = _setting("DIGITNET_MAX_REQUEST_PIXELS", _whole, default=2 * 2048 * 2048)
@@ -86,6 +88,8 @@ class Settings:
             (self.max_in_flight >= 1, "max_in_flight", "a whole number >= 1"),
             (0 < self.request_timeout_s <= 3600, "request_timeout_s", "a number of seconds in (0, 3600]"),
             (1 <= self.inference_threads <= 64, "inference_threads", "a whole number from 1 to 64"),
+            (self.max_costly_in_flight >= 1, "max_costly_in_flight", "a whole number >= 1"),
+            (1 <= self.costly_threads <= 64, "costly_threads", "a whole number from 1 to 64"),
             (1024 <= self.max_body_bytes <= 1 << 30, "max_body_bytes", "a number of bytes from 1024 to 2^30"),
             (0 < self.receive_timeout_s <= 600, "receive_timeout_s", "a number of seconds in (0, 600]"),
             (1 <= self.max_request_pixels, "max_request_pixels", "a whole number >= 1"),

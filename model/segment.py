@@ -21,6 +21,12 @@ is not), four rules make digits of them; docs/numbers.md shows each at work:
 4. Each digit's ink (its own pixels and their anti-aliased edge, GROW pixels around them) goes
    through ``to_mnist`` on its own: its crop is its own ink's, so a thin 1 stays thin.
 
+The work is bounded whatever the ink (docs/numbers.md, Limits). Ink higher than MAX_HEIGHT is first
+shrunk by a whole factor, each pixel the darkest of its block (a thin stroke stays a stroke), so no
+crop is larger than MAX_HEIGHT x the image's width; a pair of pieces the rules kept apart is not
+asked about again; and every ``to_mnist`` call is counted against a ``Budget`` (MAX_READS calls,
+MAX_READ_PIXELS pixels of crops), past which the reading stops with ``OverBudgetError``.
+
 ``read`` is the network: (n, 784) inputs -> (n, 10) probabilities. NumPy only, like the rest of model/.
 """
 
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.budget import Budget
 from model.components import Components, components
 from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS, to_mnist
 
@@ -42,6 +49,19 @@ FORCE, TRY, SURE = 1.3, 0.7, 0.9
 MIN_PART, CUTS = 0.15, 3
 TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
 GROW = 2
+# the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
+MAX_HEIGHT = 280
+# the page's four-digit numbers make 5-40 inputs over at most ~0.3 M pixels (docs/numbers.md)
+MAX_READS, MAX_READ_PIXELS = 256, 1 << 23
+
+
+@dataclass(frozen=True)
+class Page:
+    """The ink being read, the network, and the budget every input made from the ink is counted on."""
+
+    ink: np.ndarray  # (H, W) in [0, 1]
+    read: Read
+    budget: Budget
 
 
 @dataclass(frozen=True)
@@ -68,8 +88,29 @@ class Piece:
         return int(self.box[3] - self.box[1])
 
 
-def segment(ink: np.ndarray, read: Read) -> list[Digit]:
-    """The digits of ``ink`` (H, W) in [0, 1], left to right; [] when it is blank."""
+def segment(ink: np.ndarray, read: Read, budget: Budget | None = None) -> list[Digit]:
+    """The digits of ``ink`` (H, W) in [0, 1], left to right; [] when it is blank.
+
+    Raises ``OverBudgetError`` past ``budget`` (default: MAX_READS inputs over MAX_READ_PIXELS pixels),
+    or whatever its ``check`` raises."""
+    factor = -(-ink.shape[0] // MAX_HEIGHT)  # the smallest whole factor bringing it to MAX_HEIGHT
+    page = Page(shrink(ink, factor), read, budget or Budget(MAX_READS, MAX_READ_PIXELS))
+    limits = np.array(ink.shape[::-1] * 2)
+    return [Digit(_box(np.minimum(np.array(d.box) * factor, limits)), d.vector) for d in _segment(page)]
+
+
+def shrink(ink: np.ndarray, factor: int) -> np.ndarray:
+    """``ink`` (H, W) -> (ceil(H / factor), ceil(W / factor)), each pixel the largest of its block."""
+    if factor == 1:
+        return ink
+    h, w = -(-ink.shape[0] // factor) * factor, -(-ink.shape[1] // factor) * factor
+    padded = np.zeros((h, w), dtype=ink.dtype)
+    padded[: ink.shape[0], : ink.shape[1]] = ink
+    return padded.reshape(h // factor, factor, w // factor, factor).max(axis=(1, 3))
+
+
+def _segment(page: Page) -> list[Digit]:
+    ink = page.ink
     mask = ink >= INK_THRESHOLD
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         return []
@@ -79,14 +120,14 @@ def segment(ink: np.ndarray, read: Read) -> list[Digit]:
     line = float(np.median(heights[heights >= TALL * heights.max()]))
     pieces = [_piece_of(comps, [int(k)]) for k in keep]
     pieces = [p for p in absorb_small(pieces, line) if max(p.width, p.height) >= MIN_EXTENT * ink.shape[0]]
-    pieces = join_overlapping(pieces, line, ink, read)
-    digits = [part for piece in pieces for part in split(piece, line, ink, read)]
+    pieces = join_overlapping(pieces, line, page)
+    digits = [part for piece in pieces for part in split(piece, line, page)]
     digits.sort(key=lambda p: p.box[0] + p.box[2])
-    return [Digit(_box(p), v) for p in digits if (v := _vector(p, ink)) is not None]
+    return [Digit(_box(p.box), v) for p in digits if (v := _vector(p, page)) is not None]
 
 
-def _box(piece: Piece) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = (int(v) for v in piece.box)
+def _box(box: np.ndarray) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(v) for v in box)
     return x0, y0, x1, y1
 
 
@@ -137,39 +178,49 @@ def overlap(a: Piece, b: Piece) -> float:
     return max(0.0, shared / max(1, min(a.width, b.width)))
 
 
-def join_overlapping(pieces: list[Piece], line: float, ink: np.ndarray, read: Read) -> list[Piece]:
-    """Rule 2: join pieces lying over one another, until no two do; tall pairs ask the network."""
+def join_overlapping(pieces: list[Piece], line: float, page: Page) -> list[Piece]:
+    """Rule 2: join pieces lying over one another, until no two do; tall pairs ask the network.
+
+    The scan starts again after each join, in the same order; a pair found apart is not asked
+    again (its answer cannot have changed), so each pair costs the network one question at most."""
     pieces = sorted(pieces, key=lambda p: int(p.box[0]))
+    apart: set[tuple[int, int]] = set()
+    every = list(pieces)  # keeps each piece alive, so that no id in ``apart`` is reused
     changed = True
     while changed:
         changed = False
         for i in range(len(pieces)):
             for j in range(i + 1, len(pieces)):
-                if _belong_together(pieces[i], pieces[j], line, ink, read):
+                pair = (id(pieces[i]), id(pieces[j]))
+                if pair in apart:
+                    continue
+                if _belong_together(pieces[i], pieces[j], line, page):
                     pieces[i] = merge(pieces[i], pieces.pop(j))
+                    every.append(pieces[i])
                     changed = True
                     break
+                apart.add(pair)
             if changed:
                 break
     return pieces
 
 
-def _belong_together(a: Piece, b: Piece, line: float, ink: np.ndarray, read: Read) -> bool:
+def _belong_together(a: Piece, b: Piece, line: float, page: Page) -> bool:
     share = overlap(a, b)
     both_tall = min(a.height, b.height) >= TALL * line
     if share >= JOIN and not both_tall:
         return True
     if share < (ASK if both_tall else JOIN):
         return False
-    sure = confidence([merge(a, b), a, b], ink, read)
+    sure = confidence([merge(a, b), a, b], page)
     return sure[0] >= SURE or sure[0] >= min(sure[1], sure[2])
 
 
-def confidence(pieces: list[Piece], ink: np.ndarray, read: Read) -> np.ndarray:
+def confidence(pieces: list[Piece], page: Page) -> np.ndarray:
     """The network's top probability for each piece (0 for a piece with no digit-like ink)."""
-    vectors = [_vector(p, ink) for p in pieces]
+    vectors = [_vector(p, page) for p in pieces]
     inked = [v for v in vectors if v is not None]
-    probs = read(np.stack(inked)).max(axis=1) if inked else np.empty(0)
+    probs = page.read(np.stack(inked)).max(axis=1) if inked else np.empty(0)
     out, k = np.zeros(len(pieces)), 0
     for i, v in enumerate(vectors):
         if v is not None:
@@ -189,14 +240,14 @@ def cut(piece: Piece, column: int) -> tuple[Piece, Piece]:
     return halves[0], halves[1]
 
 
-def split(piece: Piece, line: float, ink: np.ndarray, read: Read, depth: int = 0) -> list[Piece]:
+def split(piece: Piece, line: float, page: Page, depth: int = 0) -> list[Piece]:
     """Rule 3: a piece wider than a digit, cut where the ink is thinnest, again in each part."""
     if depth > 8 or piece.width <= TRY * piece.height or piece.height < TALL * line:
         return [piece]
     options = cuts(piece, line)
     if not options:
         return [piece]
-    sure = confidence([piece] + [half for _, pair in options for half in pair], ink, read)
+    sure = confidence([piece] + [half for _, pair in options for half in pair], page)
     worst = np.minimum(sure[1::2], sure[2::2])  # the least confident part of each option
     k = int(np.argmax(worst))
     if piece.width <= FORCE * piece.height:  # as wide as a wide digit: the network decides
@@ -204,7 +255,7 @@ def split(piece: Piece, line: float, ink: np.ndarray, read: Read, depth: int = 0
         if not single or sure[0] >= SURE or worst[k] <= sure[0]:
             return [piece]
     left, right = options[k][1]
-    return split(left, line, ink, read, depth + 1) + split(right, line, ink, read, depth + 1)
+    return split(left, line, page, depth + 1) + split(right, line, page, depth + 1)
 
 
 def cuts(piece: Piece, line: float) -> list[tuple[int, tuple[Piece, Piece]]]:
@@ -224,11 +275,13 @@ def cuts(piece: Piece, line: float) -> list[tuple[int, tuple[Piece, Piece]]]:
     return options
 
 
-def _vector(piece: Piece, ink: np.ndarray) -> np.ndarray | None:
+def _vector(piece: Piece, page: Page) -> np.ndarray | None:
     """The piece's ink with its anti-aliased edge (GROW pixels around its own), in MNIST form."""
+    ink = page.ink
     h, w = ink.shape
     x0, y0 = max(0, piece.box[0] - GROW), max(0, piece.box[1] - GROW)
     x1, y1 = min(w, piece.box[2] + GROW), min(h, piece.box[3] + GROW)
+    page.budget.spend(int((y1 - y0) * (x1 - x0)))
     own = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     own[piece.box[1] - y0 : piece.box[3] - y0, piece.box[0] - x0 : piece.box[2] - x0] = piece.mask
     own = grow(own, GROW)

@@ -1,13 +1,16 @@
 """Try the server's doors as an attacker on this machine would, and say how each probe was answered.
 
     .venv/bin/python scripts/probes.py [--url http://127.0.0.1:8000 --token TOKEN] [--markdown]
+    .venv/bin/python scripts/probes.py --hostile-numbers 64   # a normal client beside 64 costly ones
+    .venv/bin/python scripts/probes.py --timeouts 5           # threads and memory after timeouts
 
 Without --url it serves the app itself (``digitnet serve`` on a free port, a temporary state
-directory). Each probe is sent over a raw socket, as it is (no HTTP client fixes it up); the table
-shows the answer's status (or "closed" when the server closed the connection without one), the
-time it took, and whether the server was healthy afterwards: ``/livez`` answers and a drawing of a
-1 is read as 1 within a second. It exits 1 if any probe got a 5xx, hung, or left the server
-unhealthy. docs/security.md holds a run's table.
+directory; ``--root`` serves another checkout, such as the code before a change). Each probe is
+sent over a raw socket, as it is (no HTTP client fixes it up); the table shows the answer's status
+(or "closed" when the server closed the connection without one), the time it took, and whether
+the server was healthy afterwards: ``/livez`` answers and a drawing of a 1 is read as 1 within a
+second. It exits 1 if any probe got a 5xx, hung, or left the server unhealthy. docs/security.md
+holds a run's table.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw
+from work_probes import crowd_report, hostile_numbers, lines_png, repeated_timeouts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -199,6 +203,8 @@ def probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
     yield "a 1 MiB header", request("GET", "/livez", {"X-Long": "a" * (1 << 20)}), None
     yield "cross-site form post of a drawing", request(
         "POST", "/predict", {"Content-Type": "text/plain", "Origin": "http://evil.example"}, b"drawing"), None
+    yield "64 slanted lines, a 2048x2048 PNG, to /predict/number", request(
+        "POST", "/predict/number", {"Content-Type": "image/png"}, lines_png()), None
 
 
 def healthy(url: str) -> bool:
@@ -233,14 +239,15 @@ def _detail(received: bytes) -> str:
 
 
 @contextmanager
-def own_server() -> Iterator[tuple[str, str]]:
+def own_server(root: Path = ROOT, settings: dict[str, str] | None = None) -> Iterator[tuple[str, str, int]]:
+    """``digitnet serve`` of the checkout at ``root``: (its URL, its admin token, its process id)."""
     with tempfile.TemporaryDirectory(prefix="digitnet-probes-") as home:
         token = secrets.token_urlsafe(24)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        env = {**os.environ, "DIGITNET_HOME": home, "DIGITNET_ADMIN_TOKEN": token}
-        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=ROOT,
+        env = {**os.environ, "DIGITNET_HOME": home, "DIGITNET_ADMIN_TOKEN": token, **(settings or {})}
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)], cwd=root,
                                 env=env, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -249,7 +256,7 @@ def own_server() -> Iterator[tuple[str, str]]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("the server did not start")
                 time.sleep(0.1)
-            yield url, token
+            yield url, token, proc.pid
         finally:
             proc.terminate()
             proc.wait(10)
@@ -295,8 +302,23 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--crowd", type=int, metavar="N",
                         help="instead: a client's latency alone and beside N idle or half-sent connections")
+    parser.add_argument("--hostile-numbers", type=int, metavar="N",
+                        help="instead: a client's /predict beside N clients sending costly number requests")
+    parser.add_argument("--timeouts", type=int, metavar="N",
+                        help="instead: N number requests that time out (the own server's timeout: 0.3 s), "
+                             "one after another; the server's threads and memory")
+    parser.add_argument("--root", type=Path, default=ROOT, help="serve this checkout (default: this one)")
+    parser.add_argument("--pid", type=int, help="the server's process id (with --url and --timeouts)")
     args = parser.parse_args()
-    with (own_server() if not args.url else _given(args.url, args.token)) as (url, token):
+    settings = {"DIGITNET_REQUEST_TIMEOUT": "0.3"} if args.timeouts else {}
+    with (own_server(args.root, settings) if not args.url else _given(args.url, args.token, args.pid)) as \
+            (url, token, pid):
+        if args.hostile_numbers:
+            print(crowd_report(hostile_numbers(url, args.hostile_numbers)))
+            return 0
+        if args.timeouts:
+            print("\n".join(repeated_timeouts(url, pid, args.timeouts)))
+            return 0
         if args.crowd:
             alone, crowded = crowd(url, args.crowd)
             for name, times in (("alone", alone), (f"beside {args.crowd} held connections", crowded)):
@@ -320,8 +342,8 @@ def main() -> int:
 
 
 @contextmanager
-def _given(url: str, token: str) -> Iterator[tuple[str, str]]:
-    yield url.rstrip("/"), token
+def _given(url: str, token: str, pid: int | None) -> Iterator[tuple[str, str, int]]:
+    yield url.rstrip("/"), token, pid or 0
 
 
 if __name__ == "__main__":

@@ -4,19 +4,17 @@ A drawing comes as a PNG/JPEG (the raw body, or a multipart field ``file``), as 
 URL in ``image`` (``images`` for several), or as JSON ``pixels`` already in MNIST form (784
 numbers in [0, 1]). ``read_drawing`` and ``read_drawings`` turn a request into ``Drawings``;
 ``answer`` does a route's work on them, on the event loop when it is small and bounded, else in a
-worker thread with the request timeout.
+worker thread of the route's pool (app/work.py), with the request timeout.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import anyio
 import orjson
 from fastapi import HTTPException, Request
 from PIL import Image
@@ -27,6 +25,7 @@ from app.deps import Services
 from app.images import decode_data_url, open_images, pixel_count
 from app.schemas.common import ErrorResponse, validation_message
 from app.schemas.predict import MAX_BATCH, BatchRequest, PredictRequest
+from app.work import BusyError, TimedOutError, WorkPool
 
 T = TypeVar("T")
 IMAGE_TYPES = ("image/png", "image/jpeg")
@@ -43,6 +42,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         413: "the body is over 1 MiB, an image over 2048x2048 pixels, or the images over the pixel budget",
         415: "not a PNG, a JPEG, JSON or a multipart upload",
         422: "the image cannot be decoded, the base64 is broken, or the pixels are not 784 numbers in [0, 1]",
+        503: "the server is busy, or the work took longer than the request timeout (see Retry-After)",
     }.items()
 }
 
@@ -98,9 +98,11 @@ async def read_drawings(request: Request) -> Drawings:
 
 async def answer(services: Services, drawings: Drawings,
                  on_images: Callable[[Sequence[Image.Image]], T],
-                 on_pixels: Callable[[list[list[float]]], T] | None = None) -> T:
+                 on_pixels: Callable[[list[list[float]]], T] | None = None,
+                 costly: bool = False, inline: bool = True) -> T:
     """Do the work on the drawings: ``on_images`` gets the opened images (headers read, pixels not yet
-    decoded), ``on_pixels`` the rows.
+    decoded), ``on_pixels`` the rows. ``costly`` routes work in the costly pool (app/work.py);
+    ``inline=False`` for work that a small image does not bound (reading a number).
 
     Small drawings are worked on right here, on the event loop; larger images and batches in a
     thread. Handing a page's drawing to a worker thread and back costs about as much server time as
@@ -109,50 +111,35 @@ async def answer(services: Services, drawings: Drawings,
     (docs/performance.md, Serving). A small file's header is read first, on the loop: a large
     image's pixels are decoded in the thread; a large file is read there whole.
     """
+    pool = services.work.costly if costly else services.work.predict
     if drawings.pixels is not None:
         assert on_pixels is not None, "a route that reads pixels says what to do with them"
         if len(drawings.pixels) == 1:  # 784 numbers: little work
             return on_pixels(drawings.pixels)
-        return await in_thread(services, on_pixels, drawings.pixels)
+        return await _in_thread(pool, on_pixels, drawings.pixels)
     images = drawings.images or []
     max_pixels = services.settings.max_request_pixels
     if sum(len(data) for data in images) > INLINE_BYTES:
-        return await in_thread(services, functools.partial(_open_then, on_images, max_pixels), images)
+        return await _in_thread(pool, functools.partial(_open_then, on_images, max_pixels), images)
     opened = open_images(images, max_pixels)
-    if pixel_count(opened) <= INLINE_PIXELS:
+    if inline and pixel_count(opened) <= INLINE_PIXELS:
         return on_images(opened)
-    return await in_thread(services, on_images, opened)
+    return await _in_thread(pool, on_images, opened)
+
+
+async def _in_thread(pool: WorkPool, fn: Callable[[Any], T], arg: Any) -> T:
+    """The work in one of the pool's threads (app/work.py); a full pool or a timeout is a 503."""
+    try:
+        return await pool.run(fn, arg)
+    except BusyError as exc:
+        raise HTTPException(503, f"the server is busy ({exc}); retry in 1 s",
+                            headers={"Retry-After": "1"}) from exc
+    except TimedOutError as exc:
+        raise HTTPException(503, f"{exc} and was cut off", headers={"Retry-After": "1"}) from exc
 
 
 def _open_then(work: Callable[[Sequence[Image.Image]], T], max_pixels: int, images: list[bytes]) -> T:
     return work(open_images(images, max_pixels))
-
-
-async def in_thread(services: Services, fn: Callable[[Any], T], arg: Any) -> T:
-    """Run the CPU work in a worker thread, at most ``inference_threads`` at once (default 1: more
-    threads only contend for the GIL, docs/performance.md).
-
-    Past the request timeout the client gets a 503 at once, but work already running in a thread
-    cannot be stopped: it keeps its thread (the limiter's token) until it ends, so the next work
-    waits instead of running beside it, and CPU use stays within ``inference_threads``. Work still
-    waiting for a thread when its time is up never starts.
-    """
-    timeout = services.settings.request_timeout_s
-    work = asyncio.ensure_future(anyio.to_thread.run_sync(fn, arg, limiter=services.inference_limiter))
-    work.add_done_callback(_retrieve)
-    try:
-        return await asyncio.wait_for(asyncio.shield(work), timeout)
-    except TimeoutError as exc:
-        work.cancel()  # waiting for a thread: it never runs; running: it is cancelled when it ends
-        raise HTTPException(503, f"the prediction took longer than {timeout:g} s and was cut off",
-                            headers={"Retry-After": "1"}) from exc
-
-
-def _retrieve(work: asyncio.Future[Any]) -> None:
-    """Work whose request gave up on it may still fail: its error was answered already, or nobody
-    is left to answer; mark it seen so that asyncio does not log it as lost."""
-    if not work.cancelled():
-        work.exception()
 
 
 def _media_type(request: Request) -> str:

@@ -32,7 +32,7 @@ async def explain_one(request: Request, services: ServicesDep) -> Response:
     predictor = services.holder.current  # taken once: the whole request is answered by it
     drawing = await read_drawing(request)
     answers = await answer(services, drawing, functools.partial(explain_images, predictor, digit=digit),
-                           functools.partial(explain_pixels, predictor, digit=digit))
+                           functools.partial(explain_pixels, predictor, digit=digit), costly=True)
     # serialised once by its own model, as /predict does (app/routes/predict.py)
     body = ExplainResponse.model_validate(answers[0], from_attributes=True).model_dump_json()
     return Response(body, media_type="application/json")

@@ -26,7 +26,8 @@ async def predict_number(request: Request, services: ServicesDep) -> Response:
     reads one (docs/numbers.md); the answer lists them left to right with their boxes."""
     predictor = services.holder.current  # taken once: the whole request is answered by it
     drawing = await read_drawing(request, pixels=False)
-    reading = await answer(services, drawing, lambda images: _read(predictor, images))
+    reading = await answer(services, drawing, lambda images: _read(predictor, images), costly=True,
+                           inline=False)
     return Response(_response(reading).model_dump_json(), media_type="application/json")
 
 

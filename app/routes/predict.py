@@ -36,7 +36,8 @@ async def predict_batch(request: Request, services: ServicesDep) -> Response:
     multipart form with several ``file`` fields. Answers in the same order."""
     predictor = services.holder.current  # taken once: the whole request is answered by it
     drawings = await read_drawings(request)
-    answers = await answer(services, drawings, predictor.predict_images, predictor.predict_pixels)
+    answers = await answer(services, drawings, predictor.predict_images, predictor.predict_pixels,
+                           costly=True)
     return _json(BatchResponse(predictions=[
         PredictResponse.model_validate(a, from_attributes=True) for a in answers
     ]))

@@ -140,7 +140,7 @@ def test_explaining_never_changes_the_model(client, network, mnist_samples) -> N
     assert all(layer.x is None for layer in network.layers)
 
 
-def test_the_in_flight_limit_counts_explain() -> None:
+def test_explain_and_the_other_costly_routes_count_against_slots_of_their_own() -> None:
     release = asyncio.Event()
 
     async def slow_app(scope, receive, send) -> None:
@@ -148,19 +148,21 @@ def test_the_in_flight_limit_counts_explain() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    app = InFlightLimitMiddleware(slow_app, limit=2)
+    app = InFlightLimitMiddleware(slow_app, limit=1, costly_limit=1)
+    paths = ["/explain?class=3", "/predict", "/explain", "/predict/number", "/predict/batch"]
 
     async def scenario() -> list[int]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            tasks = [asyncio.create_task(client.post(path)) for path in ["/predict", "/explain?class=3",
-                                                                          "/explain", "/predict"]]
-            await asyncio.sleep(0.2)
-            assert sum(t.done() for t in tasks) == 2  # a /predict and an /explain hold the two slots
+            tasks = [asyncio.create_task(client.post(path)) for path in paths]
+            deadline = asyncio.get_running_loop().time() + 10  # a guard only
+            while sum(t.done() for t in tasks) < 3 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
+            assert (app.in_flight, app.costly_in_flight) == (1, 1)  # a /predict and an /explain
             release.set()
             return [r.status_code for r in await asyncio.gather(*tasks)]
 
-    assert sorted(asyncio.run(scenario())) == [200, 200, 503, 503]
+    assert asyncio.run(scenario()) == [200, 200, 503, 503, 503]
 
 
 @pytest.mark.parametrize("sizes, activation", [((784, 10), "relu"), ((784, 12, 8, 10), "tanh"),

@@ -12,7 +12,6 @@ import time
 import zlib
 from collections.abc import Iterator
 
-import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +23,9 @@ from app.main import create_app
 from app.protocol import HeadDeadlineHttpToolsProtocol, HeadDeadlineProtocol
 from app.routes.drawings import INLINE_PIXELS
 from app.settings import Settings
+from app.work import BusyError, TimedOutError, WorkPool, check_deadline
 from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving
+from tests.app.test_work import wait_until
 
 
 def test_requests_beyond_the_limit_get_503_at_once() -> None:
@@ -215,34 +216,32 @@ def png_with_text_chunks(n: int) -> bytes:
     return png[:33] + text * n + png[33:]  # after the signature and IHDR
 
 
-def test_work_past_its_timeout_keeps_its_thread_until_it_ends(tmp_path) -> None:
-    """Four requests whose work outlasts the timeout: each gets its 503 on time, but the work runs
-    one at a time (inference_threads = 1), never beside the work of a request that gave up."""
-    from app.deps import Services
-    from app.routes.drawings import in_thread
-
-    running, most, started = 0, 0, 0
-    lock = threading.Lock()
+def test_work_past_its_timeout_holds_its_place_until_it_stops() -> None:
+    """Work that outlives its request: the client gets its 503 on time; the work keeps its thread
+    and its place in the pool until it ends, and ends at its next deadline check."""
+    pool = WorkPool("test", threads=1, slots=1, timeout_s=0.05)
+    release, ended = threading.Event(), []
 
     def slow(_: object) -> None:
-        nonlocal running, most, started
-        with lock:
-            running, started = running + 1, started + 1
-            most = max(most, running)
-        time.sleep(0.3)
-        with lock:
-            running -= 1
+        release.wait(10)  # a long step: the deadline passes inside it
+        try:
+            check_deadline()
+        except TimedOutError:
+            ended.append("at its deadline")
+            raise
+        ended.append("past its deadline")
 
-    async def scenario() -> list[int]:
-        services = Services(settings=Settings(home=tmp_path, request_timeout_s=0.05), store=None,
-                            holder=None, admin_token="t" * 16, metrics=None,
-                            inference_limiter=anyio.CapacityLimiter(1))  # type: ignore[arg-type]
-        results = await asyncio.gather(*[in_thread(services, slow, None) for _ in range(4)],
-                                       return_exceptions=True)
-        await asyncio.sleep(0.5)  # the work that had started ends
-        return [getattr(r, "status_code", 0) for r in results]
+    async def scenario() -> list[str]:
+        refusals = []
+        for _ in range(2):
+            try:
+                await pool.run(slow, None)
+            except (TimedOutError, BusyError) as exc:
+                refusals.append(type(exc).__name__)
+            assert pool.held == 1 and pool.running == 1  # the first work still holds both
+        release.set()
+        return refusals
 
-    t0 = time.monotonic()
-    statuses = asyncio.run(scenario())
-    assert statuses == [503] * 4 and time.monotonic() - t0 < 2
-    assert most == 1 and started == 1  # the others never started: their time was up while they waited
+    assert asyncio.run(scenario()) == ["TimedOutError", "BusyError"]  # then busy, at once
+    wait_until(lambda: pool.held == 0)
+    assert ended == ["at its deadline"] and pool.most_running == 1

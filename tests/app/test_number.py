@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from app.pendigits import parse
 from app.strokes import PAGE, fit_height, ink_width, png, render_canvas
+from model import segment
+from model.preprocess import to_mnist
 from tests.app.test_api import check_answer, huge_png_header
 
 Strokes = list[list[tuple[int, int]]]
@@ -113,3 +116,35 @@ def test_the_route_is_its_own_and_documented(client) -> None:
     assert {"200", "413", "415", "422"} <= set(paths["/predict/number"]["post"]["responses"])
     batch = client.post("/predict/batch", json={"images": []})
     assert batch.status_code == 422 and "empty" in batch.text  # still the batch route's own answer
+
+
+def slanted_lines(count: int = 64, side: int = 2048, spacing: int = 24, slant: int = 600) -> bytes:
+    """The audit's image: ``count`` thin parallel slanted lines, each a piece of ink as tall as the
+    image, most pairs lying over one another (so that joining asks the network about them)."""
+    image = Image.new("L", (side, side), 255)
+    draw = ImageDraw.Draw(image)
+    for k in range(count):
+        draw.line([(spacing * k, 0), (spacing * k + slant, side - 1)], fill=0, width=1)
+    return png(image)
+
+
+def test_an_image_of_many_overlapping_lines_is_refused_within_the_budget(client, monkeypatch) -> None:
+    """Every to_mnist call is counted: the work stays within MAX_READS calls over MAX_READ_PIXELS
+    pixels, and the answer is a 422 saying why (before: thousands of calls, tens of minutes)."""
+    calls: list[int] = []
+
+    def counted(ink: np.ndarray) -> np.ndarray | None:
+        calls.append(ink.size)
+        if len(calls) > 2 * segment.MAX_READS:  # far past the budget: stop here, not in an hour
+            raise AssertionError(f"{len(calls)} inputs made and counting")
+        return to_mnist(ink)
+
+    monkeypatch.setattr(segment, "to_mnist", counted)
+    data = slanted_lines()
+    assert len(data) < 40_000  # a small request (the audit's, saved more tightly: 17.7 KB)
+    response = client.post("/predict/number", content=data, headers={"content-type": "image/png"})
+    assert response.status_code == 422, response.text
+    assert "too many overlapping pieces" in response.json()["detail"]
+    assert 0 < len(calls) <= segment.MAX_READS and sum(calls) <= segment.MAX_READ_PIXELS
+    # each input is made from ink shrunk to MAX_HEIGHT high: no crop as large as the image
+    assert max(calls) <= segment.MAX_HEIGHT * 2048

@@ -26,17 +26,20 @@ def test_every_variable_is_read() -> None:
         "DIGITNET_HOME": "/srv/digitnet", "DIGITNET_ADMIN_TOKEN": "a-token-of-some-length",
         "DIGITNET_DATA": "/data/mnist", "DIGITNET_WEIGHTS": "/models/m.npz", "DIGITNET_MAX_IN_FLIGHT": "8",
         "DIGITNET_REQUEST_TIMEOUT": "2.5", "DIGITNET_INFERENCE_THREADS": "2",
-        "DIGITNET_MAX_BODY_BYTES": "4096",
+        "DIGITNET_MAX_BODY_BYTES": "4096", "DIGITNET_MAX_COSTLY_IN_FLIGHT": "3",
+        "DIGITNET_COSTLY_THREADS": "2",
     })
     assert settings == Settings(home=Path("/srv/digitnet"), admin_token="a-token-of-some-length",
                                 data_dir="/data/mnist", weights=Path("/models/m.npz"), max_in_flight=8,
-                                request_timeout_s=2.5, inference_threads=2, max_body_bytes=4096)
+                                request_timeout_s=2.5, inference_threads=2, max_body_bytes=4096,
+                                max_costly_in_flight=3, costly_threads=2)
 
 
 @pytest.mark.parametrize("variable, value", [
     ("DIGITNET_MAX_IN_FLIGHT", "many"), ("DIGITNET_MAX_IN_FLIGHT", "0"), ("DIGITNET_MAX_IN_FLIGHT", "1.5"),
     ("DIGITNET_REQUEST_TIMEOUT", "soon"), ("DIGITNET_REQUEST_TIMEOUT", "-1"),
     ("DIGITNET_INFERENCE_THREADS", "0"), ("DIGITNET_MAX_BODY_BYTES", "10"),
+    ("DIGITNET_MAX_COSTLY_IN_FLIGHT", "0"), ("DIGITNET_COSTLY_THREADS", "65"),
     ("DIGITNET_ADMIN_TOKEN", "a"), ("DIGITNET_ADMIN_TOKEN", "fifteen-chars-x"),
     ("DIGITNET_FEEDBACK", "maybe"), ("DIGITNET_FEEDBACK_RATE", "0"),
 ])

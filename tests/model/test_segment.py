@@ -2,8 +2,10 @@
 90% sure: joins and splits the network would decide go its way only where the rules say so."""
 
 import numpy as np
+import pytest
 
-from model.segment import SURE, segment
+from model.budget import Budget, OverBudgetError
+from model.segment import MAX_HEIGHT, SURE, segment, shrink
 
 H, W, PEN = 140, 400, 9.0
 
@@ -84,3 +86,65 @@ def test_blank_and_specks_are_no_digits() -> None:
     speck = np.zeros((H, W), dtype=np.float32)
     speck[50:52, 50:52] = 1.0
     assert boxes(speck) == []
+
+
+def test_ink_higher_than_max_height_is_read_shrunk_with_boxes_in_its_own_pixels() -> None:
+    ink = draw(ring(260), [(60, 25), (60, 115)], ring(150))
+    factor = 4  # 560 high: read at half size
+    assert H * factor > MAX_HEIGHT
+    large = np.kron(ink, np.ones((factor, factor), dtype=ink.dtype))
+    small, big = boxes(ink), boxes(large)
+    assert len(big) == len(small) == 3
+    for s, b in zip(small, big, strict=True):  # the same boxes, to the shrunk image's pixel
+        assert all(abs(factor * u - v) <= 2 * factor for u, v in zip(s, b, strict=True))
+        assert 0 <= b[0] < b[2] <= large.shape[1] and 0 <= b[1] < b[3] <= large.shape[0]
+
+
+def test_shrinking_keeps_a_one_pixel_line() -> None:
+    ink = np.zeros((600, 90), dtype=np.float32)
+    ink[:, 41] = 1.0  # a hairline: averaging 3x3 blocks would leave a third of its ink
+    small = shrink(ink, 3)
+    assert small.shape == (200, 30) and (small.max(axis=1) == 1.0).all()
+
+
+def less_sure_of_more_ink(x: np.ndarray) -> np.ndarray:
+    """A network stub that never joins strokes: a piece with more ink is read less surely."""
+    probs = np.zeros((len(x), 10))
+    probs[:, 0] = 1 / (1 + x.sum(axis=1) / 50)
+    probs[:, 1] = 1 - probs[:, 0]
+    return probs
+
+
+def many_tall_strokes(count: int = 25) -> np.ndarray:
+    """Tall slanted strokes, each its own piece, every pair lying over one another."""
+    return draw(*[[(10 + 10 * k, 10), (110 + 10 * k, 130)] for k in range(count)], width=400, pen=2)
+
+
+def test_the_reading_stops_at_its_budget() -> None:
+    unbounded = Budget(max_steps=10**6, max_pixels=10**12)
+    segment(many_tall_strokes(), less_sure_of_more_ink, unbounded)
+    assert unbounded.steps > 40  # the pairs that overlap are asked about, 3 inputs a pair
+    budget = Budget(max_steps=20, max_pixels=10**9)
+    with pytest.raises(OverBudgetError, match="more than 20 network inputs"):
+        segment(many_tall_strokes(), less_sure_of_more_ink, budget)
+    assert budget.steps == 20
+    budget = Budget(max_steps=10**6, max_pixels=50_000)
+    with pytest.raises(OverBudgetError, match="50,000 pixels"):
+        segment(many_tall_strokes(), less_sure_of_more_ink, budget)
+    assert 0 < budget.pixels <= 50_000
+
+
+def test_the_reading_stops_when_its_check_says_so() -> None:
+    class LateError(Exception):
+        pass
+
+    checks = []
+
+    def deadline() -> None:
+        checks.append(1)
+        if len(checks) > 3:
+            raise LateError
+
+    with pytest.raises(LateError):
+        segment(many_tall_strokes(), less_sure_of_more_ink, Budget(10**6, 10**9, check=deadline))
+    assert len(checks) == 4  # before each network input: none made after it said stop

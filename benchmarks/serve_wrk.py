@@ -166,6 +166,13 @@ def check(urls: dict[str, str], kinds: dict[str, list[bytes]]) -> dict[str, int]
     return digits
 
 
+def latency_percentiles(out: str) -> dict[int, float]:
+    """wrk's "Latency Distribution" in ms. wrk pads a value to a fixed width, so one with a
+    one-letter unit ("1.20s") ends in a space: a p99 past a second on a loaded machine."""
+    found = re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    return {int(p): float(v) * UNITS[u] for p, v, u in found}
+
+
 def wrk(url: str, script: Path, clients: int, seconds: int, pid: int | None = None) -> dict[str, float]:
     """One wrk run: its requests, seconds, latency percentiles (ms), errors, and the CPU seconds the
     server ``pid`` used meanwhile (all its threads)."""
@@ -177,8 +184,7 @@ def wrk(url: str, script: Path, clients: int, seconds: int, pid: int | None = No
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", out)
     if ran.returncode != 0 or done is None:
         raise RuntimeError(f"{' '.join(command)} failed ({ran.returncode}):\n{out}{ran.stderr}")
-    percentiles = re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)$", out, re.M)
-    pct = {int(p): float(v) * UNITS[u] for p, v, u in percentiles}
+    pct = latency_percentiles(out)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"requests": int(done[1]), "seconds": float(done[2]) * UNITS[done[3]] / 1e3,

@@ -55,3 +55,12 @@ def test_serve_wrk_says_how_to_install_wrk_when_it_is_missing(tmp_path: Path) ->
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "apt-get install wrk" in done.stderr and "scripts/bench-setup" in done.stderr
+
+
+def test_wrk_latencies_are_read_in_every_unit() -> None:
+    """As wrk prints them: a one-letter unit is padded with a space (a p99 of 1.20 s failed once)."""
+    from benchmarks.serve_wrk import latency_percentiles
+
+    out = ("  Latency Distribution\n     50%  812.00us\n     75%    2.50ms\n     90%   40.10ms\n"
+           "     99%    1.20s \n  1234 requests in 1.00s, 2.00MB read\n")
+    assert latency_percentiles(out) == {50: 0.812, 75: 2.5, 90: 40.1, 99: 1200.0}

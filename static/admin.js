@@ -87,11 +87,11 @@ function show(kind, data, view) {
   }
   if (kind === "batch") {
     view.loss.push([data.epoch - 1 + data.batch / data.n_batches, data.loss]);
-    drawChart($("loss-chart"), [{ color: "#2f6fed", points: view.loss }], { xLabel: "epoch", yMin: 0 });
+    drawChart($("loss-chart"), [{ color: series("loss"), points: view.loss }], { xLabel: "epoch", yMin: 0 });
   } else if (kind === "epoch") {
     view.train.push([data.epoch, data.train_accuracy]); view.test.push([data.epoch, data.test_accuracy]);
-    drawChart($("acc-chart"), [{ color: "#9aa3b2", points: view.train, dots: true },
-                              { color: "#16a34a", points: view.test, dots: true }], { xLabel: "epoch", digits: 4 });
+    drawChart($("acc-chart"), [{ color: series("train"), points: view.train, dots: true },
+                              { color: series("test"), points: view.test, dots: true }], { xLabel: "epoch", digits: 4 });
   } else if (FINAL.includes(kind)) {
     setStatus(kind);
     const acc = data.test_accuracy != null ? `test accuracy ${(data.test_accuracy * 100).toFixed(2)}%` : "";
@@ -139,6 +139,8 @@ function button(label, onClick) {
   b.addEventListener("click", onClick); return b;
 }
 
+// the charts' colours are the legend's, set once in admin.css
+const series = (name) => getComputedStyle(document.documentElement).getPropertyValue(`--series-${name}`).trim();
 const pct = (v) => (v == null ? "–" : `${(v * 100).toFixed(2)}%`);
 const score = (s) => (s && s.accuracy != null ? `${pct(s.accuracy)} of ${s.count}` : "–");
 const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "–");

@@ -233,6 +233,12 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server, sett
     assert "finished" in runs and (settings.home / "host-id").read_text().strip() in runs  # where it ran
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "admin-finished.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=str(SHOTS / "admin-1280x800.png"))
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: tables scroll inside their cards
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "admin-390x844.png"), full_page=True)
+    page.set_viewport_size({"width": 1100, "height": 1300})
     token_in_storage = page.evaluate("sessionStorage.getItem('digitnet-admin-token')")
     assert token_in_storage == ADMIN_TOKEN and page.context.cookies() == []
     # Roll back says where it would go, or is disabled saying why, as GET /versions does

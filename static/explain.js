@@ -11,6 +11,7 @@
   const layerCaption = document.getElementById("layer-caption");
   const unitList = document.getElementById("units");
   const unitsLead = document.getElementById("units-lead");
+  const peakText = document.getElementById("saliency-peak");
   const bars = Array.from(document.querySelectorAll("#bars li"));
 
   let lastPng = null;     // the drawing of the last answer, to explain again for another digit
@@ -110,6 +111,11 @@
       ? `Why ${k}? Blue pixels push the network towards ${k}, red ones away from it (it is ${sure} sure).`
       : `Why not ${k}? Blue pixels would push it towards ${k}, red ones away; it gives ${k} ${sure}.`;
     drawSaliency(answer, mine).catch(() => {});
+    // what the palest and the strongest colours mean: to first order, inking the strongest pixel fully
+    // (x from 0 to 1) changes log p_k by this much; a sure answer moves little, so its map looks pale
+    const peak = answer.saliency.gradient.reduce((m, g) => (Math.abs(g) > Math.abs(m) ? g : m), 0);
+    peakText.textContent = `inked fully, it would change log p(${k}) by about ${peak >= 0 ? "+" : ""}` +
+      `${peak.toPrecision(2)}` + (answer.probabilities[k] > 0.99 ? ` (it is ${sure} sure: little can move it)` : "");
     if (answer.layers.length > 0) drawLayer(answer.layers[0], answer.units);
     drawUnits(answer.units);
     unitsLead.textContent = `The units that push most towards ${k} (outlined above). Each fires for ink ` +
@@ -152,6 +158,7 @@
     ticket++;
     setAsked(null);
     lead.textContent = "Draw a digit, and see which pixels made the network read it.";
+    peakText.textContent = "–";
     saliencyCanvas.getContext("2d").clearRect(0, 0, 28, 28);
     layerCanvas.getContext("2d").clearRect(0, 0, layerCanvas.width, layerCanvas.height);
     unitList.replaceChildren();
@@ -161,12 +168,22 @@
   panel.addEventListener("toggle", () => {
     window.digitnet.endpoint = endpoint();
     explainNow();
+    if (panel.open) bringIntoView();
   });
+
+  // the panel sits below the answer: opened, or asked about from a bar, it scrolls into sight
+  function bringIntoView() {
+    const smooth = !window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    panel.scrollIntoView({ behavior: smooth ? "smooth" : "auto", block: "nearest" });
+  }
 
   function ask(digit) {
     setAsked(digit === lastDigit ? null : digit);
-    if (!panel.open) panel.open = true;  // its toggle event explains the drawing
-    else explainNow();
+    if (!panel.open) panel.open = true;  // its toggle event explains the drawing and brings it into view
+    else {
+      explainNow();
+      bringIntoView();
+    }
   }
 
   bars.forEach((li, d) => {

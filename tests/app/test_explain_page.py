@@ -52,7 +52,7 @@ def lit_cells(page) -> int:
 
 
 def test_the_panel_explains_each_answer_and_why_not_another_digit(browser, live_server) -> None:
-    page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 1000})
+    page, requests = open_page(browser, live_server, viewport={"width": 1280, "height": 800})
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
     assert not page.get_by_test_id("inside").evaluate("(el) => el.open")  # closed: the page as it was
@@ -63,6 +63,10 @@ def test_the_panel_explains_each_answer_and_why_not_another_digit(browser, live_
     page.locator("#inside summary").click()  # opening explains the drawing already there
     explained(page, 7)
     assert "Why 7?" in page.get_by_test_id("inside-lead").inner_text()
+    # opened below the fold, the panel scrolled into view; its scale says what the colours mean
+    page.wait_for_function("() => document.getElementById('saliency').getBoundingClientRect().bottom"
+                           " <= window.innerHeight")
+    assert "would change log p(7) by about" in page.get_by_test_id("saliency-peak").inner_text()
     colours = saliency_colours(page)
     assert colours["blue"] > 0 and colours["red"] > 0 and colours["blue"] + colours["red"] > 50, colours
     assert page.get_by_test_id("hidden-layer").get_attribute("data-units") == "800"
@@ -86,7 +90,7 @@ def test_the_panel_explains_each_answer_and_why_not_another_digit(browser, live_
     assert "Why not 8?" in page.get_by_test_id("inside-lead").inner_text()
     assert page.get_by_test_id("prediction").inner_text().strip() == "1"  # the answer stays
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "desktop-inside-why-not-8.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "desktop-inside-why-not-8.png"))  # what the user sees: the panel
 
     page.get_by_test_id("explain-1").click()  # the digit read: back to "why 1?"
     explained(page, 1)

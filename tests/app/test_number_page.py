@@ -71,8 +71,10 @@ def box_pixels(page) -> int:
 def test_number_mode_with_the_mouse(browser, live_server, writer_digits) -> None:
     page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
     assert page.get_by_test_id("number-mode").is_hidden()
+    assert page.locator(".tagline").inner_text().startswith("Draw a digit from 0 to 9.")
     page.get_by_test_id("mode-number").click()
     assert page.get_by_test_id("number-mode").is_visible() and page.get_by_test_id("canvas").is_hidden()
+    assert page.locator(".tagline").inner_text().startswith("Write a number, its digits left to right.")
     with page.expect_response("**/predict/number"):
         mouse_strokes(page, layout(writer_digits, "2026"))
     wait_idle(page)

@@ -95,7 +95,7 @@ def draw_and_wait(page, points) -> str:
 
 
 def test_mouse_drawing_is_read_and_bars_update(browser, live_server) -> None:
-    page, requests = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
+    page, requests = open_page(browser, live_server, viewport={"width": 1280, "height": 800})
     assert page.get_by_test_id("prediction").inner_text().strip() in ("", "–", "-")
     assert draw_and_wait(page, SEVEN) == "7"
     assert ink_pixels(page) > 2000
@@ -107,6 +107,11 @@ def test_mouse_drawing_is_read_and_bars_update(browser, live_server) -> None:
     assert preview_ink > 30
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "desktop-seven.png"))
+    # on a laptop's screen the whole answer is in view beside the canvas, without scrolling
+    answer = ["prediction", "preview", "prob-0", "prob-9", "feedback-right", "feedback-9"]
+    boxes = {name: page.get_by_test_id(name).bounding_box() for name in answer}
+    assert all(b["y"] + b["height"] <= 800 for b in boxes.values()), boxes
+    assert boxes["prediction"]["x"] > page.get_by_test_id("canvas").bounding_box()["x"] + 280  # beside it
     outside = [u for u in requests if not u.startswith(live_server) and not u.startswith("data:")]
     assert outside == []
 

@@ -95,10 +95,11 @@ def explain_vectors(predictor: Predictor, vectors: list[np.ndarray | None],
     of ``digit`` (None: of the digit read)."""
     inked = [v for v in vectors if v is not None]
     if not inked:
-        return [Explanation(**vars(p)) for p in predictor.answers(vectors, np.empty((0, 10)))]
+        nothing = np.empty((0, 10))
+        return [Explanation(**vars(p)) for p in predictor.answers(vectors, nothing, nothing)]
     network = predictor.network
     result = network.input_gradient(np.stack(inked), digit)  # probs are a[-1]: the same forward pass
-    predictions = iter(predictor.answers(vectors, result.a[-1]))
+    predictions = iter(predictor.answers(vectors, result.a[-1], result.z))
     explained, i = [], 0
     for v in vectors:
         prediction = next(predictions)

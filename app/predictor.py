@@ -18,6 +18,7 @@ from PIL import Image
 
 from app.images import InputError, preprocess
 from app.work import check_deadline
+from model.novelty import logits_and_probabilities, looks_like_a_digit
 from model.serialize import SavedModel, load_model
 
 N_PIXELS = 784
@@ -26,12 +27,14 @@ N_PIXELS = 784
 @dataclass(frozen=True)
 class Prediction:
     """What the network read: the digit (None for a blank drawing), ten probabilities, and its input
-    as a PNG data URL (28x28, 8-bit gray, light ink on black)."""
+    as a PNG data URL (28x28, 8-bit gray, light ink on black); whether the drawing looks like a digit
+    at all (model.novelty; None for a blank drawing or a model without a threshold)."""
 
     digit: int | None
     probabilities: list[float]
     model_version: str
     input: str
+    looks_like_a_digit: bool | None = None
 
 
 class Predictor:
@@ -40,6 +43,10 @@ class Predictor:
     def __init__(self, saved: SavedModel, version: str) -> None:
         self.network = saved.network
         self.version = version
+        # the energy below which a drawing is "not a digit", calibrated on real digits with this very
+        # network (benchmarks/not_a_digit.py); a model file without one judges nothing
+        calibration = saved.meta.get("not_a_digit") or {}
+        self.energy_below: float | None = calibration.get("energy_below")
 
     @classmethod
     def from_file(cls, path: str | Path, version: str = "default") -> Predictor:
@@ -61,11 +68,17 @@ class Predictor:
     def predict_vectors(self, vectors: list[np.ndarray | None]) -> list[Prediction]:
         """Inputs already in MNIST form, (784,) float32 each, or None for a blank one: one batch."""
         inked = [v for v in vectors if v is not None]
-        probs = self.network.predict_proba(np.stack(inked)) if inked else np.empty((0, 10))
-        return self.answers(vectors, probs)
+        if not inked:
+            return self.answers(vectors, np.empty((0, 10)), np.empty((0, 10)))
+        z, probs = logits_and_probabilities(self.network, np.stack(inked))
+        return self.answers(vectors, probs, z)
 
-    def answers(self, vectors: list[np.ndarray | None], probs: np.ndarray) -> list[Prediction]:
-        """The answers to ``vectors`` (None: blank) from the network's outputs for the inked ones."""
+    def answers(self, vectors: list[np.ndarray | None], probs: np.ndarray, z: np.ndarray
+                ) -> list[Prediction]:
+        """The answers to ``vectors`` (None: blank) from the network's outputs for the inked ones:
+        probabilities (N, K) and logits z (N, K)."""
+        judged: list[bool | None] = [None] * len(probs) if self.energy_below is None \
+            else looks_like_a_digit(z, self.energy_below).tolist()
         probs = probs.astype(np.float64)
         probs /= probs.sum(axis=1, keepdims=True)  # exactly 1 in float64, whatever the network's dtype
         digits, rounded = probs.argmax(axis=1).tolist(), probs.round(6).tolist()
@@ -74,7 +87,7 @@ class Predictor:
             if v is None:
                 answers.append(Prediction(None, [0.1] * 10, self.version, BLANK_PNG))
                 continue
-            answers.append(Prediction(digits[k], rounded[k], self.version, input_png(v)))
+            answers.append(Prediction(digits[k], rounded[k], self.version, input_png(v), judged[k]))
             k += 1
         return answers
 

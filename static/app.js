@@ -98,6 +98,7 @@ function drawPreview(inputPng) {
 
 function showAnswer(answer) {
   versionEl.textContent = answer.model_version;
+  predictionEl.classList.toggle("not-a-digit", answer.looks_like_a_digit === false);
   drawPreview(answer.input);
   if (answer.digit === null) {
     predictionEl.textContent = "–";
@@ -105,13 +106,18 @@ function showAnswer(answer) {
     setBars(new Array(10).fill(0));
     return;
   }
-  predictionEl.textContent = String(answer.digit);
-  confidenceEl.textContent = `${Math.round(answer.probabilities[answer.digit] * 100)}% sure`;
+  const sure = `${Math.round(answer.probabilities[answer.digit] * 100)}%`;
+  // the network always names its closest digit; looks_like_a_digit says whether it is like any
+  const unlike = answer.looks_like_a_digit === false;
+  predictionEl.textContent = unlike ? "?" : String(answer.digit);
+  confidenceEl.textContent = unlike ? `that does not look like a digit (closest: ${answer.digit}, ${sure})`
+    : `${sure} sure`;
   setBars(answer.probabilities);
 }
 
 function showEmpty() {
   predictionEl.textContent = "–";
+  predictionEl.classList.remove("not-a-digit");
   confidenceEl.textContent = "draw a digit";
   setBars(new Array(10).fill(0));
   previewImage = null;

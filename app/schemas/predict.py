@@ -47,10 +47,16 @@ class PredictResponse(BaseModel):
     model_version: str = Field(description="the model version that answered")
     input: str = Field(description="the 28x28 image the network saw, as a PNG data URL: 8-bit gray, "
                                    "light ink on black as in MNIST (pixel / 255 is the network's input)")
+    looks_like_a_digit: bool | None = Field(None, description=(
+        "false when the drawing does not look like a digit at all (a scribble, a blob, most letters): "
+        "the network still names the closest digit, but its evidence for every digit is weak (the "
+        "log-sum-exp of its logits is below a threshold calibrated on real digits, docs/not-a-digit.md); "
+        "null for a blank drawing or a model without that threshold"))
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "digit": 7, "probabilities": [0.0, 0.0, 0.001, 0.002, 0.0, 0.0, 0.0, 0.996, 0.0, 0.001],
         "model_version": "default", "input": "data:image/png;base64,iVBORw0KGgo...",
+        "looks_like_a_digit": True,
     }]})
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from app.pendigits import parse
@@ -23,6 +24,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-q
 SHOTS = Path(os.environ.get("DIGITNET_SCREENSHOTS", "/tmp/digitnet-screenshots"))
 
 SEVEN = [(70, 70), (210, 70), (180, 130), (150, 190), (125, 240)]
+SCRIBBLE_SEED = 3  # benchmarks/not_a_digit.py's random walk: reads "4, 85%", and is no digit
 ONE = [(140, 50), (140, 240)]
 
 
@@ -331,3 +333,21 @@ def test_the_whole_feedback_loop_teaches_the_network_a_drawing(browser, live_ser
         page.screenshot(path=str(SHOTS / "feedback-learned.png"), full_page=True)
     finally:  # the session's other tests expect the shipped model
         httpx.post(f"{live_server}/versions/default/promote?force=true", headers=auth)
+
+
+def test_a_scribble_is_not_called_a_digit(browser, live_server) -> None:
+    """A random walk (as benchmarks/not_a_digit.py draws them) fitted to the canvas: the page says it
+    does not look like a digit, and names the closest one; a 7 after it reads as 7 again."""
+    from benchmarks.not_a_digit import scribble
+
+    walk = np.array(scribble(np.random.default_rng(SCRIBBLE_SEED))[0])
+    walk = 30 + (walk - walk.min(axis=0)) / np.ptp(walk, axis=0).max() * 220  # into 30..250
+    page, _ = open_page(browser, live_server, viewport={"width": 1280, "height": 800})
+    mouse_stroke(page, [tuple(p) for p in walk.tolist()])
+    wait_idle(page)
+    assert page.get_by_test_id("prediction").inner_text().strip() == "?"
+    assert "does not look like a digit (closest:" in page.locator("#confidence").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "desktop-scribble.png"))
+    page.get_by_test_id("clear").click()
+    assert draw_and_wait(page, SEVEN) == "7" and "sure" in page.locator("#confidence").inner_text()

@@ -19,6 +19,15 @@ def predictor() -> Predictor:
     return Predictor.from_file(WEIGHTS, "default")
 
 
+def blank_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (140, 140), 255).save(out, format="PNG")
+    return out.getvalue()
+
+
+BLANK_PNG_BYTES = blank_png()
+
+
 def decode_png_url(url: str) -> np.ndarray:
     assert url.startswith("data:image/png;base64,")
     image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
@@ -72,3 +81,23 @@ def test_images_go_through_the_same_preprocessing(predictor: Predictor) -> None:
 def test_input_png_rounds_each_pixel_to_8_bits() -> None:
     vector = np.linspace(0, 1, 784, dtype=np.float32)
     assert np.array_equal(decode_png_url(input_png(vector)).reshape(784), np.rint(vector * 255))
+
+
+def test_a_scribble_is_answered_with_its_closest_digit_and_that_it_does_not_look_like_one(
+        predictor: Predictor, mnist_samples) -> None:
+    """A random walk (seed 0, as benchmarks/not_a_digit.py draws them) reads '7, 79%', yet the
+    network's evidence for every digit is weak: below the shipped model's threshold. Real digits,
+    drawn or from MNIST, reach it; a blank drawing and a model without a threshold judge nothing."""
+    from app.strokes import PAGE, render
+    from benchmarks.not_a_digit import scribble
+    from model.serialize import load_model
+
+    scrawl = predictor.predict_images([render(scribble(np.random.default_rng(0)), **PAGE)])[0]
+    assert scrawl.digit is not None and max(scrawl.probabilities) > 0.5 and scrawl.looks_like_a_digit is False
+    one, blank = predictor.predict_images([drawn_one(), BLANK_PNG_BYTES])
+    digits = predictor.predict_pixels((mnist_samples[0] / 255).tolist())
+    assert one.looks_like_a_digit is True and all(d.looks_like_a_digit for d in digits)
+    assert blank.looks_like_a_digit is None
+    saved = load_model(WEIGHTS)
+    saved.meta.pop("not_a_digit")
+    assert Predictor(saved, "no-threshold").predict_images([drawn_one()])[0].looks_like_a_digit is None

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import run_control
 from app.auth import load_or_create_token, require_admin
-from app.db import UnavailableError
+from app.db import RefusedValueError, UnavailableError
 from app.deps import Services
 from app.feedback import FeedbackStore
 from app.images import InputError
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_exception_handler(InputError, input_error)
     app.add_exception_handler(UnavailableError, database_unavailable)
+    app.add_exception_handler(RefusedValueError, input_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(predict.router)
     app.include_router(explain_router)

@@ -74,7 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # routes/pages.py serves it, Swagger UI from static/: offline, no inline script
         redoc_url=None,
+        redirect_slashes=False,  # pages.SlashRedirect does it, with a path for Location
     )
+    app.router.default = pages.SlashRedirect(app.router)
     app.add_exception_handler(InputError, input_error)
     app.add_exception_handler(UnavailableError, database_unavailable)
     app.add_exception_handler(RefusedValueError, input_error)

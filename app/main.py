@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 
 from app import run_control
 from app.auth import load_or_create_token, require_admin
@@ -24,7 +25,7 @@ from app.deps import Services
 from app.feedback import FeedbackStore
 from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
-from app.metrics import Metrics, MetricsMiddleware
+from app.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
 from app.routes import admin, feedback, health, number, pages, predict
 from app.routes.explain import router as explain_router
 from app.security import SecurityHeadersMiddleware
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(UnavailableError, database_unavailable)
     app.add_exception_handler(RefusedValueError, input_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(ClientDisconnect, client_left)
     app.include_router(predict.router)
     app.include_router(explain_router)
     app.include_router(number.router)
@@ -120,3 +122,9 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def client_left(request: Request, exc: Exception) -> Response:
+    """The client closed its connection before its body was whole: nothing went wrong here, so no
+    traceback, and no answer can reach it; counted as CLIENT_LEFT (app.metrics)."""
+    return Response(status_code=CLIENT_LEFT)

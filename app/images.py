@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import struct
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, PngImagePlugin
+from PIL import ExifTags, Image, PngImagePlugin
 
 from model.preprocess import ink_of, to_mnist
 
@@ -28,6 +29,11 @@ PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
 FORMATS = ("PNG", "JPEG")
 SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # the first bytes of every PNG and JPEG file
 DATA_URL_TYPES = ("image/png", "image/jpeg")
+# The turn that makes a photo upright, by its EXIF orientation (the EXIF standard's table). Not
+# ImageOps.exif_transpose: it also writes the EXIF again, and raised on tags it could read but not write.
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 
 class InputError(ValueError):
@@ -115,9 +121,20 @@ def to_levels(image: Image.Image) -> np.ndarray:
             ink = gray if light_ink else 1.0 - gray
             return ink * alpha
         return _polarity(np.asarray(rgba.convert("L")))
-    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # exif_transpose copies even when not
-        image = ImageOps.exif_transpose(image)
+    turn = UPRIGHT.get(exif_orientation(image))
+    if turn is not None:
+        image = image.transpose(turn)
     return _polarity(np.asarray(image if image.mode == "L" else image.convert("L")))
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 to 8; 1: the pixels are stored upright). An EXIF block Pillow cannot
+    read counts as none, as browsers show such a file: it is metadata, and the pixels are whole."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (SyntaxError, ValueError, TypeError, OSError, struct.error):
+        return 1
+    return orientation if isinstance(orientation, int) else 1
 
 
 def _polarity(gray: np.ndarray) -> np.ndarray:

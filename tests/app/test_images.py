@@ -1,6 +1,7 @@
 """Decoding real image files into MNIST form: polarity, transparency, JPEG, sizes."""
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -68,3 +69,47 @@ def test_decode_refuses_other_formats_and_huge_images() -> None:
     with pytest.raises(InputError) as info:
         decode(encode(Image.new("1", (3000, 10))))
     assert info.value.status == 413
+
+
+def exif_block(*entries: tuple[int, int, int, bytes]) -> bytes:
+    """An EXIF block as cameras write it (little-endian TIFF, one directory) holding ``entries`` of
+    (tag, type, count, value of at most 4 bytes): a way to write what no well-behaved tool writes."""
+    out = b"II*\x00" + struct.pack("<IH", 8, len(entries))
+    for tag, kind, count, value in entries:
+        out += struct.pack("<HHI", tag, kind, count) + value.ljust(4, b"\x00")
+    return b"Exif\x00\x00" + out + b"\x00\x00\x00\x00"
+
+
+ORIENTATION, X_RESOLUTION, SHORT, ASCII = 0x0112, 0x011A, 3, 2
+# How each EXIF orientation says the stored pixels are turned: storing the upright seven turned by
+# the inverse of the transpose that reads it, with the tag, must read as the upright seven
+STORED = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90,
+          7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED))
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_photo_is_read_upright_by_its_exif_orientation(orientation: int, fmt: str) -> None:
+    upright = seven("L", 140, 255, 0, 12)
+    stored = upright.transpose(STORED[orientation])
+    buf = io.BytesIO()
+    stored.save(buf, format=fmt, exif=exif_block((ORIENTATION, SHORT, 1, struct.pack("<H", orientation))))
+    expected = preprocess(encode(upright, fmt))
+    assert np.abs(preprocess(buf.getvalue()) - expected).max() < 0.1  # JPEG's blocks differ turned
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("exif", [
+    b"garbage!",  # no TIFF header: Pillow's EXIF reader raises SyntaxError
+    exif_block((ORIENTATION, SHORT, 1, struct.pack("<H", 3)), (X_RESOLUTION, ASCII, 4, b"abc\x00")),
+    # ^ a readable orientation beside a resolution written as text: ImageOps.exif_transpose, which
+    # writes the EXIF again, raised TypeError
+], ids=["no TIFF header", "resolution as text"])
+def test_exif_that_cannot_be_read_is_left_aside_not_a_crash(exif: bytes, fmt: str) -> None:
+    """A drawing's pixels are read whatever its metadata says; a browser shows such a file too."""
+    upright = seven("L", 140, 255, 0, 12)
+    stored = upright.rotate(180) if exif.startswith(b"Exif") else upright  # turned as its tag says
+    buf = io.BytesIO()
+    stored.save(buf, format=fmt, exif=exif)
+    assert np.abs(preprocess(buf.getvalue()) - preprocess(encode(upright, fmt))).max() < 0.1

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.images import InputError, decode, preprocess
+from app.images import InputError, decode, open_image, preprocess
 from model.preprocess import CENTRE
 
 
@@ -113,3 +113,34 @@ def test_exif_that_cannot_be_read_is_left_aside_not_a_crash(exif: bytes, fmt: st
     buf = io.BytesIO()
     stored.save(buf, format=fmt, exif=exif)
     assert np.abs(preprocess(buf.getvalue()) - preprocess(encode(upright, fmt))).max() < 0.1
+
+
+def progressive_jpeg(scans: int) -> bytes:
+    """A grayscale 2048x2048 progressive JPEG of a DC scan and then ``scans`` AC refinement scans,
+    each one a run of empty blocks over the whole image: 19 bytes a scan, each a pass over 65,536
+    blocks when decoded (libjpeg warns of the odd progression and decodes it)."""
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    def entropy(bits: str) -> bytes:  # padded with 1s, each FF byte followed by a stuffed 00
+        bits += "1" * (-len(bits) % 8)
+        return b"".join(b"\xff\x00" if b == 0xFF else bytes([b])
+                        for b in (int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
+
+    head = b"\xff\xd8" + segment(0xDB, b"\x00" + b"\x01" * 64)
+    head += segment(0xC2, struct.pack(">BHHB", 8, 2048, 2048, 1) + b"\x01\x11\x00")
+    head += segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")  # DC: the code 0 is "no change"
+    head += segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\xe0")  # AC: the code 0 is a run of empties
+    dc = segment(0xDA, b"\x01\x01\x00\x00\x00\x00") + entropy("0" * 65_536)
+    refine = segment(0xDA, b"\x01\x01\x00\x01\x3f\x10") + entropy(("0" + "1" * 14) * 3)  # 3 x 32,767 blocks
+    return head + dc + refine * scans + b"\xff\xd9"
+
+
+def test_a_jpeg_of_many_scans_is_refused_before_its_pixels_are_decoded() -> None:
+    assert decode(progressive_jpeg(20)).size == (2048, 2048)  # within the cap: read as any other
+    with pytest.raises(InputError, match="scans") as info:
+        open_image(progressive_jpeg(5_000))  # 100 KB; its decoding took seconds
+    assert info.value.status == 422
+    buf = io.BytesIO()
+    seven("RGB", 400, (250, 250, 240), (20, 20, 120), 25).save(buf, format="JPEG", progressive=True)
+    assert preprocess(buf.getvalue()) is not None  # libjpeg's own progressive script: 10 scans

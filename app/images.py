@@ -18,6 +18,7 @@ import struct
 import numpy as np
 from PIL import ExifTags, Image, PngImagePlugin
 
+from app.image_files import JPEG_SIGNATURE, PNG_SIGNATURE, too_costly
 from model.preprocess import ink_of, to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
@@ -26,12 +27,8 @@ MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 # such metadata; a digit needs none.
 PngImagePlugin.MAX_TEXT_CHUNK = 64 * 1024
 PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
-# Each scan of a progressive JPEG is a pass over all of its blocks, and a scan can be 19 bytes: a
-# 27 KB file of 1,000 scans took 5.8 s to decode, a 1 MiB one minutes, whatever its pixel count
-# (docs/security.md). Encoders write 1 scan (baseline) to about 10 (libjpeg's progressive script).
-MAX_JPEG_SCANS = 32
 FORMATS = ("PNG", "JPEG")
-SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # the first bytes of every PNG and JPEG file
+SIGNATURES = (PNG_SIGNATURE, JPEG_SIGNATURE)  # the first bytes of every PNG and JPEG file
 DATA_URL_TYPES = ("image/png", "image/jpeg")
 # The turn that makes a photo upright, by its EXIF orientation (the EXIF standard's table). Not
 # ImageOps.exif_transpose: it also writes the EXIF again, and raised on tags it could read but not write.
@@ -73,11 +70,8 @@ def open_image(data: bytes) -> Image.Image:
         raise InputError("the image is empty")
     if not data.startswith(SIGNATURES):
         raise InputError("cannot decode the image: not a PNG or JPEG file", status=415)
-    # every scan starts with the marker FF DA; in a scan's data a FF byte is followed by 00 or a
-    # marker, so this counts each scan (and at most a few bytes of metadata that happen to match)
-    if data.startswith(SIGNATURES[1]) and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
-        raise InputError(f"the JPEG has {scans} scans; at most {MAX_JPEG_SCANS} are read (encoders "
-                         "write 1 to about 10)")
+    if (problem := too_costly(data)) is not None:  # what the pixel count does not bound
+        raise InputError(problem)
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError as exc:

@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -222,6 +223,8 @@ def edge_probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
     yield "a client leaves mid-body", half + one[:500], lambda sock: sock.shutdown(socket.SHUT_RDWR)
     yield "/metrics after a client left mid-body", request("GET", "/metrics", auth), None
     unreadable_exif = one[:33] + png_chunk(b"eXIf", b"garbage!") + one[33:]
+    yield "PNG of 10,900 empty chunks (128 KiB)", request(
+        "POST", "/predict", {"Content-Type": "image/png"}, many_chunks_png()), None
     yield "PNG with an unreadable EXIF block", request(
         "POST", "/predict", {"Content-Type": "image/png"}, unreadable_exif), None
     yield "JPEG of 1,000 scans (27 KB, 2048x2048)", request(
@@ -236,6 +239,13 @@ def edge_probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
 
 def _host(data: bytes, host: str) -> bytes:
     return data.replace(b"Host: probe", b"Host: " + host.encode(), 1)
+
+
+def many_chunks_png() -> bytes:
+    """A drawing with 10,900 empty chunks after its header: 128 KiB, what is still read on the event
+    loop, and Pillow reads each chunk in Python."""
+    one = drawn_one()
+    return one[:33] + png_chunk(b"abCd", b"") * 10_900 + one[33:]
 
 
 def many_scans_jpeg(scans: int) -> bytes:
@@ -363,6 +373,31 @@ def crowd(url: str, n: int, requests: int = 20) -> tuple[list[float], list[float
             sock.close()
 
 
+def beside_senders(url: str, n: int, body: bytes, requests: int = 60) -> list[float]:
+    """A normal client's /predict latencies (seconds) while ``n`` others send ``body`` to /predict,
+    each again as soon as it is answered."""
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.is_set():
+            exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, body))
+
+    senders = [threading.Thread(target=send) for _ in range(n)]
+    for sender in senders:
+        sender.start()
+    try:
+        times = []
+        for _ in range(requests):
+            start = time.monotonic()
+            status, _ = exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, drawn_one()))
+            times.append(time.monotonic() - start if status == "200" else float("inf"))
+        return sorted(times)
+    finally:
+        stop.set()
+        for sender in senders:
+            sender.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running server (default: start one)")
@@ -370,8 +405,18 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--crowd", type=int, metavar="N",
                         help="instead: a client's latency alone and beside N idle or half-sent connections")
+    parser.add_argument("--beside", type=int, metavar="N",
+                        help="instead: a client's latency beside N clients sending 128 KiB PNGs of empty "
+                             "chunks, and beside N sending drawings")
     args = parser.parse_args()
     with (own_server() if not args.url else _given(args.url, args.token)) as (url, token):
+        if args.beside:
+            for name, body in (("PNGs of empty chunks", many_chunks_png()), ("drawings", drawn_one())):
+                times = beside_senders(url, args.beside, body)
+                median, slowest = 1000 * times[len(times) // 2], 1000 * times[-1]
+                print(f"/predict beside {args.beside} clients sending {name}: median {median:.1f} ms, "
+                      f"max {slowest:.1f} ms over {len(times)} requests")
+            return 0
         if args.crowd:
             alone, crowded = crowd(url, args.crowd)
             for name, times in (("alone", alone), (f"beside {args.crowd} held connections", crowded)):

@@ -373,14 +373,14 @@ def crowd(url: str, n: int, requests: int = 20) -> tuple[list[float], list[float
             sock.close()
 
 
-def beside_senders(url: str, n: int, body: bytes, requests: int = 60) -> list[float]:
-    """A normal client's /predict latencies (seconds) while ``n`` others send ``body`` to /predict,
-    each again as soon as it is answered."""
+def beside_senders(url: str, n: int, body: bytes, kind: str, requests: int = 60) -> list[float]:
+    """A normal client's /predict latencies (seconds) while ``n`` others send ``body`` (of type
+    ``kind``) to /predict, each again as soon as it is answered."""
     stop = threading.Event()
 
     def send() -> None:
         while not stop.is_set():
-            exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, body))
+            exchange(url, request("POST", "/predict", {"Content-Type": kind}, body))
 
     senders = [threading.Thread(target=send) for _ in range(n)]
     for sender in senders:
@@ -407,12 +407,15 @@ def main() -> int:
                         help="instead: a client's latency alone and beside N idle or half-sent connections")
     parser.add_argument("--beside", type=int, metavar="N",
                         help="instead: a client's latency beside N clients sending 128 KiB PNGs of empty "
-                             "chunks, and beside N sending drawings")
+                             "chunks, 1 MiB of nested JSON lists, or drawings")
     args = parser.parse_args()
     with (own_server() if not args.url else _given(args.url, args.token)) as (url, token):
         if args.beside:
-            for name, body in (("PNGs of empty chunks", many_chunks_png()), ("drawings", drawn_one())):
-                times = beside_senders(url, args.beside, body)
+            nests = b'{"pixels": [' + b",".join([b"[" * 1000 + b"]" * 1000] * 520) + b"]}"
+            for name, body, kind in (("PNGs of empty chunks", many_chunks_png(), "image/png"),
+                                     ("1 MiB JSON of nested lists", nests, "application/json"),
+                                     ("drawings", drawn_one(), "image/png")):
+                times = beside_senders(url, args.beside, body, kind)
                 median, slowest = 1000 * times[len(times) // 2], 1000 * times[-1]
                 print(f"/predict beside {args.beside} clients sending {name}: median {median:.1f} ms, "
                       f"max {slowest:.1f} ms over {len(times)} requests")

@@ -1,7 +1,9 @@
 """Prometheus metrics: requests by route and status, latency, the serving version, runs by outcome.
 
-A request whose client closed the connection before it was answered is counted with status 499
-(``CLIENT_LEFT``), not 500: a 5xx is the server's fault, and an alert on it must not fire on aborts.
+A request whose client closed the connection while the server still read it (in the middle of its
+body, most often) is counted with status 499 (``CLIENT_LEFT``), not 500: a 5xx is the server's
+fault, and an alert on it must not fire on aborts. (A client that leaves once its request is whole is
+not seen: its request counts with the status of the answer it did not wait for.)
 
 Served at ``GET /metrics`` to the admin only (it tells who trained what, and how busy we are).
 Counters live in each worker process: with several workers, each scrape sees the worker that
@@ -25,7 +27,7 @@ from app.versions import ModelHolder
 # Label values come from fixed sets, whatever a client sends: a route's template (or "unmatched"),
 # one of these methods (or "other") and a status code (or CLIENT_LEFT)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# The status of a request whose client closed the connection before it was answered (in the middle
+# The status of a request whose client closed the connection while it was still read (in the middle
 # of its body, most often): no answer could reach it and no server error happened, so a 5xx alert
 # must not count it. 499 is what nginx logs for the same event.
 CLIENT_LEFT = 499

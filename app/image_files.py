@@ -11,14 +11,16 @@ The pixel budget bounds the work of decoding pixels, not of reading a file's str
 Encoders write far fewer: libpng and the browsers' canvases write image data in chunks of 8 KiB or
 more (about 130 in a 1 MiB PNG) beside a few metadata chunks; a JPEG has a few dozen markers before
 its first scan (an ICC profile adds one a 64 KiB) and 1 scan (baseline) to about 10 (libjpeg's
-progressive script). Past the limits below a file is refused (docs/security.md has the figures).
+progressive script). Past the limits below a file is refused (docs/security.md has the figures);
+the pieces are counted over all of a request's images, since several small files are read on the
+event loop as one.
 """
 
 from __future__ import annotations
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
-MAX_PIECES = 1024  # PNG chunks, or JPEG markers and stray bytes before the first scan
+MAX_PIECES = 1024  # PNG chunks, or JPEG markers and stray bytes before the first scan, in a request
 MAX_JPEG_SCANS = 32
 SOS, EOI = 0xDA, 0xD9  # a JPEG's start of a scan, its end
 STANDALONE = {0x01, *range(0xD0, 0xD8)}  # JPEG markers without a length: TEM, RST0..RST7
@@ -38,6 +40,13 @@ def too_costly(data: bytes) -> str | None:
             return (f"the JPEG has {scans} scans; at most {MAX_JPEG_SCANS} are read (encoders write 1 "
                     "to about 10)")
     return None
+
+
+def pieces(data: bytes, limit: int) -> int:
+    """The PNG's chunks or the JPEG's pieces up to its first scan, counted to ``limit + 1``."""
+    if data.startswith(PNG_SIGNATURE):
+        return png_chunks(data, limit)
+    return jpeg_pieces(data, limit) if data.startswith(JPEG_SIGNATURE) else 0
 
 
 def png_chunks(data: bytes, limit: int) -> int:

@@ -18,7 +18,7 @@ import struct
 import numpy as np
 from PIL import ExifTags, Image, PngImagePlugin
 
-from app.image_files import JPEG_SIGNATURE, PNG_SIGNATURE, too_costly
+from app.image_files import JPEG_SIGNATURE, MAX_PIECES, PNG_SIGNATURE, pieces, too_costly
 from model.preprocess import ink_of, to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
@@ -155,7 +155,14 @@ def preprocess(data: bytes | Image.Image) -> np.ndarray | None:
 
 def open_images(images: list[bytes], max_pixels: int | None = None) -> list[Image.Image]:
     """Read each image's header (not its pixels), or InputError: the size says what decoding costs,
-    and more than ``max_pixels`` in all is refused (413) before any pixel is decoded."""
+    and more than ``max_pixels`` in all is refused (413) before any pixel is decoded; so are more
+    than MAX_PIECES chunks or markers in all (422), before Pillow reads any (app/image_files.py)."""
+    left = MAX_PIECES
+    for data in images:
+        left -= pieces(data, left)
+        if left < 0:
+            raise InputError(f"the images hold more than {MAX_PIECES:,} chunks or markers in all (a "
+                             "drawing has a few)")
     opened = [open_image(data) for data in images]
     total = pixel_count(opened)
     if max_pixels is not None and total > max_pixels:

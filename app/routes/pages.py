@@ -50,15 +50,23 @@ class SlashRedirect:
         self.router = router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        other = self._other_form(scope) if scope["type"] == "http" else None
+        if other is None:
+            await self.router.not_found(scope, receive, send)
+            return
+        query = scope["query_string"].decode("latin-1")
+        location = quote(other) + (f"?{query}" if query else "")
+        await RedirectResponse(location, status_code=307)(scope, receive, send)
+
+    def _other_form(self, scope: Scope) -> str | None:
+        """The path with its final slash added or taken away, if a route takes it."""
         path = scope["path"]
         other = path.rstrip("/") if path.endswith("/") else f"{path}/"
-        if scope["type"] == "http" and other.startswith("/") and not other.startswith("//") and any(
-                route.matches({**scope, "path": other})[0] is not Match.NONE for route in self.router.routes):
-            query = scope["query_string"].decode("latin-1")
-            location = quote(other) + (f"?{query}" if query else "")
-            await RedirectResponse(location, status_code=307)(scope, receive, send)
-            return
-        await self.router.not_found(scope, receive, send)
+        if not other.startswith("/") or other.startswith("//"):
+            return None
+        moved = {**scope, "path": other}
+        taken = any(route.matches(moved)[0] is not Match.NONE for route in self.router.routes)
+        return other if taken else None
 
 
 def describe(cfg: TrainConfig) -> str:

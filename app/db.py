@@ -39,6 +39,12 @@ class IntegrityError(Exception):
     """A constraint refused the write (a unique key, the one-active-run index)."""
 
 
+class RefusedValueError(ValueError):
+    """The database refused a value the client sent: PostgreSQL takes no NUL in text, SQLite no
+    integer past 64 bits. Ids are checked before they get here (app/schemas/common.py); this is the
+    net under those checks, so that a value missed there is a 422, not a 500."""
+
+
 class NotFoundError(Exception):
     """No row with that id: no such run, or no such version."""
 
@@ -55,20 +61,25 @@ class Connection:
     """One connection, in autocommit (each statement its own transaction) unless inside
     ``Database.write``. Rows can be read by column name or position."""
 
-    def __init__(self, raw: Any, placeholder: str, integrity: type[Exception]) -> None:
-        self.raw, self.placeholder, self.integrity = raw, placeholder, integrity
+    def __init__(self, raw: Any, placeholder: str, integrity: type[Exception],
+                 refused: tuple[type[Exception], ...]) -> None:
+        self.raw, self.placeholder, self.integrity, self.refused = raw, placeholder, integrity, refused
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         try:
             return self.raw.execute(self._sql(sql), tuple(params))
         except self.integrity as exc:
             raise IntegrityError(str(exc)) from exc
+        except self.refused as exc:
+            raise RefusedValueError(_first_line(exc)) from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             self.raw.cursor().executemany(self._sql(sql), rows)
         except self.integrity as exc:
             raise IntegrityError(str(exc)) from exc
+        except self.refused as exc:
+            raise RefusedValueError(_first_line(exc)) from exc
 
     def _sql(self, sql: str) -> str:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
@@ -112,7 +123,7 @@ class SQLiteDatabase(Database):
             raw.row_factory = sqlite3.Row
             _wal(raw)
             raw.execute("PRAGMA synchronous=FULL")
-            yield Connection(raw, "?", sqlite3.IntegrityError)
+            yield Connection(raw, "?", sqlite3.IntegrityError, (sqlite3.DataError, OverflowError))
         finally:
             raw.close()
 
@@ -165,7 +176,7 @@ class PostgresDatabase(Database):
         psycopg = self.psycopg
         raw = self._checkout()
         try:
-            yield Connection(raw, "%s", psycopg.IntegrityError)
+            yield Connection(raw, "%s", psycopg.IntegrityError, (psycopg.DataError,))
         except psycopg.OperationalError as exc:  # the server went away mid-way
             raise UnavailableError(f"lost the database {self.url}: {_first_line(exc)}") from exc
         finally:

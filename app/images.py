@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import struct
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, PngImagePlugin
+from PIL import ExifTags, Image, PngImagePlugin
 
+from app.image_files import JPEG_SIGNATURE, MAX_PIECES, PNG_SIGNATURE, pieces, too_costly
 from model.preprocess import ink_of, to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
@@ -26,8 +28,13 @@ MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 PngImagePlugin.MAX_TEXT_CHUNK = 64 * 1024
 PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
 FORMATS = ("PNG", "JPEG")
-SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # the first bytes of every PNG and JPEG file
+SIGNATURES = (PNG_SIGNATURE, JPEG_SIGNATURE)  # the first bytes of every PNG and JPEG file
 DATA_URL_TYPES = ("image/png", "image/jpeg")
+# The turn that makes a photo upright, by its EXIF orientation (the EXIF standard's table). Not
+# ImageOps.exif_transpose: it also writes the EXIF again, and raised on tags it could read but not write.
+UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 
 class InputError(ValueError):
@@ -63,6 +70,8 @@ def open_image(data: bytes) -> Image.Image:
         raise InputError("the image is empty")
     if not data.startswith(SIGNATURES):
         raise InputError("cannot decode the image: not a PNG or JPEG file", status=415)
+    if (problem := too_costly(data)) is not None:  # what the pixel count does not bound
+        raise InputError(problem)
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except Image.DecompressionBombError as exc:
@@ -115,9 +124,20 @@ def to_levels(image: Image.Image) -> np.ndarray:
             ink = gray if light_ink else 1.0 - gray
             return ink * alpha
         return _polarity(np.asarray(rgba.convert("L")))
-    if image.getexif().get(ExifTags.Base.Orientation, 1) != 1:  # exif_transpose copies even when not
-        image = ImageOps.exif_transpose(image)
+    turn = UPRIGHT.get(exif_orientation(image))
+    if turn is not None:
+        image = image.transpose(turn)
     return _polarity(np.asarray(image if image.mode == "L" else image.convert("L")))
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 to 8; 1: the pixels are stored upright). An EXIF block Pillow cannot
+    read counts as none, as browsers show such a file: it is metadata, and the pixels are whole."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (SyntaxError, ValueError, TypeError, OSError, struct.error):
+        return 1
+    return orientation if isinstance(orientation, int) else 1
 
 
 def _polarity(gray: np.ndarray) -> np.ndarray:
@@ -135,7 +155,14 @@ def preprocess(data: bytes | Image.Image) -> np.ndarray | None:
 
 def open_images(images: list[bytes], max_pixels: int | None = None) -> list[Image.Image]:
     """Read each image's header (not its pixels), or InputError: the size says what decoding costs,
-    and more than ``max_pixels`` in all is refused (413) before any pixel is decoded."""
+    and more than ``max_pixels`` in all is refused (413) before any pixel is decoded; so are more
+    than MAX_PIECES chunks or markers in all (422), before Pillow reads any (app/image_files.py)."""
+    left = MAX_PIECES
+    for data in images:
+        left -= pieces(data, left)
+        if left < 0:
+            raise InputError(f"the images hold more than {MAX_PIECES:,} chunks or markers in all (a "
+                             "drawing has a few)")
     opened = [open_image(data) for data in images]
     total = pixel_count(opened)
     if max_pixels is not None and total > max_pixels:

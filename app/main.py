@@ -14,17 +14,18 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import ClientDisconnect
 
 from app import run_control
 from app.auth import load_or_create_token, require_admin
-from app.db import UnavailableError
+from app.db import RefusedValueError, UnavailableError
 from app.deps import Services
 from app.feedback import FeedbackStore
 from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
-from app.metrics import Metrics, MetricsMiddleware
+from app.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
 from app.routes import admin, feedback, health, number, pages, predict
 from app.routes.explain import router as explain_router
 from app.schemas.common import one_error_shape, validation_message
@@ -78,10 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # routes/pages.py serves it, Swagger UI from static/: offline, no inline script
         redoc_url=None,
+        redirect_slashes=False,  # pages.SlashRedirect does it, with a path for Location
     )
+    app.router.default = pages.SlashRedirect(app.router)
     app.add_exception_handler(InputError, input_error)
     app.add_exception_handler(UnavailableError, database_unavailable)
+    app.add_exception_handler(RefusedValueError, input_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(ClientDisconnect, client_left)
     app.include_router(predict.router)
     app.include_router(explain_router)
     app.include_router(number.router)
@@ -135,3 +140,9 @@ def with_one_error_shape(app: FastAPI) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def client_left(request: Request, exc: Exception) -> Response:
+    """The client closed its connection before its body was whole: nothing went wrong here, so no
+    traceback, and no answer can reach it; counted as CLIENT_LEFT (app.metrics)."""
+    return Response(status_code=CLIENT_LEFT)

@@ -1,5 +1,10 @@
 """Prometheus metrics: requests by route and status, latency, the serving version, runs by outcome.
 
+A request whose client closed the connection while the server still read it (in the middle of its
+body, most often) is counted with status 499 (``CLIENT_LEFT``), not 500: a 5xx is the server's
+fault, and an alert on it must not fire on aborts. (A client that leaves once its request is whole is
+not seen: its request counts with the status of the answer it did not wait for.)
+
 Served at ``GET /metrics`` to the admin only (it tells who trained what, and how busy we are).
 Counters live in each worker process: with several workers, each scrape sees the worker that
 answered it (a scraper adds them up per instance; the version and run counts come from shared
@@ -20,8 +25,12 @@ from app.store import Store
 from app.versions import ModelHolder
 
 # Label values come from fixed sets, whatever a client sends: a route's template (or "unmatched"),
-# one of these methods (or "other") and a status code
+# one of these methods (or "other") and a status code (or CLIENT_LEFT)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The status of a request whose client closed the connection while it was still read (in the middle
+# of its body, most often): no answer could reach it and no server error happened, so a 5xx alert
+# must not count it. 499 is what nginx logs for the same event.
+CLIENT_LEFT = 499
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 
@@ -101,16 +110,24 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
+        status = 500  # until an answer starts: a request that ends in an exception was a server error
+        answered = False
+
+        async def recording_receive() -> Message:
+            nonlocal status
+            message = await receive()
+            if message["type"] == "http.disconnect" and not answered:
+                status = CLIENT_LEFT
+            return message
 
         async def recording_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, answered = message["status"], True
             await send(message)
 
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, recording_receive, recording_send)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in METHODS else "other"

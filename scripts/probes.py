@@ -16,15 +16,18 @@ holds a run's table.
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import os
+import re
 import secrets
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -205,6 +208,71 @@ def probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
         "POST", "/predict", {"Content-Type": "text/plain", "Origin": "http://evil.example"}, b"drawing"), None
     yield "64 slanted lines, a 2048x2048 PNG, to /predict/number", request(
         "POST", "/predict/number", {"Content-Type": "image/png"}, lines_png()), None
+    yield from edge_probes(token)
+
+
+def edge_probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
+    """Odd ids, the Host header, clients that leave, odd image metadata, long lists (issue 21)."""
+    auth = {"Authorization": f"Bearer {token}"}
+    json_type = {"Content-Type": "application/json"}
+    one = drawn_one()
+    feedback = {"image": "data:image/png;base64," + base64.b64encode(one).decode(), "label": 1}
+    yield "NUL in a drawing's model_version", request(
+        "POST", "/feedback", json_type, json.dumps({**feedback, "model_version": "x\u0000"}).encode()), None
+    yield "NUL as a run id", request("GET", "/train/%00", auth), None
+    yield "NUL as a drawing id, erased", request("DELETE", "/feedback/%00", auth), None
+    yield "review list offset past 64 bits", request("GET", f"/feedback?offset={10**20}", auth), None
+    evil = {"X-Forwarded-Proto": "https"}
+    yield "Host: evil.example on /admin/", _host(request("GET", "/admin/", evil), "evil.example"), None
+    yield "Host: evil.example on the drawing page", _host(request("GET", "/", evil), "evil.example"), None
+    half = request("POST", "/predict", {"Content-Type": "image/png", "Content-Length": "1000"}, length=False)
+    yield "a client leaves mid-body", half + one[:500], lambda sock: sock.shutdown(socket.SHUT_RDWR)
+    yield "/metrics after a client left mid-body", request("GET", "/metrics", auth), None
+    unreadable_exif = one[:33] + png_chunk(b"eXIf", b"garbage!") + one[33:]
+    yield "PNG of 10,900 empty chunks (128 KiB)", request(
+        "POST", "/predict", {"Content-Type": "image/png"}, many_chunks_png()), None
+    yield "PNG with an unreadable EXIF block", request(
+        "POST", "/predict", {"Content-Type": "image/png"}, unreadable_exif), None
+    yield "JPEG of 1,000 scans (27 KB, 2048x2048)", request(
+        "POST", "/predict", {"Content-Type": "image/jpeg"}, many_scans_jpeg(1000)), None
+    yield "150,000 strings as pixels", request(
+        "POST", "/predict", json_type, b'{"pixels": [' + b'"a",' * 149_999 + b'"a"]}'), None
+    yield "/predict/batch of 64 rows of 784 strings", request(
+        "POST", "/predict/batch", json_type, json.dumps({"pixels": [["a"] * 784] * 64}).encode()), None
+    yield "an integer of 5,000 digits in JSON", request(
+        "POST", "/predict", json_type, b'{"pixels": [' + b"1" * 5000 + b"]}"), None
+
+
+def _host(data: bytes, host: str) -> bytes:
+    return data.replace(b"Host: probe", b"Host: " + host.encode(), 1)
+
+
+def many_chunks_png() -> bytes:
+    """A drawing with 10,900 empty chunks after its header: 128 KiB, what is still read on the event
+    loop, and Pillow reads each chunk in Python."""
+    one = drawn_one()
+    return one[:33] + png_chunk(b"abCd", b"") * 10_900 + one[33:]
+
+
+def many_scans_jpeg(scans: int) -> bytes:
+    """A 2048x2048 grayscale progressive JPEG: a DC scan, then ``scans`` AC refinement scans of 19
+    bytes, each a run of empty blocks over the whole image, so each one costs a pass over all
+    65,536 blocks to decode (libjpeg warns of the odd progression and decodes it)."""
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    def entropy(bits: str) -> bytes:
+        bits += "1" * (-len(bits) % 8)
+        return b"".join(b"\xff\x00" if b == 0xFF else bytes([b])
+                        for b in (int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
+
+    head = b"\xff\xd8" + segment(0xDB, b"\x00" + b"\x01" * 64)
+    head += segment(0xC2, struct.pack(">BHHB", 8, 2048, 2048, 1) + b"\x01\x11\x00")
+    head += segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00")
+    head += segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\xe0")
+    dc = segment(0xDA, b"\x01\x01\x00\x00\x00\x00") + entropy("0" * 65_536)
+    refine = segment(0xDA, b"\x01\x01\x00\x01\x3f\x10") + entropy(("0" + "1" * 14) * 3)
+    return head + dc + refine * scans + b"\xff\xd9"
 
 
 def healthy(url: str) -> bool:
@@ -228,14 +296,31 @@ def run(url: str, token: str) -> list[tuple[str, Answer, bool]]:
 
 
 def _detail(received: bytes) -> str:
-    body = received.partition(b"\r\n\r\n")[2]
+    head, _, body = received.partition(b"\r\n\r\n")
     try:
         detail = json.loads(body).get("detail", "")
     except (ValueError, AttributeError):
-        return ""
+        return _other_detail(head.decode("latin-1"), body.decode("latin-1"))
     if not detail:
         return ""
     return detail if isinstance(detail, str) else json.dumps(detail)[:80]
+
+
+def _other_detail(head: str, body: str) -> str:
+    """What an answer that is not a JSON error shows: where it redirects, the first script a page
+    loads, or how many requests the metrics count as 5xx and as clients that left (499)."""
+    location = re.search(r"(?im)^location: *(.*)$", head)
+    if location:
+        return f"Location: {location.group(1).strip()}"
+    script = re.search(r'<script src="([^"]*)"', body)
+    if script:
+        return f"loads {script.group(1)}"
+    counted = re.findall(r'^digitnet_requests_total\{[^}]*status="(\d+)"\} ([0-9.]+)$', body, flags=re.M)
+    if counted:
+        server_errors = sum(float(n) for status, n in counted if status.startswith("5") and status != "503")
+        left = sum(float(n) for status, n in counted if status == "499")
+        return f"counted: {server_errors:g} server errors (5xx but 503), {left:g} clients left (499)"
+    return ""
 
 
 @contextmanager
@@ -295,6 +380,31 @@ def crowd(url: str, n: int, requests: int = 20) -> tuple[list[float], list[float
             sock.close()
 
 
+def beside_senders(url: str, n: int, body: bytes, kind: str, requests: int = 60) -> list[float]:
+    """A normal client's /predict latencies (seconds) while ``n`` others send ``body`` (of type
+    ``kind``) to /predict, each again as soon as it is answered."""
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.is_set():
+            exchange(url, request("POST", "/predict", {"Content-Type": kind}, body))
+
+    senders = [threading.Thread(target=send) for _ in range(n)]
+    for sender in senders:
+        sender.start()
+    try:
+        times = []
+        for _ in range(requests):
+            start = time.monotonic()
+            status, _ = exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, drawn_one()))
+            times.append(time.monotonic() - start if status == "200" else float("inf"))
+        return sorted(times)
+    finally:
+        stop.set()
+        for sender in senders:
+            sender.join()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running server (default: start one)")
@@ -309,10 +419,23 @@ def main() -> int:
                              "one after another; the server's threads and memory")
     parser.add_argument("--root", type=Path, default=ROOT, help="serve this checkout (default: this one)")
     parser.add_argument("--pid", type=int, help="the server's process id (with --url and --timeouts)")
+    parser.add_argument("--beside", type=int, metavar="N",
+                        help="instead: a client's latency beside N clients sending 128 KiB PNGs of empty "
+                             "chunks, 1 MiB of nested JSON lists, or drawings")
     args = parser.parse_args()
     settings = {"DIGITNET_REQUEST_TIMEOUT": "0.3"} if args.timeouts else {}
     with (own_server(args.root, settings) if not args.url else _given(args.url, args.token, args.pid)) as \
             (url, token, pid):
+        if args.beside:
+            nests = b'{"pixels": [' + b",".join([b"[" * 1000 + b"]" * 1000] * 520) + b"]}"
+            for name, body, kind in (("PNGs of empty chunks", many_chunks_png(), "image/png"),
+                                     ("1 MiB JSON of nested lists", nests, "application/json"),
+                                     ("drawings", drawn_one(), "image/png")):
+                times = beside_senders(url, args.beside, body, kind)
+                median, slowest = 1000 * times[len(times) // 2], 1000 * times[-1]
+                print(f"/predict beside {args.beside} clients sending {name}: median {median:.1f} ms, "
+                      f"max {slowest:.1f} ms over {len(times)} requests")
+            return 0
         if args.hostile_numbers:
             print(crowd_report(hostile_numbers(url, args.hostile_numbers)))
             return 0

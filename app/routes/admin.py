@@ -21,6 +21,7 @@ from app.db import NotFoundError, UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.feedback import FeedbackStore
 from app.predictor import Predictor
+from app.schemas.common import StoredId
 from app.schemas.training import PromoteResponse, RunResponse, TrainRequest
 from app.store import ACTIVE, FINAL, RunActiveError, Store
 from app.training import accuracy, check_run_size, config_from, require_mnist
@@ -73,7 +74,7 @@ def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
 
 
 @router.get("/train/{run_id}", response_model=RunResponse, summary="One run")
-def get_run(run_id: str, store: StoreDep) -> dict[str, Any]:
+def get_run(run_id: StoredId, store: StoreDep) -> dict[str, Any]:
     return _run_or_404(store, run_id)
 
 
@@ -84,14 +85,14 @@ def list_runs(store: StoreDep) -> list[dict[str, Any]]:
 
 @router.post("/train/{run_id}/cancel", status_code=202, response_model=RunResponse,
              summary="Stop a run between two batches")
-def cancel_run(run_id: str, store: StoreDep) -> dict[str, Any]:
+def cancel_run(run_id: StoredId, store: StoreDep) -> dict[str, Any]:
     run = _run_or_404(store, run_id)
     if run["status"] not in ACTIVE:
         raise HTTPException(409, f"run {run_id} is already {run['status']}")
     return run_control.cancel(store, run_id)
 
 
-async def streamed_run(run_id: str, store: StoreDep) -> str:
+async def streamed_run(run_id: StoredId, store: StoreDep) -> str:
     """The run whose events are asked for: a 404 here, before the stream's 200, if there is none."""
     _run_or_404(store, run_id)
     return run_id
@@ -136,7 +137,7 @@ def list_versions(store: StoreDep, holder: HolderDep) -> dict[str, Any]:
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,
              summary="Serve this version (checked first; a bad file is refused)",
              responses={409: {"description": "worse than the serving version on the held-out drawings"}})
-def promote(version_id: str, holder: HolderDep, services: ServicesDep,
+def promote(version_id: StoredId, holder: HolderDep, services: ServicesDep,
             force: Annotated[bool, Query(description="promote even if it reads the held-out drawings "
                                                      "worse than the serving version")] = False
             ) -> dict[str, str]:
@@ -164,7 +165,7 @@ def _check_held_out(feedback: FeedbackStore, candidate: Predictor, serving: Pred
                summary="Delete a version that does not serve (its file too)",
                responses={404: {"description": "no such version"},
                           409: {"description": "the shipped model, or the promoted version"}})
-def delete_version(version_id: str, store: StoreDep) -> None:
+def delete_version(version_id: StoredId, store: StoreDep) -> None:
     if version_id == DEFAULT_VERSION:
         raise HTTPException(409, "the shipped model 'default' cannot be deleted")
     try:

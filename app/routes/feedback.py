@@ -21,7 +21,7 @@ from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
 from app.images import InputError, decode_data_url, preprocess
 from app.predictor import BLANK_PNG, input_png
 from app.routes.drawings import Drawings, answer, body_doc, json_body
-from app.schemas.common import ErrorResponse
+from app.schemas.common import ErrorResponse, StoredId
 from app.schemas.feedback import (
     FeedbackCreated,
     FeedbackList,
@@ -109,7 +109,7 @@ def export_feedback(feedback: FeedbackDep) -> Response:
 
 
 @admin.patch("/feedback/{feedback_id}", summary="Accept, reject or relabel a drawing")
-def review_feedback(feedback_id: str, body: FeedbackReview, feedback: FeedbackDep) -> dict[str, Any]:
+def review_feedback(feedback_id: StoredId, body: FeedbackReview, feedback: FeedbackDep) -> dict[str, Any]:
     try:
         item = feedback.review(feedback_id, body.status, body.label)
     except NotFoundError as exc:
@@ -118,7 +118,7 @@ def review_feedback(feedback_id: str, body: FeedbackReview, feedback: FeedbackDe
 
 
 @admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")
-def delete_feedback(feedback_id: str, feedback: FeedbackDep) -> None:
+def delete_feedback(feedback_id: StoredId, feedback: FeedbackDep) -> None:
     try:
         feedback.delete(feedback_id)
     except NotFoundError as exc:

@@ -1,8 +1,19 @@
-"""The pages: the drawing page, the admin page and the API page (Swagger UI, vendored in static/)."""
+"""The pages: the drawing page, the admin page and the API page (Swagger UI, vendored in static/).
+
+Every URL they and their redirects carry is a path: an absolute URL would be built from the request's
+Host header, which is whatever the client sent (`<script src="http://evil.example/...">` in a page a
+cache may keep and serve to others).
+"""
+
+from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from starlette.routing import Match, Router
+from starlette.types import Receive, Scope, Send
 
 from app.deps import SettingsDep
 from app.feedback import RIGHT_OVER
@@ -15,6 +26,47 @@ from model.optim import OPTIMIZERS, SCHEDULES
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES)
+
+
+@pass_context
+def url_path_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
+    """The templates' ``url_for``: Starlette's, less the scheme and the host (its path keeps the
+    root path a proxy may serve us under)."""
+    return context["request"].url_for(name, **path_params).path
+
+
+templates.env.globals["url_for"] = url_path_for
+
+
+class SlashRedirect:
+    """The router's answer to a path no route takes: a 307 to the same path with its final slash
+    added or taken away, where that path is a route (what Starlette's ``redirect_slashes`` does, with
+    a path in Location instead of a URL built from the Host header); else 404.
+
+    A Location that starts with "//" names another host, so such paths are never redirected.
+    """
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        other = self._other_form(scope) if scope["type"] == "http" else None
+        if other is None:
+            await self.router.not_found(scope, receive, send)
+            return
+        query = scope["query_string"].decode("latin-1")
+        location = quote(other) + (f"?{query}" if query else "")
+        await RedirectResponse(location, status_code=307)(scope, receive, send)
+
+    def _other_form(self, scope: Scope) -> str | None:
+        """The path with its final slash added or taken away, if a route takes it."""
+        path = scope["path"]
+        other = path.rstrip("/") if path.endswith("/") else f"{path}/"
+        if not other.startswith("/") or other.startswith("//"):
+            return None
+        moved = {**scope, "path": other}
+        taken = any(route.matches(moved)[0] is not Match.NONE for route in self.router.routes)
+        return other if taken else None
 
 
 def describe(cfg: TrainConfig) -> str:

@@ -1,13 +1,21 @@
-"""What the API's bodies share: a request body's rules, an error, the health answer."""
+"""What the API's bodies share: a request body's rules, an id's form, an error, the health answer."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.version_store import VERSION_ID
+
 EXAMPLE_IMAGE = "data:image/png;base64,iVBORw0KGgo..."
+
+# A run's, a version's or a drawing's id, in a path or a body: checked before it reaches the
+# database, so a NUL (which PostgreSQL refuses in text), a newline or a slash is a 422 saying so.
+# Anchored at both ends: pydantic's patterns search, and its "$" is the end of the text only.
+StoredId = Annotated[str, Field(pattern=f"^{VERSION_ID.pattern}$",
+                                description="letters, digits, '-' and '_', at most 64")]
 
 
 class RequestBody(BaseModel):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 from pydantic import BaseModel, Field, model_validator
 
 from app.feedback import STATUSES as FEEDBACK_STATUSES
-from app.schemas.common import RequestBody
+from app.schemas.common import RequestBody, StoredId
 
 # from the registry that defines it (app/schemas/__init__.py)
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ class FeedbackRequest(RequestBody):
     image: str = Field(max_length=1_500_000, description="the drawing as the page exported it (PNG data URL)")
     label: int = Field(ge=0, le=9, description="the digit the person drew")
     predicted: int | None = Field(None, ge=0, le=9, description="the digit the model answered (null: none)")
-    model_version: str = Field(min_length=1, max_length=64, description="the version that answered")
+    model_version: StoredId = Field(description="the version that answered")
     strokes: list[Annotated[list[Annotated[list[Coordinate], Field(min_length=2, max_length=2)]],
                             Field(min_length=1)]] | None = Field(
         None, max_length=MAX_STROKES, description="the strokes, lists of [x, y] in the canvas' 0..280")

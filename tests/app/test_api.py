@@ -201,3 +201,15 @@ def test_a_body_longer_than_its_content_length_reaches_the_app_cut_at_it(live_se
     text = answer.decode("latin-1")
     assert text.startswith("HTTP/1.1 422") and "cannot decode" in text  # 8 bytes: a PNG signature only
     assert httpx.get(f"{live_server}/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("path, body", [
+    (path, {"pixels": ["a"] * 150_000}) for path in ("/predict", "/explain", "/predict/number")
+] + [("/predict/batch", {"pixels": [[None] * 2_000] * 64})])
+def test_a_list_longer_than_a_drawing_is_refused_by_its_length_not_item_by_item(
+        client, path: str, body: dict) -> None:
+    """150,000 strings where 784 numbers go: one error, not one for each (a 12 MB answer, seconds of
+    the event loop, before); a batch's rows likewise."""
+    response = client.post(path, json=body)
+    assert response.status_code == 422 and "784" in response.text
+    assert len(response.content) < 10_000

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.metrics import Metrics, MetricsMiddleware
 from app.store import Store
@@ -67,3 +72,36 @@ def test_random_methods_and_paths_do_not_grow_the_metrics(live_server) -> None:
     assert status == 200 and 'method="other"' in text and 'route="unmatched"' in text
     assert "M1X" not in text and "/nowhere/" not in text
     assert len(body) < 200_000
+
+
+def requests_counted(live_server: str) -> dict[tuple[str, str], float]:
+    """The server's own count of POSTs, by (route, status), read from /metrics."""
+    status, _, body = raw_http(live_server, "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                                            f"{ADMIN_TOKEN}\r\nConnection: close\r\n\r\n".encode())
+    assert status == 200
+    return {(s.labels["route"], s.labels["status"]): s.value
+            for family in text_string_to_metric_families(body.decode()) for s in family.samples
+            if s.name == "digitnet_requests_total" and s.labels["method"] == "POST"}
+
+
+@pytest.mark.parametrize("path, route", [("/predict", "unmatched"), ("/feedback", "/feedback")])
+def test_a_client_that_leaves_mid_body_is_counted_as_499_not_500(live_server: str, path: str,
+                                                                 route: str) -> None:
+    """The client sends half of a declared body and closes: no answer can reach it, and no server
+    error happened (an alert on 5xx must not fire); it is counted as status 499, as nginx logs a
+    client that closed its request. The route is "unmatched" where the body is read before routing."""
+    before = requests_counted(live_server)
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = logged.append  # type: ignore[method-assign]
+    logging.getLogger("uvicorn.error").addHandler(handler)  # where uvicorn logs an app's traceback
+    host, port = live_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 1000\r\n\r\n".encode() + b"{" + b" " * 499)
+    deadline = time.monotonic() + 10  # a guard: the server sees the close as soon as it reads again
+    while (now := requests_counted(live_server)).get((route, "499"), 0) == before.get((route, "499"), 0):
+        assert time.monotonic() < deadline, f"no 499 counted: {now}"
+    logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert now.get((route, "500"), 0) == before.get((route, "500"), 0)
+    assert [r.getMessage() for r in logged if r.exc_info] == []

@@ -34,20 +34,31 @@ def corners(x: Array) -> list[Array]:
 
 
 def max_pool(x: Array) -> tuple[Array, Array]:
-    """(a, where): the 2x2 maxima (N, H/2, W/2, C) and which corner (0..3) of each window holds it."""
-    c = corners(x)
-    a = np.maximum(np.maximum(c[0], c[1]), np.maximum(c[2], c[3]))
-    # first corner equal to the maximum; written as nested selects, so every pixel is one choice
-    where = np.where(c[0] == a, 0, np.where(c[1] == a, 1, np.where(c[2] == a, 2, 3)))
-    return a, where.astype(np.uint8)
+    """(a, where): the 2x2 maxima (N, H/2, W/2, C) and which corner (0..3) of each window holds it.
+
+    The plain form is ``a = max of the corners``, ``where = argmax of the corners`` over a (..., 4)
+    copy of the windows; here the corners are compared in pairs, the first of equals winning (as
+    argmax's), which makes no copy of x (``tests/model/test_pool.py`` checks the two agree).
+    """
+    c0, c1, c2, c3 = corners(x)
+    top, bottom = np.maximum(c0, c1), np.maximum(c2, c3)  # (N, H/2, W/2, C) each
+    where_top = (c1 > c0).view(np.uint8)  # 0 or 1: corner 1 only where it beats corner 0
+    where_bottom = (c3 > c2).view(np.uint8) + np.uint8(2)  # 2 or 3
+    where = np.where(bottom > top, where_bottom, where_top)
+    return np.maximum(top, bottom, out=top), where
 
 
 def route(da: Array, where: Array) -> Array:
-    """dx (N, H, W, C): each da (N, H/2, W/2, C) sent to the corner ``where`` of its window."""
+    """dx (N, H, W, C): each da (N, H/2, W/2, C) sent to the corner ``where`` of its window.
+
+    Corner q of dx is ``da * (where == q)``: da where the maximum was, 0 elsewhere; one product per
+    corner, written straight into the strided corner of dx (about 4x faster than a select over the
+    (N, H/2, 2, W/2, 2, C) windows, docs/performance.md).
+    """
     n, h2, w2, c = da.shape
     dx = np.empty((n, 2 * h2, 2 * w2, c), dtype=da.dtype)
-    for corner, dx_corner in enumerate(corners(dx)):  # four whole-array selects, one per corner
-        np.copyto(dx_corner, np.where(where == corner, da, 0))
+    for corner, dx_corner in enumerate(corners(dx)):
+        np.multiply(da, where == corner, out=dx_corner)
     return dx
 
 

@@ -123,3 +123,16 @@ def test_backward_without_input_gradient_writes_dw_and_db_only() -> None:
     assert conv.backward(dz, need_input_grad=False) is None
     np.testing.assert_allclose(conv.db, [32.0, 32.0])
     np.testing.assert_allclose(conv.dW[1, 1, 0, :], [x.sum(), x.sum()])  # the centre sees every pixel
+
+
+def test_reused_arrays_give_the_answers_of_fresh_ones_step_after_step() -> None:
+    """forward and backward reuse their patches, padded image and products (``Scratch``): batches of
+    other sizes and values in turn must read as ``step`` and ``input_grad`` read them afresh."""
+    conv = _conv(3, 2, 3, "same")
+    rng = np.random.default_rng(4)
+    for n in (3, 2, 3, 3):
+        x, dz = rng.normal(size=(n, 5, 4, 2)), rng.normal(size=(n, 5, 4, 3))
+        np.testing.assert_array_equal(conv.forward(x), conv.step(x)[1])
+        dx = conv.backward(dz)
+        np.testing.assert_array_equal(dx, conv.input_grad(dz))
+        assert dx is not None and not np.shares_memory(dx, conv.scratch.arrays["blocks"])

@@ -1,9 +1,10 @@
 """2x2 max pooling (model/pool.py) and the reshape between images and rows (model/layers.py)."""
 
 import numpy as np
+import pytest
 
 from model.layers import Reshape
-from model.pool import MaxPool, max_pool
+from model.pool import MaxPool, max_pool, route
 from tests.model.gradcheck import numerical_gradient, relative_error
 
 
@@ -31,12 +32,19 @@ def test_max_pool_routes_each_gradient_to_the_maximum_of_its_window() -> None:
                                                   x), dx)
 
 
-def test_max_pool_is_the_maximum_of_each_window_channel_by_channel() -> None:
-    x = np.random.default_rng(0).normal(size=(3, 6, 8, 4))
+@pytest.mark.parametrize("values", ["normal", "few"])  # "few": three values, ties everywhere
+def test_max_pool_is_the_max_and_argmax_of_each_window_channel_by_channel(values: str) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 6, 8, 4)) if values == "normal" else rng.integers(0, 3, (3, 6, 8, 4)) * 1.0
     a, where = max_pool(x)
     windows = x.reshape(3, 3, 2, 4, 2, 4).transpose(0, 1, 3, 5, 2, 4).reshape(3, 3, 4, 4, 4)
     np.testing.assert_array_equal(a, windows.max(axis=-1))
-    np.testing.assert_array_equal(where, windows.argmax(axis=-1))
+    np.testing.assert_array_equal(where, windows.argmax(axis=-1))  # the first of equals
+    da = rng.normal(size=a.shape)
+    plain = np.zeros(windows.shape)
+    np.put_along_axis(plain, where[..., None].astype(np.intp), da[..., None], axis=-1)
+    dx = plain.reshape(3, 3, 4, 4, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(x.shape)
+    np.testing.assert_array_equal(route(da, where), dx)
 
 
 def test_max_pool_gradient_matches_central_differences() -> None:

@@ -8,6 +8,7 @@ layout     im2col and col2im's slice additions with channels last (N, H, W, C), 
 col2im     the k k slice additions from dcols = dz W^T (M, k k C_in) against from the offset-major
            product (k k, M, C_in) col2im takes
 scratch    im2col and col2im's product into fresh arrays against into reused ones (``Scratch``)
+bias sum   db of the first convolution ((128 28 28, 16) dz) as 1^T dz against np.add.reduce
 routing    max pooling's backward step as one product per corner written into dx (``route``)
            against one select over the (N, H/2, 2, W/2, 2, C) windows
 
@@ -66,6 +67,8 @@ def pieces() -> dict[str, dict[str, Callable[[], object]]]:
         return dxp
 
     scratch = Scratch()
+    dz_first = rng.random((N * 28 * 28, C_IN), dtype=np.float32)
+    ones = np.ones(len(dz_first), np.float32)
     a = np.maximum(rng.standard_normal((N, 28, 28, C_IN), dtype=np.float32), 0)
     pooled, where = max_pool(a)
     corner_ids = np.arange(4, dtype=np.uint8).reshape(1, 1, 2, 1, 2, 1)
@@ -78,6 +81,8 @@ def pieces() -> dict[str, dict[str, Callable[[], object]]]:
                                                                False)},
         "scratch: im2col": {"reused": lambda: im2col(x, K, 2, scratch), "fresh": lambda: im2col(x, K, 2)},
         "scratch: col2im": {"reused": lambda: col2im(dz, W, 2, scratch), "fresh": lambda: col2im(dz, W, 2)},
+        "bias sum": {"1^T dz": lambda: ones @ dz_first,
+                     "np.add.reduce": lambda: np.add.reduce(dz_first, axis=0)},
         "routing": {"product per corner": lambda: route(pooled, where),
                     "select over windows": lambda: np.where(
                         where[:, :, None, :, None, :] == corner_ids, pooled[:, :, None, :, None, :], 0)},

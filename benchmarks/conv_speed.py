@@ -12,9 +12,10 @@ GEMM only  the matrix products of that step alone, same shapes, outputs prealloc
 PyTorch    the same layers (Conv2d with padding k // 2, ReLU, MaxPool2d(2), Flatten, Linear), loss
            and SGD, when torch imports. ``torch_ratio`` = its step time / ours (> 1: we are faster).
 
-Then ``--breakdown`` times each of our layers' forward and backward steps apart (where the time
-outside the products goes). Steps are taken in turn (ours, GEMM, torch, ours, ...), ``--repeats``
-rounds of ``--steps`` steps after a warm-up; the median of the rounds is reported.
+Steps are taken in turn (ours, GEMM, torch, ours, ...), ``--repeats`` rounds of ``--steps`` steps
+after a warm-up; the median of the rounds is reported. Then each of our layers' forward and backward
+steps is timed apart (where the time outside the products goes), and one image's ``predict_proba``
+and ``input_gradient`` (what a request costs), best of 50.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -150,9 +152,36 @@ def breakdown(net: Network, x: np.ndarray, y: np.ndarray, steps: int) -> list[tu
             for layer, (f, b) in zip(net.layers, times, strict=True)]
 
 
+def one_image_ms(net: Network, x: np.ndarray, repeats: int = 50) -> dict[str, float]:
+    """Best ms of ``predict_proba`` and of ``input_gradient`` for one image (what a request asks)."""
+    image = x[:1]
+    best = {}
+    for name, call in (("predict", net.predict_proba), ("explain", net.input_gradient)):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call(image)
+            times.append(time.perf_counter() - start)
+        best[name] = round(1e3 * min(times), 3)
+    return best
+
+
+@dataclass
+class ConvResult:
+    preset: str
+    layers: list[str]
+    batch: int
+    ms_per_step: dict[str, float]  # ours, gemm, pytorch (when installed): medians
+    gemm_fraction: float  # the products' time / ours
+    torch_ratio: float | None  # PyTorch's time / ours (> 1: we are faster)
+    torch: str | None
+    breakdown_ms: list[tuple[str, float, float]]  # (layer, forward, backward) of ours
+    one_image_ms: dict[str, float]
+
+
 def run(
     preset: str, x: np.ndarray, y: np.ndarray, steps: int, repeats: int, threads: int
-) -> dict[str, object]:
+) -> ConvResult:
     """Seconds per step of each contender (medians of ``repeats`` rounds of ``steps`` steps)."""
     arch = Architecture.from_layers(layer_list(preset))
     net = Network(arch)
@@ -170,26 +199,26 @@ def run(
             if round_:  # the first round warms up
                 seconds[name].append((time.perf_counter() - start) / steps)
     median = {name: statistics.median(s) for name, s in seconds.items()}
-    return {
-        "preset": preset, "layers": arch.layers(), "batch": len(y), "ms_per_step": {
-            name: round(1e3 * s, 2) for name, s in median.items()},
-        "gemm_fraction": median["gemm"] / median["ours"],
-        "torch": _torch_version(),
-        "torch_ratio": median["pytorch"] / median["ours"] if "pytorch" in median else None,
-        "breakdown_ms": [(name, round(f, 2), round(b, 2)) for name, f, b in breakdown(net, x, y, steps)],
-    }
+    return ConvResult(
+        preset, arch.layers(), len(y), {name: round(1e3 * s, 2) for name, s in median.items()},
+        median["gemm"] / median["ours"],
+        median["pytorch"] / median["ours"] if "pytorch" in median else None, _torch_version(),
+        [(name, round(f, 2), round(b, 2)) for name, f, b in breakdown(net, x, y, steps)],
+        one_image_ms(net, x),
+    )
 
 
-def report(result: dict[str, object]) -> None:
-    """The step times, the ratios, and our layers' forward and backward times."""
-    print(f"{result['preset']}: {', '.join(result['layers'])}; batch {result['batch']}, float32")  # type: ignore[arg-type]
-    for name, ms in result["ms_per_step"].items():  # type: ignore[attr-defined]
+def report(result: ConvResult) -> None:
+    """The step times, the ratios, our layers' forward and backward times, one image's passes."""
+    print(f"{result.preset}: {', '.join(result.layers)}; batch {result.batch}, float32")
+    for name, ms in result.ms_per_step.items():
         print(f"  {name:<8}{ms:>8.2f} ms/step")
-    ratio = result["torch_ratio"]
-    print(f"gemm_fraction = {result['gemm_fraction']:.2f} (the step outside the products: "
-          f"{1 - result['gemm_fraction']:.2f})")  # type: ignore[operator]
-    print(f"torch_ratio = {'n/a' if ratio is None else f'{ratio:.2f}'} (PyTorch's step time / ours; "
-          f"goal >= 0.6 at 1 thread)")
+    ratio = "n/a" if result.torch_ratio is None else f"{result.torch_ratio:.2f}"
+    print(f"gemm_fraction = {result.gemm_fraction:.2f} (the step outside the products: "
+          f"{1 - result.gemm_fraction:.2f})")
+    print(f"torch_ratio = {ratio} (PyTorch's step time / ours; goal >= 0.6 at 1 thread)")
     print(f"{'layer':<10}{'forward ms':>12}{'backward ms':>13}")
-    for name, f, b in result["breakdown_ms"]:  # type: ignore[attr-defined]
+    for name, f, b in result.breakdown_ms:
         print(f"{name:<10}{f:>12.2f}{b:>13.2f}")
+    print(f"one image, best of 50: predict_proba {result.one_image_ms['predict']} ms, "
+          f"input_gradient {result.one_image_ms['explain']} ms")

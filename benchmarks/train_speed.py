@@ -34,6 +34,7 @@ step of that convolutional network instead, against its matrix products and PyTo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -272,8 +273,12 @@ def main() -> None:
         x = as_float(mnist.train_images[: conv_speed.BATCH], np.dtype(np.float32))
         conv = conv_speed.run(args.conv, x, mnist.train_labels[: conv_speed.BATCH].astype(np.int64),
                               args.steps, args.repeats, args.threads)
-        conv.update(threads=args.threads, blas=blas_info(), cpus_busy_before=busy)
-        print(json.dumps(conv)) if args.json else conv_speed.report(conv)
+        if args.json:
+            environment = {"threads": args.threads, "blas": blas_info(), "cpus_busy_before": busy}
+            print(json.dumps({**dataclasses.asdict(conv), **environment}))
+        else:
+            print(f"BLAS: {blas_info()}; CPUs busy just before the run: {busy}")
+            conv_speed.report(conv)
         return
     data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
     n = len(data.train_y)

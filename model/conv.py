@@ -135,6 +135,9 @@ class Conv2D:
         self.activation = activation
         self.f = ACTIVATIONS[activation]
         self.k, self.c_out = W.shape[0], W.shape[3]
+        if padding not in PADDINGS or (padding == "same" and self.k % 2 == 0):
+            raise ValueError(f"padding must be one of {PADDINGS} (same: k odd), "
+                             f"got {padding!r} for k = {self.k}")
         self.pad = padding_of(self.k, padding)
         self.scratch = Scratch()
         self.cols: Array | None = None

@@ -115,6 +115,12 @@ def test_conv_gradients_match_central_differences(k, padding, activation) -> Non
     np.testing.assert_array_equal(conv.input_grad(conv.activation_backward(r)), dx)
 
 
+@pytest.mark.parametrize("k, padding", [(3, "full"), (2, "same")])
+def test_a_padding_that_is_not_same_or_valid_with_odd_k_is_refused(k: int, padding: str) -> None:
+    with pytest.raises(ValueError, match="padding must be one of"):
+        _conv(k, 1, 1, padding)
+
+
 def test_backward_without_input_gradient_writes_dw_and_db_only() -> None:
     conv = _conv(3, 1, 2, "same")
     x = np.random.default_rng(3).normal(size=(2, 4, 4, 1))

@@ -156,10 +156,11 @@ def test_a_tiny_conv_network_learns_real_digits(mnist_dir) -> None:
     data = Dataset(digits.train_images[:400], digits.train_labels[:400],
                    digits.test_images[:300], digits.test_labels[:300])
     cfg = TrainConfig(image_layers=("conv5x5x4", "pool", "pool"), hidden=(32,), optimizer="adam",
-                      lr=3e-3, epochs=3, batch_size=40, seed=0)
+                      lr=3e-3, epochs=4, batch_size=40, seed=0)
     events = list(train(cfg, data))
     epochs = [e for e in events if isinstance(e, EpochEnd)]
     assert isinstance(events[-1], Finished)
     assert any(isinstance(layer, MaxPool) for layer in events[-1].network.layers)
-    assert epochs[-1].train_loss < 0.7 * epochs[0].train_loss and epochs[0].train_loss < 2.4
+    # seeds 0-3 measured: the loss from 2.18-2.30 to 0.88-0.99, test accuracy 0.66-0.72 after 4 epochs
+    assert epochs[-1].train_loss < 0.6 * epochs[0].train_loss and epochs[0].train_loss < 2.4
     assert epochs[-1].test_accuracy > 0.5  # chance is 0.1

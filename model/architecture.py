@@ -173,6 +173,18 @@ class Architecture:
             return self.sizes
         return (math.prod(image_shapes(self.image_layers, self.image)[-1]), *self.sizes[1:])
 
+    def patch_numbers(self) -> int:
+        """The most numbers a convolution copies into its patch matrix for one example: H' W' k k C_in
+        (78,400 for conv-small's second layer); 0 for a dense network."""
+        most, c_in = 0, self.image[2]
+        for name, (h, w, c) in zip(self.image_layers, image_shapes(self.image_layers, self.image),
+                                   strict=True):
+            spec = parse_image_layer(name)
+            if spec is not None:
+                most = max(most, h * w * spec.k * spec.k * c_in)
+            c_in = c
+        return most
+
     @property
     def n_params(self) -> int:
         """Number of entries of theta: every kernel, weight and bias."""

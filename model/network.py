@@ -27,6 +27,7 @@ the network towards k or away from it. docs/math.md, section 14.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -39,6 +40,8 @@ from model.functions import COSTS
 from model.layers import Dense
 
 Array = np.ndarray
+# at most this many numbers in a convolution's patch matrix per forward pass: 64 MB in float32
+PATCH_NUMBERS = 2**24
 
 
 class InputGradient(NamedTuple):
@@ -104,13 +107,23 @@ class Network:
             a = layer.forward(a)
         return a
 
+    def rows_per_pass(self) -> int:
+        """How many examples one forward pass may take: as many as fit PATCH_NUMBERS in the largest
+        patch matrix of a convolution (10,000 digits at once would copy 784 million numbers, 3 GB,
+        in conv-small); a dense network has no limit."""
+        per_row = self.arch.patch_numbers()
+        return max(1, PATCH_NUMBERS // per_row) if per_row else sys.maxsize
+
     def predict_proba(self, x: Array) -> Array:
         """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype.
 
         Forward propagation that keeps nothing for backpropagation, so several threads may ask the
-        same network at once (the server does).
+        same network at once (the server does). Batches longer than ``rows_per_pass`` go in parts.
         """
         a = np.asarray(x, dtype=self.dtype)
+        rows = self.rows_per_pass()
+        if len(a) > rows:
+            return np.concatenate([self.predict_proba(a[i : i + rows]) for i in range(0, len(a), rows)])
         for layer in self.layers:
             a = layer.step(a)[1]
         return a

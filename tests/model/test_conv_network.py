@@ -13,7 +13,7 @@ from model.mnist import load_mnist
 from model.network import Network
 from model.pool import MaxPool
 from model.serialize import ModelFileError, load_model, save_model
-from model.train import Dataset, EpochEnd, Finished, train
+from model.train import Dataset, EpochEnd, Finished, evaluate, train
 from tests.model.gradcheck import numerical_gradient, relative_error
 
 # a 6x6 image: conv 3x3 (same) -> 6x6x2, pool -> 3x3x2, conv 3x3 valid -> 1x1x3, then 4 and 3 units
@@ -164,3 +164,22 @@ def test_a_tiny_conv_network_learns_real_digits(mnist_dir) -> None:
     # seeds 0-3 measured: the loss from 2.18-2.30 to 0.88-0.99, test accuracy 0.66-0.72 after 4 epochs
     assert epochs[-1].train_loss < 0.6 * epochs[0].train_loss and epochs[0].train_loss < 2.4
     assert epochs[-1].test_accuracy > 0.5  # chance is 0.1
+
+
+def test_long_batches_go_through_a_convolution_in_parts() -> None:
+    """conv-small copies 14 * 14 * 5 * 5 * 16 = 78,400 numbers an example into its second layer's
+    patches, so 2^24 of them (64 MB) hold 213 examples; a dense network takes any batch at once."""
+    net = Network(Architecture.from_layers(LAYER_PRESETS["conv-small"]))
+    assert net.arch.patch_numbers() == 78_400 and net.rows_per_pass() == 213
+    assert Network(Architecture((784, 10))).rows_per_pass() > 10**9
+    net.initialize(np.random.default_rng(0))
+    x = np.random.default_rng(1).random((500, 784), dtype=np.float32)
+    probs = net.predict_proba(x)  # 213 + 213 + 74 rows
+    assert probs.shape == (500, 10)
+    np.testing.assert_allclose(probs[200:300], net.predict_proba(x[200:300]), rtol=1e-5, atol=1e-7)
+    y = np.arange(500) % 10
+    loss, accuracy, predicted = evaluate(net, x, y)
+    np.testing.assert_array_equal(predicted, probs.argmax(axis=1))
+    by_hundreds = np.mean([net.loss(x[i : i + 100], y[i : i + 100]) for i in range(0, 500, 100)])
+    assert accuracy == np.mean(predicted == y) and loss == pytest.approx(by_hundreds, rel=1e-5)
+    assert net.layers[3].scratch.arrays["cols"].shape[0] <= 213 * 14 * 14  # never all 500 at once

@@ -15,9 +15,10 @@ output layer with the cost's delta ``dz = dC/dz`` (for softmax + cross-entropy
 
     dz_prev = f_prev.backward(z, a, dx)   = dx * f'(z_prev) for element-wise activations
 
-theta is laid out layer by layer as W1, b1, W2, b2, ... (each W row-major, a kernel (k, k, C_in,
-C_out); build.py); every layer's W and b are views into it, and dW, db are views into the matching vector
-``grad``. An optimiser therefore updates the whole network in one vectorised step on theta.
+theta is laid out layer by layer as W1, b1, W2, b2, ... (build.py; each W row-major, a kernel
+(k, k, C_in, C_out)); every layer's W and b are views into it, and dW, db are views into the
+matching vector ``grad``. An optimiser therefore updates the whole network in one vectorised step on
+theta.
 
 The same backward steps, started from the log-probability of one class k instead of the cost and
 carried on to ``dx``, give d log p_k / dx (``Network.input_gradient``): how each input pixel pushes
@@ -86,6 +87,8 @@ class Network:
         ]
         # backpropagation stops at the first weights: nobody needs dC/dx below them
         self.first_weighted = self.layers.index(self.weighted[0])
+        per_row = arch.patch_numbers()
+        self._rows_per_pass = max(1, PATCH_NUMBERS // per_row) if per_row else sys.maxsize
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Fill theta in place: biases 0; W ~ N(0, 2/n_in) (He) before ReLU-like units, else
@@ -111,8 +114,7 @@ class Network:
         """How many examples one forward pass may take: as many as fit PATCH_NUMBERS in the largest
         patch matrix of a convolution (10,000 digits at once would copy 784 million numbers, 3 GB,
         in conv-small); a dense network has no limit."""
-        per_row = self.arch.patch_numbers()
-        return max(1, PATCH_NUMBERS // per_row) if per_row else sys.maxsize
+        return self._rows_per_pass
 
     def predict_proba(self, x: Array) -> Array:
         """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype.

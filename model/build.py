@@ -29,6 +29,7 @@ class Cutter:
 
     def cut(self, shape: tuple[int, ...]) -> tuple[Array, Array]:
         start, self.offset = self.offset, self.offset + math.prod(shape)
+        # (prod(shape),) -> shape: a view of the contiguous slice, so writing one writes the other
         return (self.theta[start : self.offset].reshape(shape),
                 self.grad[start : self.offset].reshape(shape))
 

@@ -5,8 +5,9 @@ short trainings on real MNIST (a few hundred batches each) that between them tak
 trainer: SGD, momentum, Adam; relu, tanh, leaky_relu, sigmoid; cross-entropy and squared error; L2;
 the constant, step and cosine schedules; float32 and float64; uint8 and float digits; augmentation
 (several pieces); a validation split; a last batch smaller than the rest; two hidden layers; a run
-that diverges. For each it keeps every event (batch losses and learning rates, epoch metrics, the
-reason of a stop; not the timings) and the final theta.
+that diverges; a convolutional network (two convolutions, same and valid, two poolings). For each it
+keeps every event (batch losses and learning rates, epoch metrics, the reason of a stop; not the
+timings) and the final theta. A run missing from an older recording is said so and not compared.
 
     python benchmarks/train_identity.py --save DIR    # record, e.g. with the code before a change
     python benchmarks/train_identity.py --check DIR   # the same runs now: every value equal?
@@ -59,6 +60,10 @@ def configs() -> dict[str, Any]:
             hidden=(24, 24), dtype="float64", optimizer="adam", lr=1e-3, epochs=2, limit=2_500,
             augment=AugmentConfig(), validation=300, seed=9), False),
         "diverges": (TrainConfig(hidden=(32,), lr=1e5, epochs=3, limit=4_000, seed=1), False),
+        "conv_adam_augment": (TrainConfig(
+            image_layers=("conv5x5x8", "pool", "conv3x3x8-valid", "pool"), hidden=(32,),
+            optimizer="adam", lr=2e-3, epochs=2, batch_size=64, limit=1_500, augment=AugmentConfig(),
+            validation=200, seed=4), False),
     }
 
 
@@ -124,6 +129,9 @@ def main() -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pickle.dumps(events))
             print(f"{name}: {len(events)} events saved, last {events[-1][0]}")
+            continue
+        if not path.exists():  # a recording made before this run was added
+            print(f"{name}: {len(events)} events, not recorded in {path.parent}")
             continue
         found = compare(name, pickle.loads(path.read_bytes()), events)
         print(f"{name}: {len(events)} events, {'identical' if not found else f'{len(found)} differences'}")

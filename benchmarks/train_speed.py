@@ -26,11 +26,15 @@ runs one warm-up epoch, then ``--repeats`` epochs taken in turn (ours, GEMM, tor
 change of machine load touches all alike; the median is reported. Other jobs skew the figures
 (badly with several threads), so the CPUs kept busy in the second before the run are printed too
 (the load average lags by minutes), as is OPENBLAS_CORETYPE, which can pin OpenBLAS to older kernels.
+
+``--conv PRESET`` (a name of ``model.architecture.LAYER_PRESETS`` or a layer list) times one training
+step of that convolutional network instead, against its matrix products and PyTorch: conv_speed.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -64,6 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per contender")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--conv", metavar="PRESET", help="time a conv network's step instead "
+                        "(conv_speed.py), e.g. conv-small or a layer list")
+    parser.add_argument("--steps", type=int, default=10, help="--conv: steps per round")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1:
         parser.error("--threads and --repeats must be at least 1")
@@ -260,6 +267,19 @@ def main() -> None:
         mnist = load_mnist(args.data)
     except DataError as exc:
         sys.exit(str(exc))
+    if args.conv:
+        from benchmarks import conv_speed
+
+        x = as_float(mnist.train_images[: conv_speed.BATCH], np.dtype(np.float32))
+        conv = conv_speed.run(args.conv, x, mnist.train_labels[: conv_speed.BATCH].astype(np.int64),
+                              args.steps, args.repeats, args.threads)
+        if args.json:
+            environment = {"threads": args.threads, "blas": blas_info(), "cpus_busy_before": busy}
+            print(json.dumps({**dataclasses.asdict(conv), **environment}))
+        else:
+            print(f"BLAS: {blas_info()}; CPUs busy just before the run: {busy}")
+            conv_speed.report(conv)
+        return
     data = Dataset(mnist.train_images, mnist.train_labels, mnist.test_images, mnist.test_labels)
     n = len(data.train_y)
     contenders = {"ours": ours(data), "gemm": gemm_only(n, CFG.batch_size, 784, CFG.hidden[0], 10)}

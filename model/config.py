@@ -16,6 +16,8 @@ class TrainConfig:
     """Everything that decides a run's result, so that the same config and seed give the same theta.
 
     ``hidden`` lists the hidden layer sizes (784 inputs and 10 outputs are fixed by MNIST).
+    ``image_layers`` (empty: a dense network) are the convolutions and poolings before them, named as
+    in architecture.py, e.g. ("conv5x5x16", "pool"); they use ``activation`` too.
     ``lr`` is the peak learning rate; ``schedule`` shapes it over the run ("step" multiplies it by
     ``lr_gamma`` every ``lr_step_epochs`` epochs). ``l2`` is the weight-decay strength.
     ``validation`` holds out that many training digits to report accuracy on (0: none).
@@ -39,9 +41,11 @@ class TrainConfig:
     validation: int = 0
     limit: int = 0  # train on the first ``limit`` digits only (0: all), for quick runs and tests
     dtype: str = "float32"
+    image_layers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
+        object.__setattr__(self, "image_layers", tuple(self.image_layers))
         checks = [
             (all(h >= 1 for h in self.hidden), f"hidden sizes must be >= 1, got {self.hidden}"),
             (self.activation in HIDDEN_ACTIVATIONS,
@@ -67,15 +71,20 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        self.architecture()  # validates the activation/cost pairing
+        self.architecture()  # validates the activation/cost pairing and the image layers
 
     def architecture(self, n_in: int = 784, n_out: int = 10) -> Architecture:
         output = "softmax"
-        return Architecture((n_in, *self.hidden, n_out), self.activation, output, self.cost)
+        return Architecture((n_in, *self.hidden, n_out), self.activation, output, self.cost,
+                            self.image_layers)
 
     def to_dict(self) -> dict[str, object]:
         d = asdict(self)
         d["hidden"] = list(self.hidden)
+        if self.image_layers:
+            d["image_layers"] = list(self.image_layers)
+        else:  # a dense run's config reads as it always did
+            del d["image_layers"]
         return d
 
     @classmethod
@@ -84,8 +93,9 @@ class TrainConfig:
         augment = values.get("augment")
         if isinstance(augment, dict):
             values["augment"] = AugmentConfig(**augment)
-        if "hidden" in values:
-            values["hidden"] = tuple(values["hidden"])
+        for name in ("hidden", "image_layers"):
+            if name in values:
+                values[name] = tuple(values[name])
         return cls(**values)
 
 

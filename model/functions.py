@@ -174,6 +174,9 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 # softmax makes a row of probabilities: an output, never a hidden layer.
 HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(name for name in ACTIVATIONS if name != "softmax")
+# a = z, dz = da: the "activation" of layers that have none (pooling, reshape); not a user's choice,
+# so not registered.
+IDENTITY = Activation(lambda z: z, lambda z, a, da: da)
 
 
 def cross_entropy(z: Array, a: Array, y: Array) -> float:

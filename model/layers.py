@@ -20,15 +20,37 @@ and through the activation, from ``da = dC/da`` (the dx of the layer above)::
 
 The layer owns no parameters of its own: W, b, dW and db are views that ``network.Network`` cuts out
 of theta and grad.
+
+``Reshape`` turns a batch of images (N, H, W, C) into rows (N, H W C) or back, and ``Layer`` is what
+every layer offers the network (conv.py's ``Conv2D`` and pool.py's ``MaxPool`` are the others).
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
-from model.functions import ACTIVATIONS, softmax_cross_entropy
+from model.functions import ACTIVATIONS, IDENTITY, Activation, softmax_cross_entropy
 
 Array = np.ndarray
+
+
+class Layer(Protocol):
+    """What the network asks of a layer: a forward step, and the backward steps through it.
+
+    ``step(x)`` gives (z, a) and keeps nothing; ``forward(x)`` keeps what ``backward`` needs;
+    ``activation_backward(da)`` is dz; ``backward(dz)`` writes the layer's dW, db (if it has any) and
+    returns dx; ``input_grad(dz, x)`` returns dx alone from the input x of a ``step``, writing nothing.
+    """
+
+    f: Activation
+
+    def step(self, x: Array) -> tuple[Array, Array]: ...
+    def forward(self, x: Array) -> Array: ...
+    def activation_backward(self, da: Array) -> Array: ...
+    def backward(self, dz: Array, need_input_grad: bool = True) -> Array | None: ...
+    def input_grad(self, dz: Array, x: Array | None = None) -> Array: ...
 
 
 class Dense:
@@ -92,6 +114,35 @@ class Dense:
             return None
         return self.input_grad(dz)
 
-    def input_grad(self, dz: Array) -> Array:
+    def input_grad(self, dz: Array, x: Array | None = None) -> Array:
         """dx = dz W^T: reads W, writes nothing (no dW, db), so it is safe beside other threads."""
         return dz @ self.W.T  # (N, n_out) @ (n_out, n_in) -> (N, n_in)
+
+
+class Reshape:
+    """The same numbers in another shape: images (N, H, W, C) to rows (N, H W C), or the reverse.
+
+    Forward ``a = x.reshape(N, *shape_out)``; backward ``dx = dz.reshape(N, *shape_in)``: every
+    number keeps its place in memory, so its gradient does too. No parameters, no activation.
+    """
+
+    f = IDENTITY
+
+    def __init__(self, shape_in: tuple[int, ...], shape_out: tuple[int, ...]) -> None:
+        self.shape_in, self.shape_out = shape_in, shape_out
+
+    def step(self, x: Array) -> tuple[Array, Array]:
+        a = x.reshape(len(x), *self.shape_out)  # (N, *shape_in) -> (N, *shape_out)
+        return a, a
+
+    def forward(self, x: Array) -> Array:
+        return self.step(x)[1]
+
+    def activation_backward(self, da: Array) -> Array:
+        return da
+
+    def backward(self, dz: Array, need_input_grad: bool = True) -> Array | None:
+        return self.input_grad(dz) if need_input_grad else None
+
+    def input_grad(self, dz: Array, x: Array | None = None) -> Array:
+        return dz.reshape(len(dz), *self.shape_in)  # (N, *shape_out) -> (N, *shape_in)

@@ -1,10 +1,12 @@
-"""A fully connected network whose parameters all live in one vector theta.
+"""A network of layers whose parameters all live in one vector theta.
 
 The network's shape (sizes, activations, cost) is an ``Architecture`` (architecture.py). Forward
-propagation runs its dense layers one after another on a batch ``x`` of shape (N, n_in): each
-computes ``z = x W + b``, ``a = f(z)``, and its ``a`` is the next layer's ``x``. layers.py
-(``Dense``) states a layer's equations with their shapes, and the row layout against the textbooks'
-column notation.
+propagation runs its layers one after another on a batch ``x`` of shape (N, n_in): each computes
+``z`` and ``a = f(z)`` (a dense layer ``z = x W + b``), and its ``a`` is the next layer's ``x``.
+layers.py (``Dense``) states a layer's equations with their shapes, and the row layout against the
+textbooks' column notation. A convolutional network reads x as images first (``Reshape`` to
+(N, H, W, C)), runs its convolutions (conv.py) and poolings (pool.py), and flattens their output
+into the dense layers.
 
 Backpropagation applies the chain rule from the cost back to every parameter. It starts at the
 output layer with the cost's delta ``dz = dC/dz`` (for softmax + cross-entropy
@@ -13,9 +15,10 @@ output layer with the cost's delta ``dz = dC/dz`` (for softmax + cross-entropy
 
     dz_prev = f_prev.backward(z, a, dx)   = dx * f'(z_prev) for element-wise activations
 
-theta is laid out layer by layer as W1, b1, W2, b2, ... (each W row-major); every layer's W and b are
-views into it, and dW, db are views into the matching vector ``grad``. An optimiser therefore
-updates the whole network in one vectorised step on theta.
+theta is laid out layer by layer as W1, b1, W2, b2, ... (build.py; each W row-major, a kernel
+(k, k, C_in, C_out)); every layer's W and b are views into it, and dW, db are views into the
+matching vector ``grad``. An optimiser therefore updates the whole network in one vectorised step on
+theta.
 
 The same backward steps, started from the log-probability of one class k instead of the cost and
 carried on to ``dx``, give d log p_k / dx (``Network.input_gradient``): how each input pixel pushes
@@ -24,30 +27,38 @@ the network towards k or away from it. docs/math.md, section 14.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+import sys
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from model.architecture import Architecture
+from model.build import build_layers
+from model.conv import Conv2D
 from model.functions import COSTS
 from model.layers import Dense
 
 Array = np.ndarray
+# at most this many numbers in a convolution's patch matrix per forward pass: 64 MB in float32
+PATCH_NUMBERS = 2**24
 
 
 class InputGradient(NamedTuple):
     """One forward and one backward pass from log p_k to the input (``Network.input_gradient``)."""
 
     dx: Array  # (N, n_in): d log p_k / dx
-    a: list[Array]  # every layer's activations, the first hidden layer's to the output's (N, n_l)
-    da: list[Array]  # d log p_k / da of every hidden layer, first to last (N, n_l)
+    # every layer's activations, the first hidden layer's to the output's: (N, n_l), or images
+    # (N, H, W, C) in a convolutional network, whose first is the input read as an image
+    a: list[Array]
+    da: list[Array]  # d log p_k / da of every layer but the output, first to last, shaped as a
     z: Array  # (N, K): the output layer's pre-activations (the logits before softmax)
     k: Array  # (N,): the class explained in each row
 
 
 class Network:
-    """A stack of Dense layers over one parameter vector ``theta`` (and one gradient ``grad``).
+    """A stack of layers over one parameter vector ``theta`` (and one gradient ``grad``).
 
     Parameters
     ----------
@@ -68,34 +79,28 @@ class Network:
                 raise ValueError(f"theta has shape {theta.shape}, expected {self.theta.shape}")
             self.theta[:] = theta
         self.cost = COSTS[arch.cost]
-        self.layers: list[Dense] = []
-        offset = 0
-        last = len(arch.sizes) - 2
-        for i, (n_in, n_out) in enumerate(zip(arch.sizes[:-1], arch.sizes[1:], strict=True)):
-            w_end = offset + n_in * n_out
-            b_end = w_end + n_out
-            activation = arch.output_activation if i == last else arch.hidden_activation
-            self.layers.append(
-                Dense(
-                    self.theta[offset:w_end].reshape(n_in, n_out),
-                    self.theta[w_end:b_end],
-                    self.grad[offset:w_end].reshape(n_in, n_out),
-                    self.grad[w_end:b_end],
-                    activation,
-                )
-            )
-            offset = b_end
+        # each a layers.Layer (build.py); typed Any so that callers may reach a Dense layer's W
+        self.layers: list[Any] = build_layers(arch, self.theta, self.grad)
+        # the layers with weights, bottom to top: what initialisation and L2 reach
+        self.weighted: list[Dense | Conv2D] = [
+            layer for layer in self.layers if isinstance(layer, Dense | Conv2D)
+        ]
+        # backpropagation stops at the first weights: nobody needs dC/dx below them
+        self.first_weighted = self.layers.index(self.weighted[0])
+        per_row = arch.patch_numbers()
+        self._rows_per_pass = max(1, PATCH_NUMBERS // per_row) if per_row else sys.maxsize
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Fill theta in place: biases 0; W ~ N(0, 2/n_in) (He) before ReLU-like units, else
-        N(0, 2/(n_in + n_out)) (Xavier/Glorot), so activations keep their scale through depth."""
-        for layer in self.layers:
-            n_in, n_out = layer.W.shape
+        N(0, 2/(n_in + n_out)) (Xavier/Glorot), so activations keep their scale through depth.
+        A convolution's n_in is k k C_in (the numbers each output reads), its n_out C_out."""
+        for layer in self.weighted:
+            n_in, n_out = math.prod(layer.W.shape[:-1]), layer.W.shape[-1]  # a kernel: k k C_in, C_out
             if layer.activation in ("relu", "leaky_relu"):
                 std = np.sqrt(2.0 / n_in)
             else:
                 std = np.sqrt(2.0 / (n_in + n_out))
-            layer.W[...] = rng.standard_normal((n_in, n_out)) * std
+            layer.W[...] = rng.standard_normal(layer.W.shape) * std
             layer.b[...] = 0.0
 
     def forward(self, x: Array) -> Array:
@@ -105,13 +110,22 @@ class Network:
             a = layer.forward(a)
         return a
 
+    def rows_per_pass(self) -> int:
+        """How many examples one forward pass may take: as many as fit PATCH_NUMBERS in the largest
+        patch matrix of a convolution (10,000 digits at once would copy 784 million numbers, 3 GB,
+        in conv-small); a dense network has no limit."""
+        return self._rows_per_pass
+
     def predict_proba(self, x: Array) -> Array:
         """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype.
 
         Forward propagation that keeps nothing for backpropagation, so several threads may ask the
-        same network at once (the server does).
+        same network at once (the server does). Batches longer than ``rows_per_pass`` go in parts.
         """
         a = np.asarray(x, dtype=self.dtype)
+        rows = self.rows_per_pass()
+        if len(a) > rows:
+            return np.concatenate([self.predict_proba(a[i : i + rows]) for i in range(0, len(a), rows)])
         for layer in self.layers:
             a = layer.step(a)[1]
         return a
@@ -140,7 +154,7 @@ class Network:
         n_out = self.arch.sizes[-1]
         if k is not None and np.any((np.asarray(k) < 0) | (np.asarray(k) >= n_out)):
             raise ValueError(f"the class must be in 0..{n_out - 1}, got {k}")
-        a = np.asarray(x, dtype=self.dtype)
+        a = x_in = np.asarray(x, dtype=self.dtype)
         z_list, a_list = [], []
         for layer in self.layers:
             z, a = layer.step(a)
@@ -159,11 +173,12 @@ class Network:
             dz = out.f.backward(z, a, da)
         da_list = []
         for i in range(len(self.layers) - 1, 0, -1):
-            da = self.layers[i].input_grad(dz)  # d log p_k / d a of layer i - 1
+            da = self.layers[i].input_grad(dz, a_list[i - 1])  # d log p_k / d a of layer i - 1
             da_list.append(da)
             dz = self.layers[i - 1].f.backward(z_list[i - 1], a_list[i - 1], da)
         k = np.broadcast_to(k, rows.shape)
-        return InputGradient(self.layers[0].input_grad(dz), a_list, da_list[::-1], z_list[-1], k)
+        dx = self.layers[0].input_grad(dz, x_in)
+        return InputGradient(dx, a_list, da_list[::-1], z_list[-1], k)
 
     def loss_and_probs(self, x: Array, y: Array, l2: float = 0.0) -> tuple[float, Array]:
         """Forward propagation, then the cost on (x, y) plus (l2 / 2) * sum of squared weights.
@@ -191,7 +206,7 @@ class Network:
     def _penalty(self, l2: float) -> float:
         if l2 == 0.0:
             return 0.0
-        return 0.5 * l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.layers)
+        return 0.5 * l2 * sum(float(np.vdot(layer.W, layer.W)) for layer in self.weighted)
 
     def loss_and_gradient(self, x: Array, y: Array, l2: float = 0.0) -> tuple[float, Array]:
         """Forward, cost and backpropagation: fills ``self.grad`` with dC/dtheta.
@@ -208,12 +223,13 @@ class Network:
         out = self.layers[-1]
         assert out.z is not None
         dz = self.cost.delta(out.z, probs, y, out.f)  # (N, K): where backpropagation starts
-        for i in range(len(self.layers) - 1, 0, -1):
+        first = self.first_weighted
+        for i in range(len(self.layers) - 1, first, -1):
             dx = self.layers[i].backward(dz)
             assert dx is not None
             dz = self.layers[i - 1].activation_backward(dx)
-        self.layers[0].backward(dz, need_input_grad=False)  # nobody needs dC/dpixels
+        self.layers[first].backward(dz, need_input_grad=False)  # nobody needs dC/dpixels
         if l2:
-            for layer in self.layers:
+            for layer in self.weighted:
                 layer.dW += l2 * layer.W
         return loss, probs

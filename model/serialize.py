@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from model.architecture import Architecture
+from model.architecture import MNIST_IMAGE, Architecture
 from model.files import atomic_write
 from model.network import Network
 
@@ -69,6 +69,10 @@ def _read_arrays(path: Path) -> tuple[np.ndarray, str]:
         raise ModelFileError(f"{path} is not a readable .npz model file ({exc})") from exc
 
 
+def _describe(arch: Architecture) -> str:
+    return str(list(arch.sizes)) if not arch.image_layers else ", ".join(arch.layers())
+
+
 def load_model(path: str | os.PathLike[str]) -> SavedModel:
     """Read and validate a model file written by ``save_model``."""
     p = Path(path)
@@ -78,7 +82,7 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
         arch_d = meta["architecture"]
         arch = Architecture(
             tuple(arch_d["sizes"]), arch_d["hidden_activation"], arch_d["output_activation"],
-            arch_d["cost"],
+            arch_d["cost"], tuple(arch_d.get("image_layers", ())), tuple(arch_d.get("image", MNIST_IMAGE)),
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{p} has invalid metadata ({exc})") from exc
@@ -86,7 +90,7 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
         raise ModelFileError(f"{p}: theta has dtype {theta.dtype}, expected float32 or float64")
     if theta.shape != (arch.n_params,):
         raise ModelFileError(
-            f"{p}: theta has shape {theta.shape} but the architecture {list(arch.sizes)} "
+            f"{p}: theta has shape {theta.shape} but the architecture {_describe(arch)} "
             f"needs ({arch.n_params},)"
         )
     if not np.isfinite(theta).all():

@@ -86,7 +86,11 @@ Event = BatchEnd | EpochEnd | Finished | Diverged | Cancelled
 
 
 def evaluate(net: Network, x: Array, y: Array, batch: int = 5000) -> tuple[float, float, Array]:
-    """The network's own mean cost (without any L2 term), accuracy and predicted digits on (x, y)."""
+    """The network's own mean cost (without any L2 term), accuracy and predicted digits on (x, y).
+
+    In batches of ``batch`` digits, fewer for a convolutional network (``Network.rows_per_pass``).
+    """
+    batch = min(batch, net.rows_per_pass())
     predictions = np.empty(len(y), dtype=np.int64)
     total = 0.0
     for start in range(0, len(y), batch):

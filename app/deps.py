@@ -36,6 +36,7 @@ class Services:
     inference_limiter: anyio.CapacityLimiter  # at most settings.inference_threads at once
     metrics: Metrics
     feedback: FeedbackStore | None = None  # None when feedback is off
+    feedback_limiter: anyio.CapacityLimiter | None = None  # /feedback's own threads, with feedback
 
 
 def services_of(app: FastAPI) -> Services | None:

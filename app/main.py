@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             inference_limiter=anyio.CapacityLimiter(settings.inference_threads), metrics=metrics,
             feedback=FeedbackStore(store, settings.feedback_max_count, settings.feedback_max_bytes)
             if settings.feedback else None,
+            feedback_limiter=anyio.CapacityLimiter(feedback.FEEDBACK_THREADS) if settings.feedback else None,
         )
         metrics.watch(store, holder, app.state.services.feedback)
         watchers = [asyncio.create_task(holder.watch()),

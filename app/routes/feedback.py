@@ -11,6 +11,7 @@ import io
 import json
 from typing import Annotated, Any
 
+import anyio
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,9 +19,9 @@ from fastapi.responses import JSONResponse
 from app.db import NotFoundError
 from app.deps import Services, ServicesDep
 from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
-from app.images import InputError, decode_data_url, preprocess
+from app.images import InputError, decode_data_url, open_images, preprocess
 from app.predictor import BLANK_PNG, input_png
-from app.routes.drawings import Drawings, answer, body_doc, json_body
+from app.routes.drawings import body_doc, json_bytes, validate_json
 from app.schemas.common import ErrorResponse
 from app.schemas.feedback import (
     FeedbackCreated,
@@ -34,6 +35,11 @@ from app.version_store import DEFAULT_VERSION
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
 RATE_WINDOW_S = 60.0
+# /feedback's own worker threads (Services.feedback_limiter): posts wait on the database there, never
+# on the event loop, and never in the prediction threads; past FEEDBACK_QUEUE posts waiting for one,
+# a 503 at once (each waits at most for the database's timeouts, app/db.py)
+FEEDBACK_THREADS = 2
+FEEDBACK_QUEUE = 32
 
 
 async def get_feedback(services: ServicesDep) -> FeedbackStore:
@@ -56,10 +62,26 @@ def client_of(request: Request, services: Services) -> str:
              responses={200: {"model": FeedbackCreated, "description": "the same drawing was kept before"},
                         400: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
                         415: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-                        429: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
+                        429: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+                        507: {"model": ErrorResponse}})
 async def send_feedback(request: Request, services: ServicesDep, feedback: FeedbackDep) -> Any:
-    body: FeedbackRequest = await json_body(request, FeedbackRequest)
+    """Only the body is read here; everything else (reading it, the drawing, the database) is done in
+    one of /feedback's own threads, so that the event loop, and with it every prediction, never waits
+    on the database (docs/feedback.md, Limits)."""
+    raw = await json_bytes(request)
     client = client_of(request, services)
+    limiter = services.feedback_limiter
+    assert limiter is not None, "made with the feedback store"
+    if limiter.statistics().tasks_waiting >= FEEDBACK_QUEUE:
+        raise HTTPException(503, "too many drawings are being kept right now; try again shortly",
+                            headers={"Retry-After": "1"})
+    status, kept = await anyio.to_thread.run_sync(take, services, feedback, raw, client, limiter=limiter)
+    return JSONResponse(kept, status_code=status)
+
+
+def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:
+    """One post, in a worker thread: read it, check it, keep it; its status and answer."""
+    body: FeedbackRequest = validate_json(raw, FeedbackRequest)
     settings = services.settings
     if feedback.recent_from(client, RATE_WINDOW_S) >= settings.feedback_rate:
         raise HTTPException(429, f"at most {settings.feedback_rate} drawings a minute; try again soon",
@@ -70,10 +92,10 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
         except NotFoundError as exc:
             raise InputError(f"no model version {body.model_version!r}") from exc
     image = decode_data_url(body.image)
-    vectors = await answer(services, Drawings(images=[image]), lambda opened: [preprocess(opened[0])])
-    if vectors[0] is None:
+    vector = preprocess(open_images([image], settings.max_request_pixels)[0])
+    if vector is None:
         raise InputError("the drawing is blank")
-    digit28 = np.rint(vectors[0] * 255).astype(np.uint8).tobytes()
+    digit28 = np.rint(vector * 255).astype(np.uint8).tobytes()
     submission = Submission(body.label, body.predicted, body.model_version, image, digit28, body.strokes,
                             client)
     try:
@@ -81,8 +103,7 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
     except FullError as exc:
         raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
     status = feedback.get(feedback_id)["status"]
-    return JSONResponse({"id": feedback_id, "status": status, "duplicate": not new},
-                        status_code=201 if new else 200)
+    return (201 if new else 200), {"id": feedback_id, "status": status, "duplicate": not new}
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")

@@ -30,7 +30,6 @@ from app.schemas.feedback import (
     FeedbackReview,
     FeedbackStatus,
 )
-from app.version_store import DEFAULT_VERSION
 
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
@@ -86,18 +85,16 @@ def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -
     if feedback.recent_from(client, RATE_WINDOW_S) >= settings.feedback_rate:
         raise HTTPException(429, f"at most {settings.feedback_rate} drawings a minute; try again soon",
                             headers={"Retry-After": str(int(RATE_WINDOW_S))})
-    if body.model_version != DEFAULT_VERSION:
-        try:
-            services.store.versions.get(body.model_version)
-        except NotFoundError as exc:
-            raise InputError(f"no model version {body.model_version!r}") from exc
     image = decode_data_url(body.image)
     vector = preprocess(open_images([image], settings.max_request_pixels)[0])
     if vector is None:
         raise InputError("the drawing is blank")
     digit28 = np.rint(vector * 255).astype(np.uint8).tobytes()
-    submission = Submission(body.label, body.predicted, body.model_version, image, digit28, body.strokes,
-                            client)
+    # What the model read is the server's own reading, never the client's word: a client could say
+    # anything, and move the live share read right and the review queue's order with it.
+    predictor = services.holder.current
+    read = predictor.predict_vectors([vector])[0].digit
+    submission = Submission(body.label, read, predictor.version, image, digit28, body.strokes, client)
     try:
         feedback_id, new = feedback.add(submission, auto_accept=settings.feedback_auto_accept)
     except FullError as exc:

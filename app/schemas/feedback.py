@@ -25,8 +25,10 @@ class FeedbackRequest(RequestBody):
 
     image: str = Field(max_length=1_500_000, description="the drawing as the page exported it (PNG data URL)")
     label: int = Field(ge=0, le=9, description="the digit the person drew")
-    predicted: int | None = Field(None, ge=0, le=9, description="the digit the model answered (null: none)")
-    model_version: str = Field(min_length=1, max_length=64, description="the version that answered")
+    predicted: int | None = Field(None, ge=0, le=9, description="ignored: the server records what its "
+                                  "serving version reads in the drawing, not what a client says it read")
+    model_version: str | None = Field(None, min_length=1, max_length=64,
+                                      description="ignored, as `predicted` is")
     strokes: list[Annotated[list[Annotated[list[Coordinate], Field(min_length=2, max_length=2)]],
                             Field(min_length=1)]] | None = Field(
         None, max_length=MAX_STROKES, description="the strokes, lists of [x, y] in the canvas' 0..280")

@@ -17,7 +17,7 @@ import pytest
 
 from app.settings import Settings
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, drawn_one, serving
-from tests.app.test_feedback import body
+from tests.app.test_feedback import UNLIMITED, app_client, body
 from tests.postgres import Cluster
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -80,3 +80,14 @@ def test_predictions_go_on_while_the_database_does_not_answer(
         if not url:
             assert answers[0].status_code == 201, answers[0].text  # kept once the writer let go
         assert http.post("/feedback", json=body(10)).status_code == 201  # and the database is back
+
+
+def test_a_client_saying_what_the_model_read_cannot_move_the_live_share(tmp_path: Path) -> None:
+    """60 drawn 1s labelled 1, each claiming the model read a 7: the server records what it read
+    itself, so the share read right stays 1.0."""
+    with app_client(tmp_path, feedback_rate=UNLIMITED) as c:
+        for width in range(4, 64):
+            assert c.post("/feedback", json=body(width, predicted=7)).status_code == 201
+        assert 'digitnet_feedback_right_share{version="default"} 1.0' in c.get("/metrics", headers=AUTH).text
+        items = c.get("/feedback?limit=100", headers=AUTH).json()["items"]
+        assert {(i["predicted"], i["model_version"]) for i in items} == {(1, "default")}

@@ -7,6 +7,11 @@ digit the model answered and the model version. Rows live in the store's databas
 versions (SQLite or PostgreSQL; one transaction a write: nothing half-kept after a crash, shared by
 every worker and every host).
 
+The strokes are what a run trains on (drawn again with other pens), the PNG's 28x28 is what the
+admin reviews and what the held-out drawings are scored on: so a drawing is kept only when its
+strokes draw its picture (``ink_overlap``, ``MIN_INK_OVERLAP``): never two forms of one drawing that
+disagree.
+
 A drawing is ``pending`` until the admin accepts or rejects it; only accepted ones are trained on.
 A fixed share of accepted drawings, chosen by a hash of the id (so it never moves), is held out:
 never trained on, and used to score every version (``held_out``).
@@ -25,12 +30,17 @@ import numpy as np
 
 from app.db import NotFoundError
 from app.store import Store
+from model.preprocess import INK_THRESHOLD
 
 STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
 RIGHT_OVER = 200  # the live accuracy is the share read right over each version's last this many
 COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, reviewed_at"
 RIGHT = "(CASE WHEN label = predicted THEN 1.0 ELSE 0.0 END)"  # read right: 1, wrong or blank: 0
+# The strokes, drawn as the page drew them, must cover this share of the ink of the PNG's 28x28 and
+# theirs together: 4,000 pen digits drawn both ways overlap 0.66 at the least, a 1's picture with a
+# 7's strokes 0.54 at the most (benchmarks/feedback_strokes.py; docs/feedback.md, Limits)
+MIN_INK_OVERLAP = 0.6
 
 
 class FullError(Exception):
@@ -46,6 +56,14 @@ class Submission:
     digit28: bytes | None  # (784,) uint8, the network's input; None for a blank drawing
     strokes: list[list[list[float]]] | None
     client: str  # a hash of the sender's address, for the rate limit; never the address itself
+
+
+def ink_overlap(digit: np.ndarray, other: np.ndarray) -> float:
+    """How much two inputs in MNIST form, (784,) in [0, 1], are the same drawing: the pixels inked in
+    both over the pixels inked in either (intersection over union; inked: ``INK_THRESHOLD``)."""
+    a, b = digit >= INK_THRESHOLD, other >= INK_THRESHOLD
+    either = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / either if either else 1.0
 
 
 def held_out(feedback_id: str) -> bool:
@@ -91,9 +109,9 @@ class FeedbackStore:
         """Newest first, disagreements (the person's label is not what the model read) before the rest."""
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         with self.db.connect() as db:
-            rows = db.execute(f"SELECT {COLUMNS} FROM feedback {where} ORDER BY {RIGHT} ASC, "
+            rows = db.execute(f"SELECT {COLUMNS}, strokes FROM feedback {where} ORDER BY {RIGHT} ASC, "
                               "created_at DESC LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
-        return [_item(r) for r in rows]
+        return [{**_item(r), "strokes": json.loads(r["strokes"] or "null")} for r in rows]
 
     def get(self, feedback_id: str) -> dict[str, Any]:
         with self.db.connect() as db:

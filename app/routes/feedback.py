@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse
 
 from app.db import NotFoundError
 from app.deps import Services, ServicesDep
-from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
+from app.feedback import MIN_INK_OVERLAP, RIGHT_OVER, FeedbackStore, FullError, Submission, ink_overlap
 from app.images import InputError, decode_data_url, open_images, preprocess
+from app.pen_training import page_digit
 from app.predictor import BLANK_PNG, input_png
 from app.routes.drawings import body_doc, json_bytes, validate_json
 from app.schemas.common import ErrorResponse
@@ -89,6 +90,8 @@ def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -
     vector = preprocess(open_images([image], settings.max_request_pixels)[0])
     if vector is None:
         raise InputError("the drawing is blank")
+    if body.strokes is not None:
+        same_drawing(body.strokes, vector)
     digit28 = np.rint(vector * 255).astype(np.uint8).tobytes()
     # What the model read is the server's own reading, never the client's word: a client could say
     # anything, and move the live share read right and the review queue's order with it.
@@ -101,6 +104,17 @@ def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -
         raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
     status = feedback.get(feedback_id)["status"]
     return (201 if new else 200), {"id": feedback_id, "status": status, "duplicate": not new}
+
+
+def same_drawing(strokes: list[list[list[float]]], vector: np.ndarray) -> None:
+    """422 unless the strokes, drawn as the page drew them, give the picture's 28x28: a run trains on
+    the strokes, the admin reviews the picture, and the two must be the same drawing."""
+    drawn = page_digit([[(x, y) for x, y in stroke] for stroke in strokes])
+    overlap = ink_overlap(vector, drawn) if drawn is not None else 0.0
+    if overlap < MIN_INK_OVERLAP:
+        raise InputError(f"the strokes do not draw the picture: drawn as the page draws them, their ink "
+                         f"and the image's overlap {overlap:.0%} after preprocessing, and must overlap at "
+                         f"least {MIN_INK_OVERLAP:.0%} (the strokes are what training learns from)")
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")
@@ -132,7 +146,7 @@ def review_feedback(feedback_id: str, body: FeedbackReview, feedback: FeedbackDe
         item = feedback.review(feedback_id, body.status, body.label)
     except NotFoundError as exc:
         raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
-    return _with_image({k: v for k, v in item.items() if k not in ("image", "strokes")})
+    return _with_image({k: v for k, v in item.items() if k != "image"})
 
 
 @admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")
@@ -144,6 +158,10 @@ def delete_feedback(feedback_id: str, feedback: FeedbackDep) -> None:
 
 
 def _with_image(item: dict[str, Any]) -> dict[str, Any]:
-    digit = item.pop("digit28")
+    """The 28x28 the admin reviews, and beside it what a run learns from: the strokes drawn as the
+    page drew them (both as PNG data URLs; no strokes: the run learns from the 28x28 itself)."""
+    digit, strokes = item.pop("digit28"), item.pop("strokes", None)
     item["image"] = input_png(np.frombuffer(digit, np.uint8) / 255.0) if digit else BLANK_PNG
+    drawn = page_digit([[(x, y) for x, y in stroke] for stroke in strokes]) if strokes else None
+    item["strokes_image"] = input_png(drawn) if drawn is not None else None
     return item

@@ -67,6 +67,9 @@ class FeedbackItem(BaseModel):
     held_out: bool = Field(description="never trained on: it scores the versions")
     reviewed_at: float | None
     image: str = Field(description="the 28x28 the network saw, as a PNG data URL")
+    strokes_image: str | None = Field(description="what a run learns from: the strokes drawn as the page "
+                                      "drew them, in the same 28x28 form (null: no strokes, the run "
+                                      "learns from the image)")
 
 
 class FeedbackList(BaseModel):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+from PIL.PngImagePlugin import PngInfo
 
 from app.feedback import HELD_OUT_PERCENT, FeedbackStore, Submission, held_out
 from app.main import create_app
@@ -21,17 +22,20 @@ from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def drawing(width: int = 10, size: int = 140) -> str:
-    """A vertical stroke (a 1) as the page exports it: a PNG data URL; each width a different file."""
+def drawing(n: int = 10, size: int = 140) -> str:
+    """A vertical stroke (a 1), the one ``body``'s strokes draw, as the page exports it: a PNG data
+    URL; each ``n`` a different file (a text chunk says which), the same picture."""
     image = Image.new("L", (size, size), 255)
-    ImageDraw.Draw(image).line([(size // 2, size // 7), (size // 2, size * 6 // 7)], fill=0, width=width)
+    ImageDraw.Draw(image).line([(size // 2, size // 7), (size // 2, size * 6 // 7)], fill=0, width=size // 15)
+    info = PngInfo()
+    info.add_text("n", str(n) * (1 + n // 10))  # a longer text for a larger n: a larger file
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    image.save(buf, format="PNG", pnginfo=info)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def body(width: int = 10, **changes: object) -> dict[str, object]:
-    return {"image": drawing(width), "label": 1, "predicted": 7, "model_version": "default",
+def body(n: int = 10, **changes: object) -> dict[str, object]:
+    return {"image": drawing(n), "label": 1, "predicted": 7, "model_version": "default",
             "strokes": [[[140, 40], [140, 240]]], **changes}
 
 
@@ -75,6 +79,27 @@ def test_bad_submissions_are_a_422_saying_why(client: TestClient, changes: dict,
     response = client.post("/feedback", json=body(**changes))
     assert response.status_code == 422 and words in response.text, response.text
     assert client.get("/feedback", headers=AUTH).json()["items"] == []
+
+
+SEVEN = [[[70, 50], [210, 50], [120, 240]]]  # a 7's strokes, in the canvas' 0..280
+
+
+def test_strokes_that_do_not_draw_the_picture_are_refused(client: TestClient) -> None:
+    """A 1's picture (what the admin reviews) with a 7's strokes (what a run would train on)."""
+    refused = client.post("/feedback", json=body(strokes=SEVEN))
+    assert refused.status_code == 422, refused.text
+    assert "strokes do not draw the picture" in refused.json()["detail"]
+    assert client.get("/feedback", headers=AUTH).json()["items"] == []
+    assert client.post("/feedback", json=body(strokes=None)).status_code == 201  # no strokes: the image
+
+
+def test_the_review_shows_what_a_run_learns_from(client: TestClient) -> None:
+    client.post("/feedback", json=body(6))
+    client.post("/feedback", json=body(8, strokes=None))
+    items = client.get("/feedback", headers=AUTH).json()["items"]
+    with_strokes, without = sorted(items, key=lambda i: i["strokes_image"] is None)
+    assert with_strokes["strokes_image"].startswith("data:image/png;base64,")
+    assert without["strokes_image"] is None
 
 
 def test_a_blank_drawing_is_refused(client: TestClient) -> None:

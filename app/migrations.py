@@ -12,6 +12,8 @@ waits, then finds it applied. A migration is never edited once released; a chang
 2. Several hosts: the model files live in the database too (``version_files``: bytes checked
    against ``versions.sha256``; each host keeps a copy on its disk); a run records its host and a
    heartbeat; at most one run is active, enforced by a unique index over the active runs.
+3. The feedback rate limit counts every post, in one statement (``feedback_posts``: per client and
+   minute), instead of counting the drawings kept.
 """
 
 from __future__ import annotations
@@ -58,12 +60,18 @@ def _files_into_database(db: Connection, home: Path) -> None:
         if path.is_file():
             db.execute("INSERT INTO version_files VALUES (?, ?)", (row["id"], path.read_bytes()))
 
+FEEDBACK_POSTS = """
+CREATE TABLE feedback_posts (
+    client TEXT NOT NULL, minute {bigint} NOT NULL, posts INTEGER NOT NULL, PRIMARY KEY (client, minute));
+CREATE INDEX feedback_posts_minute ON feedback_posts (minute);
+"""
 
 Step = Callable[[Connection, Path], None]
 MIGRATIONS: list[tuple[int, str, str, Step | None]] = [
     (1, "the tables of the first release", FIRST, None),
     (2, "several hosts: model files in the database, heartbeats, one active run", SEVERAL_HOSTS,
      _files_into_database),
+    (3, "the feedback rate limit counts every post", FEEDBACK_POSTS, None),
 ]
 
 

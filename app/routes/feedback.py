@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import json
 from typing import Annotated, Any
 
@@ -52,8 +53,22 @@ FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 
 def client_of(request: Request, services: Services) -> str:
     """Who sent it, for the rate limit: a keyed hash of the address (the address is never kept)."""
-    host = request.client.host if request.client else "unknown"
-    return hashlib.sha256(f"{services.admin_token}:{host}".encode()).hexdigest()[:16]
+    sender = sender_of(request.client.host if request.client else "unknown")
+    return hashlib.sha256(f"{services.admin_token}:{sender}".encode()).hexdigest()[:16]
+
+
+def sender_of(host: str) -> str:
+    """The address a rate limit counts by: an IPv4 address as it is, an IPv6 one by its /64 (one
+    subscriber is given a whole /64, and may send from any address in it)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 @public.post("/feedback", status_code=201, response_model=FeedbackCreated,
@@ -80,12 +95,13 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
 
 
 def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:
-    """One post, in a worker thread: read it, check it, keep it; its status and answer."""
-    body: FeedbackRequest = validate_json(raw, FeedbackRequest)
+    """One post, in a worker thread: count it, read it, check it, keep it; its status and answer.
+    Every post counts against the rate, first, whatever becomes of it (a duplicate, a 422, a 507)."""
     settings = services.settings
-    if feedback.recent_from(client, RATE_WINDOW_S) >= settings.feedback_rate:
-        raise HTTPException(429, f"at most {settings.feedback_rate} drawings a minute; try again soon",
+    if feedback.count_post(client) > settings.feedback_rate:
+        raise HTTPException(429, f"at most {settings.feedback_rate} posts a minute; try again soon",
                             headers={"Retry-After": str(int(RATE_WINDOW_S))})
+    body: FeedbackRequest = validate_json(raw, FeedbackRequest)
     image = decode_data_url(body.image)
     vector = preprocess(open_images([image], settings.max_request_pixels)[0])
     if vector is None:

@@ -6,18 +6,24 @@ the PostgreSQL cluster the tests start (tests/postgres.py), where the database m
 
 from __future__ import annotations
 
+import base64
+import io
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from app.settings import Settings
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, drawn_one, serving
-from tests.app.test_feedback import UNLIMITED, app_client, body
+from tests.app.test_feedback import SEVEN, UNLIMITED, app_client, body, drawing
 from tests.postgres import Cluster
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -91,3 +97,54 @@ def test_a_client_saying_what_the_model_read_cannot_move_the_live_share(tmp_path
         assert 'digitnet_feedback_right_share{version="default"} 1.0' in c.get("/metrics", headers=AUTH).text
         items = c.get("/feedback?limit=100", headers=AUTH).json()["items"]
         assert {(i["predicted"], i["model_version"]) for i in items} == {(1, "default")}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+
+
+def test_every_post_counts_against_the_rate(tmp_path: Path, database_url: str | None) -> None:
+    """A duplicate and a refused drawing count as posts: the fourth post of a minute is a 429."""
+    with app_client(tmp_path, feedback_rate=3, database_url=database_url) as c:
+        assert c.post("/feedback", json=body(1)).status_code == 201
+        assert c.post("/feedback", json=body(1)).status_code == 200  # the same drawing again
+        assert c.post("/feedback", json=body(2, strokes=SEVEN)).status_code == 422
+        refused = c.post("/feedback", json=body(3))
+        assert refused.status_code == 429 and "3 posts a minute" in refused.json()["detail"]
+        assert len(c.get("/feedback", headers=AUTH).json()["items"]) == 1
+
+
+def large_body(n: int) -> dict[str, object]:
+    """``body(n)`` with a PNG of ~150 KB (text chunks): files past 128 KiB were read in a thread,
+    between the old rate check and the insert."""
+    image = Image.open(io.BytesIO(base64.b64decode(drawing(n).split(",", 1)[1])))
+    info = PngInfo()
+    for k in range(3):
+        info.add_text(f"pad{k}", f"{n}:" + "x" * 50_000)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    return body(n, image="data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+
+
+def test_posts_sent_at_once_are_each_counted(tmp_path: Path, database_url: str | None) -> None:
+    """120 large drawings from one address at once, against a limit of 30: 30 kept, 90 refused."""
+    with serving(settings_for(tmp_path, database_url, feedback_rate=30)) as base:
+        bodies = [large_body(n) for n in range(120)]
+        with httpx.Client(base_url=base, timeout=60) as http, ThreadPoolExecutor(24) as pool:
+            codes = Counter(pool.map(lambda b: http.post("/feedback", json=b).status_code, bodies))
+            kept = http.get("/feedback?limit=500", headers=AUTH).json()["items"]
+    assert codes == {201: 30, 429: 90} and len(kept) == 30, codes
+
+
+def test_an_ipv6_client_is_its_64(tmp_path: Path) -> None:
+    """The addresses of one /64 share a rate; another /64 has its own. The test server trusts the
+    X-Forwarded-For of 127.0.0.1 (uvicorn's default), as the hosts trust the balancer."""
+    with serving(settings_for(tmp_path, feedback_rate=1)) as base, httpx.Client(base_url=base) as http:
+        def post(n: int, address: str) -> int:
+            return http.post("/feedback", json=body(n), headers={"X-Forwarded-For": address}).status_code
+
+        assert post(1, "2001:db8::1") == 201
+        assert post(2, "2001:db8::ffff:1") == 429  # the same /64
+        assert post(3, "2001:db8:0:1::1") == 201  # the next /64
+        assert post(4, "192.0.2.1") == 201 and post(5, "::ffff:192.0.2.1") == 429  # the same IPv4

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from app.db import NotFoundError
+from app.db import Connection, NotFoundError
 from app.store import Store
 from model.preprocess import INK_THRESHOLD
 
@@ -36,6 +36,8 @@ STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
 RIGHT_OVER = 200  # the live accuracy is the share read right over each version's last this many
 COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, reviewed_at"
+INSERTED = ("id, created_at, label, predicted, model_version, status, sha256, image, digit28, strokes, "
+            "client, size")
 RIGHT = "(CASE WHEN label = predicted THEN 1.0 ELSE 0.0 END)"  # read right: 1, wrong or blank: 0
 # The strokes, drawn as the page drew them, must cover this share of the ink of the PNG's 28x28 and
 # theirs together: 4,000 pen digits drawn both ways overlap 0.66 at the least, a 1's picture with a
@@ -80,24 +82,35 @@ class FeedbackStore:
 
     def add(self, sub: Submission, auto_accept: bool = False) -> tuple[str, bool]:
         """Keep a drawing; (its id, True) if new, (the kept one's id, False) for an exact duplicate.
-        FullError past the caps (nothing is changed then)."""
+        FullError past the caps (nothing is changed then). The caps are checked against the running
+        totals, one row: a full store answers without reading the table."""
         digest = hashlib.sha256(sub.image).hexdigest()
-        with self.db.write() as db:  # the checks and the insert in one transaction
+        strokes = json.dumps(sub.strokes) if sub.strokes is not None else None
+        size = len(sub.image) + len(strokes or "")  # what the row stores: the PNG and the strokes
+        with self.db.write() as db:  # the checks, the insert and the totals in one transaction
             same = db.execute("SELECT id FROM feedback WHERE sha256 = ?", (digest,)).fetchone()
             if same:
                 return same["id"], False
-            count, size = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback").fetchone()
+            count, stored = self.totals(db)
             if count >= self.max_count:
                 raise FullError(f"the store keeps at most {self.max_count} drawings; it is full")
-            if int(size) + len(sub.image) > self.max_bytes:
+            if stored + size > self.max_bytes:
                 raise FullError(f"the store keeps at most {self.max_bytes} bytes of drawings; it is full")
             feedback_id = uuid.uuid4().hex[:16]
-            db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", (
+            db.execute(f"INSERT INTO feedback ({INSERTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 feedback_id, time.time(), sub.label, sub.predicted, sub.model_version,
-                "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28,
-                json.dumps(sub.strokes) if sub.strokes is not None else None, sub.client))
+                "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28, strokes,
+                sub.client, size))
+            db.execute("UPDATE feedback_totals SET drawings = drawings + 1, bytes = bytes + ?", (size,))
         return feedback_id, True
+
+    def totals(self, db: Connection | None = None) -> tuple[int, int]:
+        """(drawings, bytes) the store holds, from the running totals (inside ``db``'s transaction)."""
+        if db is None:
+            with self.db.connect() as db:
+                return self.totals(db)
+        count, stored = db.execute("SELECT drawings, bytes FROM feedback_totals").fetchone()
+        return int(count), int(stored)
 
     def count_post(self, client: str) -> int:
         """Count one post from ``client`` in this minute (by this host's clock) and return how many it
@@ -141,9 +154,13 @@ class FeedbackStore:
         return self.get(feedback_id)
 
     def delete(self, feedback_id: str) -> None:
-        with self.db.connect() as db:
-            if not db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount:
+        with self.db.write() as db:
+            row = db.execute("SELECT size FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
+            if row is None:
                 raise NotFoundError(feedback_id)
+            db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,))
+            db.execute("UPDATE feedback_totals SET drawings = drawings - 1, bytes = bytes - ?",
+                       (row["size"],))
 
     def counts(self) -> dict[str, int]:
         with self.db.connect() as db:

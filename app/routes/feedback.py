@@ -26,11 +26,13 @@ from app.predictor import BLANK_PNG, input_png
 from app.routes.drawings import body_doc, json_bytes, validate_json
 from app.schemas.common import ErrorResponse
 from app.schemas.feedback import (
+    MAX_POINTS,
     FeedbackCreated,
     FeedbackList,
     FeedbackRequest,
     FeedbackReview,
     FeedbackStatus,
+    too_many_points,
 )
 
 public = APIRouter(tags=["feedback"])
@@ -101,6 +103,8 @@ def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -
     if feedback.count_post(client) > settings.feedback_rate:
         raise HTTPException(429, f"at most {settings.feedback_rate} posts a minute; try again soon",
                             headers={"Retry-After": str(int(RATE_WINDOW_S))})
+    if too_many_points(raw):
+        raise InputError(f"the strokes hold more than {MAX_POINTS} points")
     body: FeedbackRequest = validate_json(raw, FeedbackRequest)
     image = decode_data_url(body.image)
     vector = preprocess(open_images([image], settings.max_request_pixels)[0])

@@ -6,12 +6,14 @@ the PostgreSQL cluster the tests start (tests/postgres.py), where the database m
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,3 +150,65 @@ def test_an_ipv6_client_is_its_64(tmp_path: Path) -> None:
         assert post(2, "2001:db8::ffff:1") == 429  # the same /64
         assert post(3, "2001:db8:0:1::1") == 201  # the next /64
         assert post(4, "192.0.2.1") == 201 and post(5, "::ffff:192.0.2.1") == 429  # the same IPv4
+
+
+def test_a_body_of_too_many_points_is_refused_before_it_is_parsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 1 MiB body of points costs ~180 ms to parse: it is refused from its bytes, and a body that
+    is parsed is parsed in a worker thread, never on the event loop."""
+    from app.routes import drawings
+
+    parsed_on_loop: list[bool] = []
+    real_parse = drawings.parse_json
+
+    def parse(raw: bytes) -> object:
+        try:
+            asyncio.get_running_loop()
+            parsed_on_loop.append(True)
+        except RuntimeError:
+            parsed_on_loop.append(False)
+        return real_parse(raw)
+
+    monkeypatch.setattr(drawings, "parse_json", parse)
+    with app_client(tmp_path) as c:
+        huge = body(1, strokes=[[[1.5, 2.5]] * 2700 for _ in range(30)])
+        refused = c.post("/feedback", json=huge)
+        assert refused.status_code == 422 and "points" in refused.json()["detail"]
+        assert parsed_on_loop == []
+        assert c.post("/feedback", json=body(2)).status_code == 201
+        assert parsed_on_loop == [False]
+
+
+def test_a_full_store_refuses_without_reading_the_table(
+        tmp_path: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the cap, a 507 reads the running totals (one row), not every drawing; the totals follow
+    every insert and erase."""
+    from app import db as database
+
+    with app_client(tmp_path, feedback_max_count=3, database_url=database_url) as c:
+        ids = [c.post("/feedback", json=body(n)).json()["id"] for n in range(3)]
+        statements: list[str] = []
+        real_execute = database.Connection.execute
+
+        def execute(self: database.Connection, sql: str, params: Sequence[object] = ()) -> database.Rows:
+            statements.append(sql)
+            return real_execute(self, sql, params)
+
+        monkeypatch.setattr(database.Connection, "execute", execute)
+        assert c.post("/feedback", json=body(3)).status_code == 507
+        monkeypatch.undo()
+        assert statements and not [s for s in statements if "SUM(" in s or "COUNT(" in s], statements
+        assert c.delete(f"/feedback/{ids[0]}", headers=AUTH).status_code == 204
+        assert c.post("/feedback", json=body(3)).status_code == 201  # the erased one made room
+
+
+def test_the_byte_cap_counts_the_strokes(tmp_path: Path, database_url: str | None) -> None:
+    """The strokes are stored beside the PNG: a cap of one PNG and its long strokes keeps one such
+    drawing, not two (two PNGs alone fit many times over)."""
+    long_strokes = [[[140, 40 + k * 0.5] for k in range(401)]]  # the same vertical stroke, 401 points
+    stored = json.dumps([[[float(x), float(y)] for x, y in s] for s in long_strokes])  # as kept
+    cap = len(base64.b64decode(drawing(9).split(",", 1)[1])) + len(stored) + 50
+    with app_client(tmp_path, feedback_max_bytes=cap, database_url=database_url) as c:
+        assert c.post("/feedback", json=body(1, strokes=long_strokes)).status_code == 201
+        full = c.post("/feedback", json=body(2, strokes=long_strokes))
+        assert full.status_code == 507 and "bytes" in full.json()["detail"]

@@ -34,6 +34,7 @@ from model.preprocess import INK_THRESHOLD
 
 STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
+READ_AT_ONCE = 500  # ids in one query (SQLite allowed 999 parameters before 3.32)
 RIGHT_OVER = 200  # the live accuracy is the share read right over each version's last this many
 COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, reviewed_at"
 INSERTED = ("id, created_at, label, predicted, model_version, status, sha256, image, digit28, strokes, "
@@ -180,37 +181,58 @@ class FeedbackStore:
 
     def training_ids(self) -> list[str]:
         """The accepted drawings a run may train on now: all but the held-out share."""
-        return [i for i in self.accepted()["ids"] if not held_out(i)]
+        with self.db.connect() as db:
+            rows = db.execute("SELECT id FROM feedback WHERE status = 'accepted' AND digit28 IS NOT NULL "
+                              "ORDER BY id").fetchall()
+        return [r["id"] for r in rows if not held_out(r["id"])]
 
     def drawings(self, ids: list[str]) -> dict[str, Any]:
-        """The drawings with these ids, in this order (those erased since are left out), as
-        ``accepted`` gives them."""
-        kept = self.accepted(status=None)
-        where = {feedback_id: k for k, feedback_id in enumerate(kept["ids"])}
-        order = [where[i] for i in ids if i in where]
-        return {"ids": [kept["ids"][k] for k in order], "digits": kept["digits"][order],
-                "labels": kept["labels"][order], "strokes": [kept["strokes"][k] for k in order],
-                "held_out": kept["held_out"][order]}
+        """The drawings a run was started with, in this order, as ``accepted`` gives them: only those
+        still accepted and not held out (one rejected or erased since is left out); read by id, a
+        few hundred at a time, so a run never loads the pending drawings nor the whole table."""
+        wanted = [i for i in ids if not held_out(i)]
+        rows: dict[str, Any] = {}
+        with self.db.connect() as db:
+            for start in range(0, len(wanted), READ_AT_ONCE):
+                chunk = wanted[start:start + READ_AT_ONCE]
+                marks = ", ".join("?" * len(chunk))
+                rows |= {r["id"]: r for r in db.execute(
+                    f"SELECT id, label, digit28, strokes FROM feedback WHERE status = 'accepted' AND "
+                    f"digit28 IS NOT NULL AND id IN ({marks})", chunk).fetchall()}
+        return _as_arrays([rows[i] for i in wanted if i in rows], strokes=True)
 
     def held_out_set(self) -> tuple[np.ndarray, np.ndarray]:
         """The accepted drawings that are never trained on, to score versions: (n, 784) floats in
-        [0, 1] and their labels."""
-        kept = self.accepted()
+        [0, 1] and their labels (their strokes are not read)."""
+        kept = self.accepted(strokes=False)
         keep = kept["held_out"]
         return kept["digits"][keep] / 255.0, kept["labels"][keep]
 
-    def accepted(self, status: str | None = "accepted") -> dict[str, Any]:
-        """Every accepted drawing (``status=None``: every drawing), as training wants them: ids, (n, 784)
-        uint8 digits, labels, strokes, and which are held out."""
-        where = "AND status = ?" if status else ""
+    def accepted(self, strokes: bool = True) -> dict[str, Any]:
+        """Every accepted drawing, as training wants them: ids, (n, 784) uint8 digits, labels, strokes
+        (None each, unless ``strokes``), and which are held out."""
         with self.db.connect() as db:
-            rows = db.execute(f"SELECT id, label, digit28, strokes FROM feedback WHERE digit28 IS NOT NULL "
-                              f"{where} ORDER BY id", (status,) if status else ()).fetchall()
-        digits = np.frombuffer(b"".join(bytes(r["digit28"]) for r in rows), dtype=np.uint8).reshape(-1, 784)
-        return {"ids": [r["id"] for r in rows], "digits": digits,
-                "labels": np.array([r["label"] for r in rows], dtype=np.uint8),
-                "strokes": [json.loads(r["strokes"] or "null") for r in rows],
-                "held_out": np.array([held_out(r["id"]) for r in rows], dtype=bool)}
+            rows = db.execute(f"SELECT id, label, digit28{', strokes' if strokes else ''} FROM feedback "
+                              "WHERE digit28 IS NOT NULL AND status = 'accepted' ORDER BY id").fetchall()
+        return _as_arrays(rows, strokes)
+
+    def clear_rejected(self) -> int:
+        """Erase every rejected drawing in one transaction; how many were erased."""
+        with self.db.write() as db:
+            count, size = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM feedback "
+                                     "WHERE status = 'rejected'").fetchone()
+            db.execute("DELETE FROM feedback WHERE status = 'rejected'")
+            db.execute("UPDATE feedback_totals SET drawings = drawings - ?, bytes = bytes - ?",
+                       (int(count), int(size)))
+        return int(count)
+
+
+def _as_arrays(rows: list[Any], strokes: bool) -> dict[str, Any]:
+    digits = np.frombuffer(b"".join(bytes(r["digit28"]) for r in rows), dtype=np.uint8).reshape(-1, 784)
+    return {"ids": [r["id"] for r in rows], "digits": digits,
+            "labels": np.array([r["label"] for r in rows], dtype=np.uint8),
+            "strokes": [json.loads(r["strokes"] or "null") if strokes else None for r in rows],
+            "held_out": np.array([held_out(r["id"]) for r in rows], dtype=bool)}
 
 
 def _item(row: Any) -> dict[str, Any]:

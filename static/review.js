@@ -83,6 +83,11 @@
   $("review-status").addEventListener("change", load);
   $("review-accept-all").addEventListener("click", () => all("accepted"));
   $("review-reject-all").addEventListener("click", () => all("rejected"));
+  $("review-clear-rejected").addEventListener("click", async () => {
+    if (!confirm("Erase every rejected drawing for good?")) return;
+    await api("/feedback?status=rejected", { method: "DELETE" }).catch((e) => alert(e.message));
+    await load();
+  });
   // the export needs the token, which a plain link cannot send
   $("review-export").addEventListener("click", async (event) => {
     event.preventDefault();

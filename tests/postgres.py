@@ -13,6 +13,7 @@ temporary directory belongs to that user. As anyone else they run directly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -121,13 +122,16 @@ class Cluster:
     def pause(self) -> None:
         """Stop every server process with SIGSTOP, as a network partition looks to a client: its
         connections stay open and the kernel still acknowledges, but nothing answers."""
-        for pid in self._pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def resume(self) -> None:
         """Undo ``pause`` (harmless if the server was not paused)."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
         for pid in self._pids():
-            os.kill(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a child that ended since it was listed
+                os.kill(pid, signum)
 
     def _pids(self) -> list[int]:
         """The postmaster (the first line of postmaster.pid) and its children."""

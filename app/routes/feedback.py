@@ -10,7 +10,7 @@ import hashlib
 import io
 import ipaddress
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import numpy as np
@@ -167,6 +167,15 @@ def review_feedback(feedback_id: str, body: FeedbackReview, feedback: FeedbackDe
     except NotFoundError as exc:
         raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
     return _with_image({k: v for k, v in item.items() if k != "image"})
+
+
+@admin.delete("/feedback", summary="Erase every rejected drawing at once",
+              responses={200: {"content": {"application/json": {"example": {"deleted": 12}}}}})
+def clear_rejected(feedback: FeedbackDep,
+                   status: Annotated[Literal["rejected"], Query(description="only rejected drawings "
+                                                                            "are erased in bulk")]
+                   ) -> dict[str, int]:
+    return {"deleted": feedback.clear_rejected()}
 
 
 @admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")

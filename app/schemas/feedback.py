@@ -16,7 +16,10 @@ else:
     FeedbackStatus = Literal[tuple(FEEDBACK_STATUSES)]
 
 MAX_STROKES = 64  # a digit drawn with more strokes than this is no digit
-MAX_POINTS = 10_000  # in all strokes together: the page records ~60 points a second of drawing
+# In all strokes together: the page records ~60 points a second (a pen sending coalesced events,
+# up to 240); a run draws every point 20 times: 2,000 points cost ~2x a typical drawing's time,
+# 10,000 ~8x (docs/feedback.md, Limits)
+MAX_POINTS = 2_000
 Coordinate = Annotated[float, Field(ge=-100, le=400)]  # the canvas is 0..280; a stroke may run off it
 
 

@@ -72,6 +72,7 @@ def test_a_drawing_is_kept_once_and_listed_for_the_admin(client: TestClient) -> 
     ({"image": "data:image/png;base64,iVBORw0KGgpnYXJiYWdlISE="}, "decode"),
     ({"image": "not base64!"}, "base64"),
     ({"strokes": [[[1, 2]]] * 65}, "strokes"), ({"strokes": [[[1, 2]] * 10_001]}, "points"),
+    ({"strokes": [[[140, 40 + k / 10] for k in range(2_001)]]}, "2000 points"),
     ({"strokes": [[[1, 2, 3]]]}, "strokes"), ({"strokes": [[[1e9, 2]]]}, "strokes"),
     ({"strokes": [[]]}, "strokes"), ({"extra": 1}, "extra"),
 ])

@@ -212,3 +212,36 @@ def test_the_byte_cap_counts_the_strokes(tmp_path: Path, database_url: str | Non
         assert c.post("/feedback", json=body(1, strokes=long_strokes)).status_code == 201
         full = c.post("/feedback", json=body(2, strokes=long_strokes))
         assert full.status_code == 507 and "bytes" in full.json()["detail"]
+
+
+def test_the_admin_erases_every_rejected_drawing_at_once(tmp_path: Path, database_url: str | None) -> None:
+    with app_client(tmp_path, feedback_max_count=3, database_url=database_url) as c:
+        ids = [c.post("/feedback", json=body(n)).json()["id"] for n in range(3)]
+        for feedback_id in ids[:2]:
+            c.patch(f"/feedback/{feedback_id}", json={"status": "rejected"}, headers=AUTH)
+        assert c.delete("/feedback?status=rejected").status_code == 401
+        assert c.delete("/feedback", headers=AUTH).status_code == 422  # only the rejected, by name
+        cleared = c.delete("/feedback?status=rejected", headers=AUTH)
+        assert cleared.status_code == 200 and cleared.json() == {"deleted": 2}
+        listed = c.get("/feedback", headers=AUTH).json()
+        assert [i["id"] for i in listed["items"]] == [ids[2]]
+        assert listed["counts"] == {"pending": 1, "accepted": 0, "rejected": 0}
+        assert [c.post("/feedback", json=body(n)).status_code for n in (3, 4, 5)] == [201, 201, 507]
+
+
+def test_a_run_reads_only_the_accepted_drawings_it_trains_on(
+        tmp_path: Path, database_url: str | None) -> None:
+    """Pending, rejected and held-out drawings are not read for a run, even when their ids are asked
+    for (rejected since the run started)."""
+    from app.feedback import FeedbackStore, Submission, held_out
+    from app.store import Store
+
+    feedback = FeedbackStore(Store(tmp_path, database_url), max_count=100, max_bytes=1 << 20)
+    ids = [feedback.add(Submission(1, 1, "default", bytes([n]), bytes(784), [[[n, n]]], "c"))[0]
+           for n in range(12)]
+    for feedback_id in ids[:8]:
+        feedback.review(feedback_id, "accepted", None)
+    feedback.review(ids[0], "rejected", None)
+    read = feedback.drawings(ids)
+    assert read["ids"] == [i for i in ids[1:8] if not held_out(i)]
+    assert read["strokes"] == [[[[n, n]]] for n, i in enumerate(ids) if i in read["ids"]]

@@ -8,9 +8,8 @@ versions (SQLite or PostgreSQL; one transaction a write: nothing half-kept after
 every worker and every host).
 
 The strokes are what a run trains on (drawn again with other pens), the PNG's 28x28 is what the
-admin reviews and what the held-out drawings are scored on: so a drawing is kept only when its
-strokes draw its picture (``ink_overlap``, ``MIN_INK_OVERLAP``): never two forms of one drawing that
-disagree.
+admin reviews and what the held-out drawings are scored on: a drawing is kept only when its strokes
+draw its picture (app/feedback_intake.py), never two forms of one drawing that disagree.
 
 A drawing is ``pending`` until the admin accepts or rejects it; only accepted ones are trained on.
 A fixed share of accepted drawings, chosen by a hash of the id (so it never moves), is held out:
@@ -30,7 +29,6 @@ import numpy as np
 
 from app.db import Connection, NotFoundError
 from app.store import Store
-from model.preprocess import INK_THRESHOLD
 
 STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
@@ -40,10 +38,6 @@ COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, rev
 INSERTED = ("id, created_at, label, predicted, model_version, status, sha256, image, digit28, strokes, "
             "client, size")
 RIGHT = "(CASE WHEN label = predicted THEN 1.0 ELSE 0.0 END)"  # read right: 1, wrong or blank: 0
-# The strokes, drawn as the page drew them, must cover this share of the ink of the PNG's 28x28 and
-# theirs together: 4,000 pen digits drawn both ways overlap 0.66 at the least, a 1's picture with a
-# 7's strokes 0.54 at the most (benchmarks/feedback_strokes.py; docs/feedback.md, Limits)
-MIN_INK_OVERLAP = 0.6
 
 
 class FullError(Exception):
@@ -59,14 +53,6 @@ class Submission:
     digit28: bytes | None  # (784,) uint8, the network's input; None for a blank drawing
     strokes: list[list[list[float]]] | None
     client: str  # a hash of the sender's address, for the rate limit; never the address itself
-
-
-def ink_overlap(digit: np.ndarray, other: np.ndarray) -> float:
-    """How much two inputs in MNIST form, (784,) in [0, 1], are the same drawing: the pixels inked in
-    both over the pixels inked in either (intersection over union; inked: ``INK_THRESHOLD``)."""
-    a, b = digit >= INK_THRESHOLD, other >= INK_THRESHOLD
-    either = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / either if either else 1.0
 
 
 def held_out(feedback_id: str) -> bool:

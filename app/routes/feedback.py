@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import ipaddress
 import json
 from typing import Annotated, Any, Literal
 
@@ -19,25 +18,23 @@ from fastapi.responses import JSONResponse
 
 from app.db import NotFoundError
 from app.deps import Services, ServicesDep
-from app.feedback import MIN_INK_OVERLAP, RIGHT_OVER, FeedbackStore, FullError, Submission, ink_overlap
-from app.images import InputError, decode_data_url, open_images, preprocess
+from app.feedback import RIGHT_OVER, FeedbackStore, FullError
+from app.feedback_intake import RateError, admit, keep, sender_of
 from app.pen_training import page_digit
 from app.predictor import BLANK_PNG, input_png
 from app.routes.drawings import body_doc, json_bytes, validate_json
 from app.schemas.common import ErrorResponse
 from app.schemas.feedback import (
-    MAX_POINTS,
     FeedbackCreated,
     FeedbackList,
     FeedbackRequest,
     FeedbackReview,
     FeedbackStatus,
-    too_many_points,
 )
 
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
-RATE_WINDOW_S = 60.0
+RATE_WINDOW_S = 60  # the rate is counted per minute (FeedbackStore.count_post)
 # /feedback's own worker threads (Services.feedback_limiter): posts wait on the database there, never
 # on the event loop, and never in the prediction threads; past FEEDBACK_QUEUE posts waiting for one,
 # a 503 at once (each waits at most for the database's timeouts, app/db.py)
@@ -57,20 +54,6 @@ def client_of(request: Request, services: Services) -> str:
     """Who sent it, for the rate limit: a keyed hash of the address (the address is never kept)."""
     sender = sender_of(request.client.host if request.client else "unknown")
     return hashlib.sha256(f"{services.admin_token}:{sender}".encode()).hexdigest()[:16]
-
-
-def sender_of(host: str) -> str:
-    """The address a rate limit counts by: an IPv4 address as it is, an IPv6 one by its /64 (one
-    subscriber is given a whole /64, and may send from any address in it)."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
 
 
 @public.post("/feedback", status_code=201, response_model=FeedbackCreated,
@@ -97,44 +80,17 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
 
 
 def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:
-    """One post, in a worker thread: count it, read it, check it, keep it; its status and answer.
-    Every post counts against the rate, first, whatever becomes of it (a duplicate, a 422, a 507)."""
-    settings = services.settings
-    if feedback.count_post(client) > settings.feedback_rate:
-        raise HTTPException(429, f"at most {settings.feedback_rate} posts a minute; try again soon",
-                            headers={"Retry-After": str(int(RATE_WINDOW_S))})
-    if too_many_points(raw):
-        raise InputError(f"the strokes hold more than {MAX_POINTS} points")
-    body: FeedbackRequest = validate_json(raw, FeedbackRequest)
-    image = decode_data_url(body.image)
-    vector = preprocess(open_images([image], settings.max_request_pixels)[0])
-    if vector is None:
-        raise InputError("the drawing is blank")
-    if body.strokes is not None:
-        same_drawing(body.strokes, vector)
-    digit28 = np.rint(vector * 255).astype(np.uint8).tobytes()
-    # What the model read is the server's own reading, never the client's word: a client could say
-    # anything, and move the live share read right and the review queue's order with it.
-    predictor = services.holder.current
-    read = predictor.predict_vectors([vector])[0].digit
-    submission = Submission(body.label, read, predictor.version, image, digit28, body.strokes, client)
+    """One post, in a worker thread (app/feedback_intake.py): its status and answer."""
     try:
-        feedback_id, new = feedback.add(submission, auto_accept=settings.feedback_auto_accept)
+        admit(feedback, services.settings.feedback_rate, raw, client)
+        body: FeedbackRequest = validate_json(raw, FeedbackRequest)
+        feedback_id, new = keep(services, feedback, body, client)
+    except RateError as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(RATE_WINDOW_S)}) from exc
     except FullError as exc:
         raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
     status = feedback.get(feedback_id)["status"]
     return (201 if new else 200), {"id": feedback_id, "status": status, "duplicate": not new}
-
-
-def same_drawing(strokes: list[list[list[float]]], vector: np.ndarray) -> None:
-    """422 unless the strokes, drawn as the page drew them, give the picture's 28x28: a run trains on
-    the strokes, the admin reviews the picture, and the two must be the same drawing."""
-    drawn = page_digit([[(x, y) for x, y in stroke] for stroke in strokes])
-    overlap = ink_overlap(vector, drawn) if drawn is not None else 0.0
-    if overlap < MIN_INK_OVERLAP:
-        raise InputError(f"the strokes do not draw the picture: drawn as the page draws them, their ink "
-                         f"and the image's overlap {overlap:.0%} after preprocessing, and must overlap at "
-                         f"least {MIN_INK_OVERLAP:.0%} (the strokes are what training learns from)")
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")

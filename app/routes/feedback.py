@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -35,9 +37,8 @@ from app.schemas.feedback import (
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
 RATE_WINDOW_S = 60  # the rate is counted per minute (FeedbackStore.count_post)
-# /feedback's own worker threads (Services.feedback_limiter): posts wait on the database there, never
-# on the event loop, and never in the prediction threads; past FEEDBACK_QUEUE posts waiting for one,
-# a 503 at once (each waits at most for the database's timeouts, app/db.py)
+# /feedback's own places in worker threads (Services.feedback_limiter, feedback_thread): posts wait
+# on the database there, never on the event loop, and never in the prediction threads
 FEEDBACK_THREADS = 2
 FEEDBACK_QUEUE = 32
 
@@ -70,13 +71,31 @@ async def send_feedback(request: Request, services: ServicesDep, feedback: Feedb
     on the database (docs/feedback.md, Limits)."""
     raw = await json_bytes(request)
     client = client_of(request, services)
-    limiter = services.feedback_limiter
-    assert limiter is not None, "made with the feedback store"
-    if limiter.statistics().tasks_waiting >= FEEDBACK_QUEUE:
-        raise HTTPException(503, "too many drawings are being kept right now; try again shortly",
-                            headers={"Retry-After": "1"})
-    status, kept = await anyio.to_thread.run_sync(take, services, feedback, raw, client, limiter=limiter)
+    async with feedback_thread(services):
+        status, kept = await anyio.to_thread.run_sync(take, services, feedback, raw, client)
     return JSONResponse(kept, status_code=status)
+
+
+@asynccontextmanager
+async def feedback_thread(services: Services) -> AsyncIterator[None]:
+    """One of /feedback's FEEDBACK_THREADS places, held while the post's work runs in a thread:
+    503 at once past FEEDBACK_QUEUE posts waiting, and 503 to a post that has waited the request
+    timeout (its work never starts). Work that has started is bounded by the database's timeouts."""
+    places = services.feedback_limiter
+    assert places is not None, "made with the feedback store"
+    busy = HTTPException(503, "too many drawings are being kept right now; try again shortly",
+                         headers={"Retry-After": "1"})
+    if places.statistics().tasks_waiting >= FEEDBACK_QUEUE:
+        raise busy
+    try:
+        with anyio.fail_after(services.settings.request_timeout_s):
+            await places.acquire()
+    except TimeoutError as exc:
+        raise busy from exc
+    try:
+        yield
+    finally:
+        places.release()
 
 
 def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:

@@ -11,7 +11,7 @@ import base64
 import io
 import json
 import sqlite3
-import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -62,32 +62,48 @@ def postgres_paused(cluster: Cluster) -> Iterator[None]:
 def test_predictions_go_on_while_the_database_does_not_answer(
         backend: str, tmp_path: Path, request: pytest.FixtureRequest,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A /feedback post waits on a database that does not answer (PostgreSQL stopped with SIGSTOP,
-    or SQLite locked by another writer); /livez and /predict answer all the while, and the post
-    ends by itself: the database's timeouts cut it (PostgreSQL), or it is kept once the lock goes."""
+    """Four /feedback posts wait on a database that does not answer (PostgreSQL stopped with
+    SIGSTOP, or SQLite locked by another writer); /livez and /predict answer all the while. Two
+    posts hold /feedback's two places; the two waiting for a place get 503 at the request timeout
+    (1 s here), and never start; the two at work end by themselves: the database's timeouts cut
+    them (PostgreSQL), or they are kept once the lock goes (SQLite)."""
     url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
-    monkeypatch.setattr("app.db.CUT_AFTER_S", 2.0, raising=False)  # the watchdog's cut, sooner
-    with serving(settings_for(tmp_path, url)) as base, httpx.Client(base_url=base, timeout=30) as http:
+    monkeypatch.setattr("app.db.CUT_AFTER_S", 4.0, raising=False)  # the watchdog's cut, sooner
+    settings = settings_for(tmp_path, url, request_timeout_s=1.0)
+    with serving(settings) as base, httpx.Client(base_url=base, timeout=30) as http:
         assert http.post("/feedback", json=body(6)).status_code == 201  # a connection is kept idle
         stall = postgres_paused(request.getfixturevalue("pg_cluster")) if url else sqlite_held(tmp_path)
         answers: list[httpx.Response] = []
-        with stall:
-            sender = threading.Thread(target=lambda: answers.append(http.post("/feedback", json=body(8))))
-            sender.start()
-            for _ in range(10):  # each must answer within the client's timeout: the loop is free
-                assert httpx.get(f"{base}/livez", timeout=3).status_code == 200
-                predicted = httpx.post(f"{base}/predict", content=drawn_one(),
-                                       headers={"content-type": "image/png"}, timeout=3)
-                assert predicted.status_code == 200 and predicted.json()["digit"] == 1
-            if url:  # the cut comes while PostgreSQL is still stopped
-                sender.join(timeout=30)
-                assert answers and answers[0].status_code == 503, answers
-                assert "database is unavailable" in answers[0].json()["detail"]
-        sender.join(timeout=30)
-        assert answers and answers[0].status_code in (201, 503)
-        if not url:
-            assert answers[0].status_code == 201, answers[0].text  # kept once the writer let go
-        assert http.post("/feedback", json=body(10)).status_code == 201  # and the database is back
+        with ThreadPoolExecutor(4) as pool:
+            with stall:
+                sent = [pool.submit(lambda n: answers.append(http.post("/feedback", json=body(n))), n)
+                        for n in range(10, 14)]
+                for _ in range(10):  # each must answer within the client's timeout: the loop is free
+                    assert httpx.get(f"{base}/livez", timeout=3).status_code == 200
+                    predicted = httpx.post(f"{base}/predict", content=drawn_one(),
+                                           headers={"content-type": "image/png"}, timeout=3)
+                    assert predicted.status_code == 200 and predicted.json()["digit"] == 1
+                waited = wait_for(answers, 2)  # the two without a place, while it stalls
+                assert [a.status_code for a in waited] == [503, 503], [a.text for a in waited]
+                assert all("too many drawings" in a.json()["detail"] for a in waited)
+                if url:  # the cut comes while PostgreSQL is still stopped
+                    cut = wait_for(answers, 4)[2:]
+                    assert [a.status_code for a in cut] == [503, 503]
+                    assert all("database is unavailable" in a.json()["detail"] for a in cut)
+            for future in sent:
+                future.result(timeout=30)
+        if not url:  # kept once the writer let go
+            assert sorted(a.status_code for a in answers) == [201, 201, 503, 503]
+        assert http.post("/feedback", json=body(20)).status_code == 201  # and the database is back
+
+
+def wait_for(answers: list[httpx.Response], count: int, timeout: float = 30) -> list[httpx.Response]:
+    """The first ``count`` answers, once they have come (a deadline as a guard only)."""
+    deadline = time.monotonic() + timeout
+    while len(answers) < count:
+        assert time.monotonic() < deadline, f"{len(answers)} answers of {count}"
+        time.sleep(0.02)
+    return answers[:count]
 
 
 def test_a_client_saying_what_the_model_read_cannot_move_the_live_share(tmp_path: Path) -> None:

@@ -29,6 +29,10 @@ from model.preprocess import INK_THRESHOLD
 # 4,000 pen digits drawn both ways overlap 0.66 at the least, a 1's picture with a 7's strokes 0.54 at
 # the most (benchmarks/feedback_strokes.py; docs/feedback.md, Limits)
 MIN_INK_OVERLAP = 0.6
+# The page sends 140x140, a client its whole canvas 280x280: a picture of up to twice that side is
+# read (~1 ms), a larger one refused from its header (a 2048x2048 drawing took 110 ms to preprocess;
+# docs/feedback.md, Limits)
+MAX_PIXELS = 560 * 560
 
 
 class RateError(Exception):
@@ -63,7 +67,7 @@ def keep(services: Services, feedback: FeedbackStore, body: FeedbackRequest, cli
     FullError past the caps."""
     settings = services.settings
     image = decode_data_url(body.image)
-    vector = preprocess(open_images([image], settings.max_request_pixels)[0])
+    vector = preprocess(open_images([image], min(MAX_PIXELS, settings.max_request_pixels))[0])
     if vector is None:
         raise InputError("the drawing is blank")
     if body.strokes is not None:

@@ -112,6 +112,17 @@ def test_a_blank_drawing_is_refused(client: TestClient) -> None:
     assert response.status_code == 422 and "blank" in response.text
 
 
+def test_a_picture_larger_than_a_canvas_is_a_413(client: TestClient) -> None:
+    """A picture of more than 560x560 pixels (twice the page's canvas) is refused from its header."""
+    large = Image.new("L", (600, 600), 255)
+    ImageDraw.Draw(large).line([(300, 90), (300, 510)], fill=0, width=40)
+    buf = io.BytesIO()
+    large.save(buf, format="PNG")
+    response = client.post("/feedback", json=body(image="data:image/png;base64,"
+                                                   + base64.b64encode(buf.getvalue()).decode()))
+    assert response.status_code == 413 and "pixels" in response.json()["detail"]
+
+
 def test_over_the_body_limit_is_a_413(client: TestClient) -> None:
     response = client.post("/feedback", content=b'{"image": "' + b"A" * (2 << 20) + b'"}',
                            headers={"content-type": "application/json"})

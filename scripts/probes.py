@@ -13,6 +13,7 @@ unhealthy. docs/security.md holds a run's table.
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
 import os
@@ -199,6 +200,20 @@ def probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
     yield "a 1 MiB header", request("GET", "/livez", {"X-Long": "a" * (1 << 20)}), None
     yield "cross-site form post of a drawing", request(
         "POST", "/predict", {"Content-Type": "text/plain", "Origin": "http://evil.example"}, b"drawing"), None
+    yield from feedback_probes(json_type)
+
+
+def feedback_probes(json_type: dict[str, str]) -> Iterator[tuple[str, bytes, Then]]:
+    """/feedback, which anyone may post to (docs/security.md, Feedback)."""
+    one = "data:image/png;base64," + base64.b64encode(drawn_one()).decode()
+    sent = {"image": one, "label": 1, "model_version": "default", "strokes": [[[140, 40], [140, 240]]]}
+    yield "/feedback: 1 MiB of strokes, 81,000 points", request("POST", "/feedback", json_type, json.dumps(
+        {**sent, "strokes": [[[1.5, 2.5]] * 2700] * 30}).encode()), None
+    yield "/feedback: a 1's picture with a 7's strokes", request("POST", "/feedback", json_type, json.dumps(
+        {**sent, "strokes": [[[70, 50], [210, 50], [120, 240]]]}).encode()), None
+    large = "data:image/png;base64," + base64.b64encode(png(Image.new("L", (2048, 2048), 255))).decode()
+    yield "/feedback: a 2048x2048 picture", request("POST", "/feedback", json_type,
+                                                    json.dumps({**sent, "image": large}).encode()), None
 
 
 def healthy(url: str) -> bool:

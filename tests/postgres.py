@@ -134,7 +134,9 @@ class Cluster:
                 os.kill(pid, signum)
 
     def _pids(self) -> list[int]:
-        """The postmaster (the first line of postmaster.pid) and its children."""
+        """The postmaster (the first line of postmaster.pid) and its children; none when stopped."""
+        if not self.running:
+            return []
         postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
         children = []
         for stat in Path("/proc").glob("[0-9]*/stat"):

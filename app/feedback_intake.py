@@ -33,6 +33,9 @@ MIN_INK_OVERLAP = 0.6
 # read (~1 ms), a larger one refused from its header (a 2048x2048 drawing took 110 ms to preprocess;
 # docs/feedback.md, Limits)
 MAX_PIXELS = 560 * 560
+# The page's PNGs are a few KB (a 560x560 picture of 64 scribbled strokes: 4.6 KB); what is larger
+# is padding (text chunks), which would fill the store 64 times faster
+MAX_PNG_BYTES = 64 * 1024
 
 
 class RateError(Exception):
@@ -67,6 +70,9 @@ def keep(services: Services, feedback: FeedbackStore, body: FeedbackRequest, cli
     FullError past the caps."""
     settings = services.settings
     image = decode_data_url(body.image)
+    if len(image) > MAX_PNG_BYTES:
+        raise InputError(f"the picture is {len(image):,} bytes; a drawing's may be at most {MAX_PNG_BYTES:,}",
+                         status=413)
     vector = preprocess(open_images([image], min(MAX_PIXELS, settings.max_request_pixels))[0])
     if vector is None:
         raise InputError("the drawing is blank")

@@ -123,6 +123,19 @@ def test_a_picture_larger_than_a_canvas_is_a_413(client: TestClient) -> None:
     assert response.status_code == 413 and "pixels" in response.json()["detail"]
 
 
+def test_a_padded_picture_is_a_413(client: TestClient) -> None:
+    """A drawing's PNG padded with text chunks past 64 KiB is refused: it would fill the store."""
+    image = Image.open(io.BytesIO(base64.b64decode(drawing(1).split(",", 1)[1])))
+    info = PngInfo()
+    info.add_text("pad", "x" * 40_000)
+    info.add_text("more", "x" * 40_000)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    response = client.post("/feedback", json=body(image="data:image/png;base64,"
+                                                   + base64.b64encode(buf.getvalue()).decode()))
+    assert response.status_code == 413 and "bytes" in response.json()["detail"]
+
+
 def test_over_the_body_limit_is_a_413(client: TestClient) -> None:
     response = client.post("/feedback", content=b'{"image": "' + b"A" * (2 << 20) + b'"}',
                            headers={"content-type": "application/json"})

@@ -1,7 +1,8 @@
 """/feedback under attack: what one stranger's posts may cost the server, and what they may not do.
 
-Each test runs a real uvicorn server on a real database: SQLite in a temporary state directory, and
-the PostgreSQL cluster the tests start (tests/postgres.py), where the database matters.
+A real uvicorn server where the event loop or the client's address matters, the app in process
+elsewhere; real databases: SQLite in a temporary state directory and, where the database matters,
+the PostgreSQL cluster the tests start (tests/postgres.py).
 """
 
 from __future__ import annotations

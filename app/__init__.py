@@ -18,6 +18,7 @@ A map, in the order a newcomer might read it:
 
     numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit
     feedback.py      drawings people send back with their label: kept, reviewed, held out, trained on
+                     feedback_intake.py one post's checks (rate, size, strokes against picture)
 
     store.py         the shared state: runs, events (SQLite, or PostgreSQL for many hosts);
                      version_store.py the model versions in it and this host's copies of their files

@@ -11,23 +11,33 @@ store are written once. What differs lives here:
   differ still agree on how old a heartbeat is;
 - losing the database: PostgreSQL can go away and come back; ``UnavailableError`` says so (the web
   answers 503). A process keeps a few PostgreSQL connections open between operations, each checked
-  before use, so the first operation after the database is back simply works.
+  before use, so the first operation after the database is back simply works;
+- a database that stops answering: connecting gives up after ``CONNECT_TIMEOUT_S``; the server ends
+  a statement past ``STATEMENT_TIMEOUT_S`` itself, and a server that answers nothing at all (stopped,
+  or cut off by the network while the kernel still acknowledges) has its connection cut by this
+  process ``CUT_AFTER_S`` later (``Watchdog``), so no statement waits forever. SQLite waits at most
+  ``SQLITE_BUSY_S`` for another writer.
 
 SQL types are written as ``{blob}``, ``{float}`` and ``{bigint}`` in schemas (``ddl``).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
 WRITE_LOCK = 0x6469676974  # the advisory lock every PostgreSQL write transaction takes ("digit")
 CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_S = 10  # the server cancels a statement that runs longer (a lock wait included)
+CUT_AFTER_S = STATEMENT_TIMEOUT_S + 5  # the server did not answer even that: cut the connection
+SQLITE_BUSY_S = 10  # how long a SQLite statement waits for another process's write to end
 KEEP_IDLE = 4  # PostgreSQL connections a process keeps open between operations
 
 
@@ -62,12 +72,15 @@ class Connection:
     ``Database.write``. Rows can be read by column name or position."""
 
     def __init__(self, raw: Any, placeholder: str, integrity: type[Exception],
-                 refused: tuple[type[Exception], ...]) -> None:
-        self.raw, self.placeholder, self.integrity, self.refused = raw, placeholder, integrity, refused
+                 refused: tuple[type[Exception], ...],
+                 guard: Callable[[Any], AbstractContextManager[Any]] = nullcontext) -> None:
+        self.raw, self.placeholder, self.integrity = raw, placeholder, integrity
+        self.refused, self.guard = refused, guard
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         try:
-            return self.raw.execute(self._sql(sql), tuple(params))
+            with self.guard(self.raw):
+                return self.raw.execute(self._sql(sql), tuple(params))
         except self.integrity as exc:
             raise IntegrityError(str(exc)) from exc
         except self.refused as exc:
@@ -75,7 +88,8 @@ class Connection:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
-            self.raw.cursor().executemany(self._sql(sql), rows)
+            with self.guard(self.raw):
+                self.raw.cursor().executemany(self._sql(sql), rows)
         except self.integrity as exc:
             raise IntegrityError(str(exc)) from exc
         except self.refused as exc:
@@ -118,12 +132,17 @@ class SQLiteDatabase(Database):
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        raw = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        raw = sqlite3.connect(self.path, timeout=SQLITE_BUSY_S, isolation_level=None)
         try:
             raw.row_factory = sqlite3.Row
             _wal(raw)
             raw.execute("PRAGMA synchronous=FULL")
             yield Connection(raw, "?", sqlite3.IntegrityError, (sqlite3.DataError, OverflowError))
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise UnavailableError(f"the database {self.url} stayed locked by another writer for "
+                                   f"{SQLITE_BUSY_S} s") from exc
         finally:
             raw.close()
 
@@ -139,7 +158,7 @@ class SQLiteDatabase(Database):
             db.raw.execute("COMMIT")
 
 
-def _wal(raw: sqlite3.Connection, wait_s: float = 10.0) -> None:
+def _wal(raw: sqlite3.Connection, wait_s: float = SQLITE_BUSY_S) -> None:
     """Put the database in WAL mode, once (the mode is kept in the file). Switching waits for no
     busy handler: several workers opening a new database at once are told "locked" at once, so
     the switch is tried again until one of them has made it."""
@@ -170,13 +189,14 @@ class PostgresDatabase(Database):
         self.url = _without_password(url)
         self.idle: list[Any] = []  # connections kept between operations (a new one costs ~10 ms)
         self.lock = threading.Lock()
+        self.watchdog = Watchdog(CUT_AFTER_S)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         psycopg = self.psycopg
         raw = self._checkout()
         try:
-            yield Connection(raw, "%s", psycopg.IntegrityError, (psycopg.DataError,))
+            yield Connection(raw, "%s", psycopg.IntegrityError, (psycopg.DataError,), self.watchdog.watch)
         except psycopg.OperationalError as exc:  # the server went away mid-way
             raise UnavailableError(f"lost the database {self.url}: {_first_line(exc)}") from exc
         finally:
@@ -192,12 +212,14 @@ class PostgresDatabase(Database):
             if raw is None:
                 break
             try:
-                raw.execute("SELECT 1")
+                with self.watchdog.watch(raw):
+                    raw.execute("SELECT 1")
                 return raw
             except psycopg.Error:
                 raw.close()
         try:
             return psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                   options=f"-c statement_timeout={STATEMENT_TIMEOUT_S * 1000}",
                                    row_factory=_row_factory)
         except psycopg.OperationalError as exc:
             raise UnavailableError(f"cannot reach the database {self.url}: {_first_line(exc)}") from exc
@@ -215,8 +237,60 @@ class PostgresDatabase(Database):
     @contextmanager
     def write(self) -> Iterator[Connection]:
         with self.connect() as db, db.raw.transaction():
-            db.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            db.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
             yield db
+
+
+class Watchdog:
+    """Cuts a PostgreSQL connection whose statement has waited ``after_s`` seconds for an answer.
+
+    The server's ``statement_timeout`` ends what it runs too long, but a server that answers nothing
+    (stopped, or cut off while the kernel still acknowledges every packet) cannot end anything, and
+    libpq waits on its socket for ever. One thread per database looks twice a second for statements
+    past their time and shuts their socket down: the waiting statement then fails at once as a lost
+    connection (``UnavailableError``), and the broken connection is closed, not kept.
+    """
+
+    def __init__(self, after_s: float) -> None:
+        self.after_s = after_s
+        self.due: dict[int, tuple[float, Any]] = {}  # id(connection) -> (deadline, connection)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    @contextmanager
+    def watch(self, raw: Any) -> Iterator[None]:
+        with self.lock:
+            self.due[id(raw)] = (time.monotonic() + self.after_s, raw)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
+                self.thread.start()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.due.pop(id(raw), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.5)
+            now = time.monotonic()
+            with self.lock:
+                if not self.due:  # nothing to watch: the next statement starts a new thread
+                    self.thread = None
+                    return
+                late = [raw for deadline, raw in self.due.values() if deadline < now]
+            for raw in late:
+                _shut_down(raw)
+
+
+def _shut_down(raw: Any) -> None:
+    """End the connection's socket under libpq (a copy of the descriptor: libpq still owns its own,
+    and closes it when the connection is closed)."""
+    try:
+        with socket.socket(fileno=os.dup(raw.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # closed meanwhile (OSError, or the driver's own error): nothing left to cut
+        pass
 
 
 class Row(tuple):  # type: ignore[type-arg]

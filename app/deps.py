@@ -36,6 +36,7 @@ class Services:
     work: WorkPools  # the worker threads, and their slots (app/work.py)
     metrics: Metrics
     feedback: FeedbackStore | None = None  # None when feedback is off
+    feedback_limiter: anyio.CapacityLimiter | None = None  # /feedback's own threads, with feedback
 
 
 def services_of(app: FastAPI) -> Services | None:

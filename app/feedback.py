@@ -7,6 +7,10 @@ digit the model answered and the model version. Rows live in the store's databas
 versions (SQLite or PostgreSQL; one transaction a write: nothing half-kept after a crash, shared by
 every worker and every host).
 
+The strokes are what a run trains on (drawn again with other pens), the PNG's 28x28 is what the
+admin reviews and what the held-out drawings are scored on: a drawing is kept only when its strokes
+draw its picture (app/feedback_intake.py), never two forms of one drawing that disagree.
+
 A drawing is ``pending`` until the admin accepts or rejects it; only accepted ones are trained on.
 A fixed share of accepted drawings, chosen by a hash of the id (so it never moves), is held out:
 never trained on, and used to score every version (``held_out``).
@@ -23,13 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from app.db import NotFoundError
+from app.db import Connection, NotFoundError
 from app.store import Store
 
 STATUSES = ("pending", "accepted", "rejected")
 HELD_OUT_PERCENT = 20  # of accepted drawings, by the hash of their id
+READ_AT_ONCE = 500  # ids in one query (SQLite allowed 999 parameters before 3.32)
 RIGHT_OVER = 200  # the live accuracy is the share read right over each version's last this many
 COLUMNS = "id, created_at, label, predicted, model_version, status, digit28, reviewed_at"
+INSERTED = ("id, created_at, label, predicted, model_version, status, sha256, image, digit28, strokes, "
+            "client, size")
 RIGHT = "(CASE WHEN label = predicted THEN 1.0 ELSE 0.0 END)"  # read right: 1, wrong or blank: 0
 
 
@@ -62,38 +69,57 @@ class FeedbackStore:
 
     def add(self, sub: Submission, auto_accept: bool = False) -> tuple[str, bool]:
         """Keep a drawing; (its id, True) if new, (the kept one's id, False) for an exact duplicate.
-        FullError past the caps (nothing is changed then)."""
+        FullError past the caps (nothing is changed then). The caps are checked against the running
+        totals, one row: a full store answers without reading the table."""
         digest = hashlib.sha256(sub.image).hexdigest()
-        with self.db.write() as db:  # the checks and the insert in one transaction
+        strokes = json.dumps(sub.strokes) if sub.strokes is not None else None
+        size = len(sub.image) + len(strokes or "")  # what the row stores: the PNG and the strokes
+        with self.db.write() as db:  # the checks, the insert and the totals in one transaction
             same = db.execute("SELECT id FROM feedback WHERE sha256 = ?", (digest,)).fetchone()
             if same:
                 return same["id"], False
-            count, size = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(image)), 0) FROM feedback").fetchone()
+            count, stored = self.totals(db)
             if count >= self.max_count:
                 raise FullError(f"the store keeps at most {self.max_count} drawings; it is full")
-            if int(size) + len(sub.image) > self.max_bytes:
+            if stored + size > self.max_bytes:
                 raise FullError(f"the store keeps at most {self.max_bytes} bytes of drawings; it is full")
             feedback_id = uuid.uuid4().hex[:16]
-            db.execute("INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", (
+            db.execute(f"INSERT INTO feedback ({INSERTED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 feedback_id, time.time(), sub.label, sub.predicted, sub.model_version,
-                "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28,
-                json.dumps(sub.strokes) if sub.strokes is not None else None, sub.client))
+                "accepted" if auto_accept else "pending", digest, sub.image, sub.digit28, strokes,
+                sub.client, size))
+            db.execute("UPDATE feedback_totals SET drawings = drawings + 1, bytes = bytes + ?", (size,))
         return feedback_id, True
 
-    def recent_from(self, client: str, seconds: float) -> int:
-        """How many drawings ``client`` had kept in the last ``seconds``."""
+    def totals(self, db: Connection | None = None) -> tuple[int, int]:
+        """(drawings, bytes) the store holds, from the running totals (inside ``db``'s transaction)."""
+        if db is None:
+            with self.db.connect() as db:
+                return self.totals(db)
+        count, stored = db.execute("SELECT drawings, bytes FROM feedback_totals").fetchone()
+        return int(count), int(stored)
+
+    def count_post(self, client: str) -> int:
+        """Count one post from ``client`` in this minute (by this host's clock) and return how many it
+        has sent in it, this one included: one statement, so posts sent at once are each counted
+        once and none slips between a check and a count. The minute before last is forgotten."""
+        minute = int(time.time() // 60)
         with self.db.connect() as db:
-            return db.execute("SELECT COUNT(*) FROM feedback WHERE client = ? AND created_at > ?",
-                              (client, time.time() - seconds)).fetchone()[0]
+            posts = db.execute("INSERT INTO feedback_posts VALUES (?, ?, 1) ON CONFLICT (client, minute) "
+                               "DO UPDATE SET posts = feedback_posts.posts + 1 RETURNING posts",
+                               (client, minute)).fetchone()[0]
+            if posts == 1:  # a client's first post this minute: clear the minutes no check reads (one
+                # minute is left for a host whose clock is behind)
+                db.execute("DELETE FROM feedback_posts WHERE minute < ?", (minute - 1,))
+        return int(posts)
 
     def page(self, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Newest first, disagreements (the person's label is not what the model read) before the rest."""
         where, args = ("WHERE status = ?", [status]) if status else ("", [])
         with self.db.connect() as db:
-            rows = db.execute(f"SELECT {COLUMNS} FROM feedback {where} ORDER BY {RIGHT} ASC, "
+            rows = db.execute(f"SELECT {COLUMNS}, strokes FROM feedback {where} ORDER BY {RIGHT} ASC, "
                               "created_at DESC LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
-        return [_item(r) for r in rows]
+        return [{**_item(r), "strokes": json.loads(r["strokes"] or "null")} for r in rows]
 
     def get(self, feedback_id: str) -> dict[str, Any]:
         with self.db.connect() as db:
@@ -115,9 +141,13 @@ class FeedbackStore:
         return self.get(feedback_id)
 
     def delete(self, feedback_id: str) -> None:
-        with self.db.connect() as db:
-            if not db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount:
+        with self.db.write() as db:
+            row = db.execute("SELECT size FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
+            if row is None:
                 raise NotFoundError(feedback_id)
+            db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,))
+            db.execute("UPDATE feedback_totals SET drawings = drawings - 1, bytes = bytes - ?",
+                       (row["size"],))
 
     def counts(self) -> dict[str, int]:
         with self.db.connect() as db:
@@ -137,37 +167,58 @@ class FeedbackStore:
 
     def training_ids(self) -> list[str]:
         """The accepted drawings a run may train on now: all but the held-out share."""
-        return [i for i in self.accepted()["ids"] if not held_out(i)]
+        with self.db.connect() as db:
+            rows = db.execute("SELECT id FROM feedback WHERE status = 'accepted' AND digit28 IS NOT NULL "
+                              "ORDER BY id").fetchall()
+        return [r["id"] for r in rows if not held_out(r["id"])]
 
     def drawings(self, ids: list[str]) -> dict[str, Any]:
-        """The drawings with these ids, in this order (those erased since are left out), as
-        ``accepted`` gives them."""
-        kept = self.accepted(status=None)
-        where = {feedback_id: k for k, feedback_id in enumerate(kept["ids"])}
-        order = [where[i] for i in ids if i in where]
-        return {"ids": [kept["ids"][k] for k in order], "digits": kept["digits"][order],
-                "labels": kept["labels"][order], "strokes": [kept["strokes"][k] for k in order],
-                "held_out": kept["held_out"][order]}
+        """The drawings a run was started with, in this order, as ``accepted`` gives them: only those
+        still accepted and not held out (one rejected or erased since is left out); read by id, a
+        few hundred at a time, so a run never loads the pending drawings nor the whole table."""
+        wanted = [i for i in ids if not held_out(i)]
+        rows: dict[str, Any] = {}
+        with self.db.connect() as db:
+            for start in range(0, len(wanted), READ_AT_ONCE):
+                chunk = wanted[start:start + READ_AT_ONCE]
+                marks = ", ".join("?" * len(chunk))
+                rows |= {r["id"]: r for r in db.execute(
+                    f"SELECT id, label, digit28, strokes FROM feedback WHERE status = 'accepted' AND "
+                    f"digit28 IS NOT NULL AND id IN ({marks})", chunk).fetchall()}
+        return _as_arrays([rows[i] for i in wanted if i in rows], strokes=True)
 
     def held_out_set(self) -> tuple[np.ndarray, np.ndarray]:
         """The accepted drawings that are never trained on, to score versions: (n, 784) floats in
-        [0, 1] and their labels."""
-        kept = self.accepted()
+        [0, 1] and their labels (their strokes are not read)."""
+        kept = self.accepted(strokes=False)
         keep = kept["held_out"]
         return kept["digits"][keep] / 255.0, kept["labels"][keep]
 
-    def accepted(self, status: str | None = "accepted") -> dict[str, Any]:
-        """Every accepted drawing (``status=None``: every drawing), as training wants them: ids, (n, 784)
-        uint8 digits, labels, strokes, and which are held out."""
-        where = "AND status = ?" if status else ""
+    def accepted(self, strokes: bool = True) -> dict[str, Any]:
+        """Every accepted drawing, as training wants them: ids, (n, 784) uint8 digits, labels, strokes
+        (None each, unless ``strokes``), and which are held out."""
         with self.db.connect() as db:
-            rows = db.execute(f"SELECT id, label, digit28, strokes FROM feedback WHERE digit28 IS NOT NULL "
-                              f"{where} ORDER BY id", (status,) if status else ()).fetchall()
-        digits = np.frombuffer(b"".join(bytes(r["digit28"]) for r in rows), dtype=np.uint8).reshape(-1, 784)
-        return {"ids": [r["id"] for r in rows], "digits": digits,
-                "labels": np.array([r["label"] for r in rows], dtype=np.uint8),
-                "strokes": [json.loads(r["strokes"] or "null") for r in rows],
-                "held_out": np.array([held_out(r["id"]) for r in rows], dtype=bool)}
+            rows = db.execute(f"SELECT id, label, digit28{', strokes' if strokes else ''} FROM feedback "
+                              "WHERE digit28 IS NOT NULL AND status = 'accepted' ORDER BY id").fetchall()
+        return _as_arrays(rows, strokes)
+
+    def clear_rejected(self) -> int:
+        """Erase every rejected drawing in one transaction; how many were erased."""
+        with self.db.write() as db:
+            count, size = db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM feedback "
+                                     "WHERE status = 'rejected'").fetchone()
+            db.execute("DELETE FROM feedback WHERE status = 'rejected'")
+            db.execute("UPDATE feedback_totals SET drawings = drawings - ?, bytes = bytes - ?",
+                       (int(count), int(size)))
+        return int(count)
+
+
+def _as_arrays(rows: list[Any], strokes: bool) -> dict[str, Any]:
+    digits = np.frombuffer(b"".join(bytes(r["digit28"]) for r in rows), dtype=np.uint8).reshape(-1, 784)
+    return {"ids": [r["id"] for r in rows], "digits": digits,
+            "labels": np.array([r["label"] for r in rows], dtype=np.uint8),
+            "strokes": [json.loads(r["strokes"] or "null") if strokes else None for r in rows],
+            "held_out": np.array([held_out(r["id"]) for r in rows], dtype=bool)}
 
 
 def _item(row: Any) -> dict[str, Any]:

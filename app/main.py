@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             work=work, metrics=metrics,
             feedback=FeedbackStore(store, settings.feedback_max_count, settings.feedback_max_bytes)
             if settings.feedback else None,
+            feedback_limiter=anyio.CapacityLimiter(feedback.FEEDBACK_THREADS) if settings.feedback else None,
         )
         metrics.watch(store, holder, app.state.services.feedback)
         watchers = [asyncio.create_task(holder.watch()),

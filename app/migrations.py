@@ -12,6 +12,11 @@ waits, then finds it applied. A migration is never edited once released; a chang
 2. Several hosts: the model files live in the database too (``version_files``: bytes checked
    against ``versions.sha256``; each host keeps a copy on its disk); a run records its host and a
    heartbeat; at most one run is active, enforced by a unique index over the active runs.
+3. The feedback rate limit counts every post, in one statement (``feedback_posts``: per client and
+   minute), instead of counting the drawings kept.
+4. What the feedback store holds is kept as running totals (``feedback_totals``: drawings, bytes),
+   changed in the transaction that adds or erases a drawing, so a check of the caps reads one row
+   instead of the whole table; each drawing's ``size`` is what it stores (its PNG and strokes).
 """
 
 from __future__ import annotations
@@ -58,12 +63,26 @@ def _files_into_database(db: Connection, home: Path) -> None:
         if path.is_file():
             db.execute("INSERT INTO version_files VALUES (?, ?)", (row["id"], path.read_bytes()))
 
+FEEDBACK_POSTS = """
+CREATE TABLE feedback_posts (
+    client TEXT NOT NULL, minute {bigint} NOT NULL, posts INTEGER NOT NULL, PRIMARY KEY (client, minute));
+CREATE INDEX feedback_posts_minute ON feedback_posts (minute);
+"""
+FEEDBACK_TOTALS = """
+ALTER TABLE feedback ADD COLUMN size {bigint};
+UPDATE feedback SET size = LENGTH(image) + COALESCE(LENGTH(strokes), 0);
+CREATE TABLE feedback_totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1), drawings {bigint} NOT NULL, bytes {bigint} NOT NULL);
+INSERT INTO feedback_totals SELECT 1, COUNT(*), COALESCE(SUM(size), 0) FROM feedback;
+"""
 
 Step = Callable[[Connection, Path], None]
 MIGRATIONS: list[tuple[int, str, str, Step | None]] = [
     (1, "the tables of the first release", FIRST, None),
     (2, "several hosts: model files in the database, heartbeats, one active run", SEVERAL_HOSTS,
      _files_into_database),
+    (3, "the feedback rate limit counts every post", FEEDBACK_POSTS, None),
+    (4, "the feedback store's running totals", FEEDBACK_TOTALS, None),
 ]
 
 

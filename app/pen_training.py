@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from app.pendigits import parse
-from app.strokes import Stroke, render_image
+from app.strokes import Stroke, render_canvas, render_image
 from model.preprocess import to_mnist
 
 LINE_WIDTH = (10.0, 28.0)  # pen widths in canvas pixels (the page's pen is 18 on a 280 canvas)
 FILL = (0.45, 0.85)  # share of the canvas the drawing spans
 CANVAS = 280
+PAGE_PEN = 18.0  # the page's pen (static/pad.js), in its 280x280 canvas' coordinates
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,14 @@ def draw_strokes(strokes: Sequence[Stroke], rng: np.random.Generator) -> np.ndar
         (rng.uniform(0.1, 0.9), rng.uniform(0.1, 0.9)), supersample=2,
     )
     return to_mnist(np.asarray(image, dtype=np.float32) / 255.0)
+
+
+def page_digit(strokes: Sequence[Stroke]) -> np.ndarray | None:
+    """The strokes drawn where and as wide as the page drew them (its canvas' coordinates, its pen),
+    in MNIST form: what the page's PNG of the same drawing gives after preprocessing, up to
+    anti-aliasing and the page's curves (None if nothing is left to read)."""
+    image = render_canvas(strokes, CANVAS, CANVAS, PAGE_PEN, supersample=1)
+    return to_mnist(np.asarray(image, dtype=np.uint8))
 
 
 def load_pen_data(path: str | Path, copies: int, seed: int, writers: set[int] | None = None) -> PenData:

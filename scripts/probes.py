@@ -208,6 +208,7 @@ def probes(token: str) -> Iterator[tuple[str, bytes, Then]]:
         "POST", "/predict", {"Content-Type": "text/plain", "Origin": "http://evil.example"}, b"drawing"), None
     yield "64 slanted lines, a 2048x2048 PNG, to /predict/number", request(
         "POST", "/predict/number", {"Content-Type": "image/png"}, lines_png()), None
+    yield from feedback_probes(json_type)
     yield from edge_probes(token)
 
 
@@ -273,6 +274,19 @@ def many_scans_jpeg(scans: int) -> bytes:
     dc = segment(0xDA, b"\x01\x01\x00\x00\x00\x00") + entropy("0" * 65_536)
     refine = segment(0xDA, b"\x01\x01\x00\x01\x3f\x10") + entropy(("0" + "1" * 14) * 3)
     return head + dc + refine * scans + b"\xff\xd9"
+
+
+def feedback_probes(json_type: dict[str, str]) -> Iterator[tuple[str, bytes, Then]]:
+    """/feedback, which anyone may post to (docs/security.md, Feedback)."""
+    one = "data:image/png;base64," + base64.b64encode(drawn_one()).decode()
+    sent = {"image": one, "label": 1, "model_version": "default", "strokes": [[[140, 40], [140, 240]]]}
+    yield "/feedback: 1 MiB of strokes, 81,000 points", request("POST", "/feedback", json_type, json.dumps(
+        {**sent, "strokes": [[[1.5, 2.5]] * 2700] * 30}).encode()), None
+    yield "/feedback: a 1's picture with a 7's strokes", request("POST", "/feedback", json_type, json.dumps(
+        {**sent, "strokes": [[[70, 50], [210, 50], [120, 240]]]}).encode()), None
+    large = "data:image/png;base64," + base64.b64encode(png(Image.new("L", (2048, 2048), 255))).decode()
+    yield "/feedback: a 2048x2048 picture", request("POST", "/feedback", json_type,
+                                                    json.dumps({**sent, "image": large}).encode()), None
 
 
 def healthy(url: str) -> bool:

@@ -28,11 +28,19 @@
     el.dataset.testid = "review-tile";
     const img = document.createElement("img");
     img.src = item.image; img.alt = `a drawing labelled ${item.label}`; img.width = 56; img.height = 56;
+    // beside it, what a run learns from: the strokes drawn as the page drew them (the server
+    // refused any drawing whose strokes do not draw its picture)
+    const drawn = document.createElement("img");
+    if (item.strokes_image) {
+      drawn.src = item.strokes_image; drawn.width = 56; drawn.height = 56;
+      drawn.alt = "its strokes, as training draws them"; drawn.title = "what a run trains on";
+      drawn.dataset.testid = "review-strokes";
+    }
     const caption = document.createElement("figcaption");
     const read = item.predicted === null ? "–" : String(item.predicted);
     caption.textContent = `${item.label} (read ${read})${item.held_out ? " · held out" : ""}`;
     caption.title = `${item.model_version}, ${new Date(item.created_at * 1000).toLocaleString()}`;
-    el.append(img, caption);
+    el.append(img, ...(item.strokes_image ? [drawn] : []), caption);
     el.addEventListener("keydown", (event) => onKey(event, item, el));
     return el;
   }
@@ -75,6 +83,11 @@
   $("review-status").addEventListener("change", load);
   $("review-accept-all").addEventListener("click", () => all("accepted"));
   $("review-reject-all").addEventListener("click", () => all("rejected"));
+  $("review-clear-rejected").addEventListener("click", async () => {
+    if (!confirm("Erase every rejected drawing for good?")) return;
+    await api("/feedback?status=rejected", { method: "DELETE" }).catch((e) => alert(e.message));
+    await load();
+  });
   // the export needs the token, which a plain link cannot send
   $("review-export").addEventListener("click", async (event) => {
     event.preventDefault();

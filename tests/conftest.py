@@ -64,5 +64,6 @@ def pg_url(pg_cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[str]
     try:
         yield pg_cluster.dsn(name)
     finally:
+        pg_cluster.resume()  # if the test paused it and failed before resuming it; else nothing
         pg_cluster.start()  # again, if the test stopped it and failed before starting it; else nothing
         pg_cluster.drop_database(name)

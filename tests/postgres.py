@@ -13,8 +13,10 @@ temporary directory belongs to that user. As anyone else they run directly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -116,6 +118,35 @@ class Cluster:
         if self.running:
             self._run("pg_ctl", "stop", "--wait", "--mode=fast", "-D", self.data_dir)
             self.running = False
+
+    def pause(self) -> None:
+        """Stop every server process with SIGSTOP, as a network partition looks to a client: its
+        connections stay open and the kernel still acknowledges, but nothing answers."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Undo ``pause`` (harmless if the server was not paused)."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, signum: int) -> None:
+        for pid in self._pids():
+            with contextlib.suppress(ProcessLookupError):  # a child that ended since it was listed
+                os.kill(pid, signum)
+
+    def _pids(self) -> list[int]:
+        """The postmaster (the first line of postmaster.pid) and its children; none when stopped."""
+        if not self.running:
+            return []
+        postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:  # "pid (name) state ppid ...": the name may hold spaces, so split after its ")"
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            if int(fields[1]) == postmaster:
+                children.append(int(stat.parent.name))
+        return [postmaster, *children]
 
     def destroy(self) -> None:
         """Stop the server and remove the temporary directory with everything in it."""

@@ -58,6 +58,10 @@ def test_the_compose_file_agrees_with_the_settings_the_image_and_the_balancer() 
     for host in hosts:  # a state directory of its own: the Dockerfile's volume, never shared
         assert f'"{host}:/var/lib/digitnet"' in compose
     assert "proxy_buffering off" in nginx  # the event streams
+    # the hosts trust the balancer's X-Forwarded-For and nobody else's; it writes the client's own
+    trusted = re.findall(r"FORWARDED_ALLOW_IPS: (\S+)", compose)
+    assert trusted == re.findall(r"ipv4_address: (\S+)", services) and "*" not in trusted[0]
+    assert "X-Forwarded-For $remote_addr;" in nginx
     # the image installs the pinned app with psycopg, every file checked against its hash
     assert "pip install --require-hashes -r requirements/serve.lock" in (ROOT / "Dockerfile").read_text()
     assert re.search(r"^psycopg==", (ROOT / "requirements" / "serve.lock").read_text(), flags=re.MULTILINE)

@@ -149,10 +149,20 @@ def _media_type(request: Request) -> str:
 async def json_body(request: Request, schema: type[BaseModel]) -> Any:
     """The JSON body validated by ``schema``; errors as every error of the API: 400 or 422 with a
     message saying what (FastAPI's own 422 lists them instead)."""
+    return validate_json(await json_bytes(request), schema)
+
+
+async def json_bytes(request: Request) -> bytes:
+    """The body of a request that must be JSON (415 if it says it is not), not parsed yet."""
     if _media_type(request) != "application/json":
         raise HTTPException(415, "send the body as application/json")
+    return await request.body()
+
+
+def validate_json(body: bytes, schema: type[BaseModel]) -> Any:
+    """``body`` parsed and validated by ``schema``, or 400/422 saying why (``json_body``)."""
     try:
-        return schema.model_validate(parse_json(await request.body()))
+        return schema.model_validate(parse_json(body))
     except json.JSONDecodeError as exc:
         raise HTTPException(400, f"the body is not valid JSON: {exc.msg} at position {exc.pos}") from exc
     except (UnicodeDecodeError, RecursionError) as exc:

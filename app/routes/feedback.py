@@ -9,18 +9,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
 
+import anyio
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.db import NotFoundError
 from app.deps import Services, ServicesDep
-from app.feedback import RIGHT_OVER, FeedbackStore, FullError, Submission
-from app.images import InputError, decode_data_url, preprocess
+from app.feedback import RIGHT_OVER, FeedbackStore, FullError
+from app.feedback_intake import RateError, admit, keep, sender_of
+from app.pen_training import page_digit
 from app.predictor import BLANK_PNG, input_png
-from app.routes.drawings import Drawings, answer, body_doc, json_body
+from app.routes.drawings import body_doc, json_bytes, validate_json
 from app.schemas.common import ErrorResponse, StoredId
 from app.schemas.feedback import (
     FeedbackCreated,
@@ -29,11 +33,14 @@ from app.schemas.feedback import (
     FeedbackReview,
     FeedbackStatus,
 )
-from app.version_store import DEFAULT_VERSION
 
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
-RATE_WINDOW_S = 60.0
+RATE_WINDOW_S = 60  # the rate is counted per minute (FeedbackStore.count_post)
+# /feedback's own places in worker threads (Services.feedback_limiter, feedback_thread): posts wait
+# on the database there, never on the event loop, and never in the prediction threads
+FEEDBACK_THREADS = 2
+FEEDBACK_QUEUE = 32
 
 
 async def get_feedback(services: ServicesDep) -> FeedbackStore:
@@ -46,8 +53,8 @@ FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 
 def client_of(request: Request, services: Services) -> str:
     """Who sent it, for the rate limit: a keyed hash of the address (the address is never kept)."""
-    host = request.client.host if request.client else "unknown"
-    return hashlib.sha256(f"{services.admin_token}:{host}".encode()).hexdigest()[:16]
+    sender = sender_of(request.client.host if request.client else "unknown")
+    return hashlib.sha256(f"{services.admin_token}:{sender}".encode()).hexdigest()[:16]
 
 
 @public.post("/feedback", status_code=201, response_model=FeedbackCreated,
@@ -56,33 +63,53 @@ def client_of(request: Request, services: Services) -> str:
              responses={200: {"model": FeedbackCreated, "description": "the same drawing was kept before"},
                         400: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
                         415: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-                        429: {"model": ErrorResponse}, 507: {"model": ErrorResponse}})
+                        429: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
+                        507: {"model": ErrorResponse}})
 async def send_feedback(request: Request, services: ServicesDep, feedback: FeedbackDep) -> Any:
-    body: FeedbackRequest = await json_body(request, FeedbackRequest)
+    """Only the body is read here; everything else (reading it, the drawing, the database) is done in
+    one of /feedback's own threads, so that the event loop, and with it every prediction, never waits
+    on the database (docs/feedback.md, Limits)."""
+    raw = await json_bytes(request)
     client = client_of(request, services)
-    settings = services.settings
-    if feedback.recent_from(client, RATE_WINDOW_S) >= settings.feedback_rate:
-        raise HTTPException(429, f"at most {settings.feedback_rate} drawings a minute; try again soon",
-                            headers={"Retry-After": str(int(RATE_WINDOW_S))})
-    if body.model_version != DEFAULT_VERSION:
-        try:
-            services.store.versions.get(body.model_version)
-        except NotFoundError as exc:
-            raise InputError(f"no model version {body.model_version!r}") from exc
-    image = decode_data_url(body.image)
-    vectors = await answer(services, Drawings(images=[image]), lambda opened: [preprocess(opened[0])])
-    if vectors[0] is None:
-        raise InputError("the drawing is blank")
-    digit28 = np.rint(vectors[0] * 255).astype(np.uint8).tobytes()
-    submission = Submission(body.label, body.predicted, body.model_version, image, digit28, body.strokes,
-                            client)
+    async with feedback_thread(services):
+        status, kept = await anyio.to_thread.run_sync(take, services, feedback, raw, client)
+    return JSONResponse(kept, status_code=status)
+
+
+@asynccontextmanager
+async def feedback_thread(services: Services) -> AsyncIterator[None]:
+    """One of /feedback's FEEDBACK_THREADS places, held while the post's work runs in a thread:
+    503 at once past FEEDBACK_QUEUE posts waiting, and 503 to a post that has waited the request
+    timeout (its work never starts). Work that has started is bounded by the database's timeouts."""
+    places = services.feedback_limiter
+    assert places is not None, "made with the feedback store"
+    busy = HTTPException(503, "too many drawings are being kept right now; try again shortly",
+                         headers={"Retry-After": "1"})
+    if places.statistics().tasks_waiting >= FEEDBACK_QUEUE:
+        raise busy
     try:
-        feedback_id, new = feedback.add(submission, auto_accept=settings.feedback_auto_accept)
+        with anyio.fail_after(services.settings.request_timeout_s):
+            await places.acquire()
+    except TimeoutError as exc:
+        raise busy from exc
+    try:
+        yield
+    finally:
+        places.release()
+
+
+def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:
+    """One post, in a worker thread (app/feedback_intake.py): its status and answer."""
+    try:
+        admit(feedback, services.settings.feedback_rate, raw, client)
+        body: FeedbackRequest = validate_json(raw, FeedbackRequest)
+        feedback_id, new = keep(services, feedback, body, client)
+    except RateError as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(RATE_WINDOW_S)}) from exc
     except FullError as exc:
         raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
     status = feedback.get(feedback_id)["status"]
-    return JSONResponse({"id": feedback_id, "status": status, "duplicate": not new},
-                        status_code=201 if new else 200)
+    return (201 if new else 200), {"id": feedback_id, "status": status, "duplicate": not new}
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")
@@ -114,7 +141,16 @@ def review_feedback(feedback_id: StoredId, body: FeedbackReview, feedback: Feedb
         item = feedback.review(feedback_id, body.status, body.label)
     except NotFoundError as exc:
         raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
-    return _with_image({k: v for k, v in item.items() if k not in ("image", "strokes")})
+    return _with_image({k: v for k, v in item.items() if k != "image"})
+
+
+@admin.delete("/feedback", summary="Erase every rejected drawing at once",
+              responses={200: {"content": {"application/json": {"example": {"deleted": 12}}}}})
+def clear_rejected(feedback: FeedbackDep,
+                   status: Annotated[Literal["rejected"], Query(description="only rejected drawings "
+                                                                            "are erased in bulk")]
+                   ) -> dict[str, int]:
+    return {"deleted": feedback.clear_rejected()}
 
 
 @admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")
@@ -126,6 +162,10 @@ def delete_feedback(feedback_id: StoredId, feedback: FeedbackDep) -> None:
 
 
 def _with_image(item: dict[str, Any]) -> dict[str, Any]:
-    digit = item.pop("digit28")
+    """The 28x28 the admin reviews, and beside it what a run learns from: the strokes drawn as the
+    page drew them (both as PNG data URLs; no strokes: the run learns from the 28x28 itself)."""
+    digit, strokes = item.pop("digit28"), item.pop("strokes", None)
     item["image"] = input_png(np.frombuffer(digit, np.uint8) / 255.0) if digit else BLANK_PNG
+    drawn = page_digit([[(x, y) for x, y in stroke] for stroke in strokes]) if strokes else None
+    item["strokes_image"] = input_png(drawn) if drawn is not None else None
     return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -155,6 +156,9 @@ def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -
             assert full["image"] == i.to_bytes(8, "big") * 2000
             assert full["strokes"] == [[[i, i], [i + 1, i + 2]]]
             assert item["label"] in (i % 10, (i + 2) % 10)
+        sizes = sum(len(feedback.get(i["id"])["image"]) + len(json.dumps(feedback.get(i["id"])["strokes"]))
+                    for i in items)
+        assert feedback.totals() == (len(items), sizes)  # the running totals are the rows'
         assert len(items) >= seen  # nothing kept is lost
         seen = len(items)
     assert seen >= 10

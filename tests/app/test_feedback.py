@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
+from PIL.PngImagePlugin import PngInfo
 
 from app.feedback import HELD_OUT_PERCENT, FeedbackStore, Submission, held_out
 from app.main import create_app
@@ -21,17 +22,20 @@ from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def drawing(width: int = 10, size: int = 140) -> str:
-    """A vertical stroke (a 1) as the page exports it: a PNG data URL; each width a different file."""
+def drawing(n: int = 10, size: int = 140) -> str:
+    """A vertical stroke (a 1), the one ``body``'s strokes draw, as the page exports it: a PNG data
+    URL; each ``n`` a different file (a text chunk says which), the same picture."""
     image = Image.new("L", (size, size), 255)
-    ImageDraw.Draw(image).line([(size // 2, size // 7), (size // 2, size * 6 // 7)], fill=0, width=width)
+    ImageDraw.Draw(image).line([(size // 2, size // 7), (size // 2, size * 6 // 7)], fill=0, width=size // 15)
+    info = PngInfo()
+    info.add_text("n", str(n) * (1 + n // 10))  # a longer text for a larger n: a larger file
     buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    image.save(buf, format="PNG", pnginfo=info)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def body(width: int = 10, **changes: object) -> dict[str, object]:
-    return {"image": drawing(width), "label": 1, "predicted": 7, "model_version": "default",
+def body(n: int = 10, **changes: object) -> dict[str, object]:
+    return {"image": drawing(n), "label": 1, "predicted": 7, "model_version": "default",
             "strokes": [[[140, 40], [140, 240]]], **changes}
 
 
@@ -56,19 +60,19 @@ def test_a_drawing_is_kept_once_and_listed_for_the_admin(client: TestClient) -> 
     assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
     listed = client.get("/feedback", headers=AUTH).json()
     assert [i["id"] for i in listed["items"]] == [first.json()["id"]]
-    item = listed["items"][0]
-    assert (item["label"], item["predicted"], item["model_version"]) == (1, 7, "default")
+    item = listed["items"][0]  # what the server read, not the client's "predicted": 7
+    assert (item["label"], item["predicted"], item["model_version"]) == (1, 1, "default")
     assert item["image"].startswith("data:image/png;base64,")
     assert listed["counts"] == {"pending": 1, "accepted": 0, "rejected": 0}
-    assert listed["right"] == {"default": {"count": 1, "right": 0.0}}
+    assert listed["right"] == {"default": {"count": 1, "right": 1.0}}
 
 
 @pytest.mark.parametrize("changes, words", [
     ({"label": 10}, "label"), ({"label": -1}, "label"), ({"predicted": 11}, "predicted"),
     ({"image": "data:image/png;base64,iVBORw0KGgpnYXJiYWdlISE="}, "decode"),
     ({"image": "not base64!"}, "base64"),
-    ({"model_version": "no-such-version"}, "no model version"),
     ({"strokes": [[[1, 2]]] * 65}, "strokes"), ({"strokes": [[[1, 2]] * 10_001]}, "points"),
+    ({"strokes": [[[140, 40 + k / 10] for k in range(2_001)]]}, "2000 points"),
     ({"strokes": [[[1, 2, 3]]]}, "strokes"), ({"strokes": [[[1e9, 2]]]}, "strokes"),
     ({"strokes": [[]]}, "strokes"), ({"extra": 1}, "extra"),
 ])
@@ -78,6 +82,27 @@ def test_bad_submissions_are_a_422_saying_why(client: TestClient, changes: dict,
     assert client.get("/feedback", headers=AUTH).json()["items"] == []
 
 
+SEVEN = [[[70, 50], [210, 50], [120, 240]]]  # a 7's strokes, in the canvas' 0..280
+
+
+def test_strokes_that_do_not_draw_the_picture_are_refused(client: TestClient) -> None:
+    """A 1's picture (what the admin reviews) with a 7's strokes (what a run would train on)."""
+    refused = client.post("/feedback", json=body(strokes=SEVEN))
+    assert refused.status_code == 422, refused.text
+    assert "strokes do not draw the picture" in refused.json()["detail"]
+    assert client.get("/feedback", headers=AUTH).json()["items"] == []
+    assert client.post("/feedback", json=body(strokes=None)).status_code == 201  # no strokes: the image
+
+
+def test_the_review_shows_what_a_run_learns_from(client: TestClient) -> None:
+    client.post("/feedback", json=body(6))
+    client.post("/feedback", json=body(8, strokes=None))
+    items = client.get("/feedback", headers=AUTH).json()["items"]
+    with_strokes, without = sorted(items, key=lambda i: i["strokes_image"] is None)
+    assert with_strokes["strokes_image"].startswith("data:image/png;base64,")
+    assert without["strokes_image"] is None
+
+
 def test_a_blank_drawing_is_refused(client: TestClient) -> None:
     blank = Image.new("L", (140, 140), 255)
     buf = io.BytesIO()
@@ -85,6 +110,30 @@ def test_a_blank_drawing_is_refused(client: TestClient) -> None:
     image = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
     response = client.post("/feedback", json=body(image=image))
     assert response.status_code == 422 and "blank" in response.text
+
+
+def test_a_picture_larger_than_a_canvas_is_a_413(client: TestClient) -> None:
+    """A picture of more than 560x560 pixels (twice the page's canvas) is refused from its header."""
+    large = Image.new("L", (600, 600), 255)
+    ImageDraw.Draw(large).line([(300, 90), (300, 510)], fill=0, width=40)
+    buf = io.BytesIO()
+    large.save(buf, format="PNG")
+    response = client.post("/feedback", json=body(image="data:image/png;base64,"
+                                                   + base64.b64encode(buf.getvalue()).decode()))
+    assert response.status_code == 413 and "pixels" in response.json()["detail"]
+
+
+def test_a_padded_picture_is_a_413(client: TestClient) -> None:
+    """A drawing's PNG padded with text chunks past 64 KiB is refused: it would fill the store."""
+    image = Image.open(io.BytesIO(base64.b64decode(drawing(1).split(",", 1)[1])))
+    info = PngInfo()
+    info.add_text("pad", "x" * 40_000)
+    info.add_text("more", "x" * 40_000)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    response = client.post("/feedback", json=body(image="data:image/png;base64,"
+                                                   + base64.b64encode(buf.getvalue()).decode()))
+    assert response.status_code == 413 and "bytes" in response.json()["detail"]
 
 
 def test_over_the_body_limit_is_a_413(client: TestClient) -> None:
@@ -165,8 +214,8 @@ def test_right_share_counts_each_versions_last_submissions(tmp_path: Path) -> No
 
 
 def test_metrics_show_the_drawings_and_the_live_share_read_right(client: TestClient) -> None:
-    client.post("/feedback", json=body(6, label=1, predicted=1))
-    client.post("/feedback", json=body(8, label=1, predicted=7))
+    client.post("/feedback", json=body(6, label=1))
+    client.post("/feedback", json=body(8, label=7))  # a 1 the person calls a 7: read "wrong"
     text = client.get("/metrics", headers=AUTH).text
     assert 'digitnet_feedback_drawings{status="pending"} 2.0' in text
     assert 'digitnet_feedback_right_share{version="default"} 0.5' in text

@@ -311,6 +311,7 @@ def test_the_whole_feedback_loop_teaches_the_network_a_drawing(browser, live_ser
     admin.get_by_test_id("login").click()
     tile = admin.locator(f"[data-id='{feedback_id}']")
     tile.wait_for()
+    assert tile.get_by_test_id("review-strokes").is_visible()  # what a run learns from, beside it
     tile.focus()
     tile.press("a")
     admin.locator(f"[data-id='{feedback_id}']").wait_for(state="detached")  # gone from "pending"
@@ -351,3 +352,25 @@ def test_a_scribble_is_not_called_a_digit(browser, live_server) -> None:
     page.screenshot(path=str(SHOTS / "desktop-scribble.png"))
     page.get_by_test_id("clear").click()
     assert draw_and_wait(page, SEVEN) == "7" and "sure" in page.locator("#confidence").inner_text()
+
+
+def test_the_admin_erases_the_rejected_drawings_with_one_click(browser, live_server) -> None:
+    import httpx
+
+    from tests.app.conftest import ADMIN_TOKEN
+    from tests.app.test_feedback import body
+
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    sent = httpx.post(f"{live_server}/feedback", json=body(9001), headers={"X-Forwarded-For": "192.0.2.77"})
+    assert sent.status_code == 201, sent.text
+    httpx.patch(f"{live_server}/feedback/{sent.json()['id']}", json={"status": "rejected"}, headers=auth)
+    admin = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+    admin.goto(live_server + "/admin")
+    admin.get_by_test_id("token").fill(ADMIN_TOKEN)
+    admin.get_by_test_id("login").click()
+    admin.get_by_test_id("review-counts").filter(has_text="rejected").wait_for()
+    assert " 0 rejected" not in admin.get_by_test_id("review-counts").inner_text()
+    admin.on("dialog", lambda dialog: dialog.accept())
+    admin.get_by_test_id("review-clear-rejected").click()
+    admin.get_by_test_id("review-counts").filter(has_text=" 0 rejected").wait_for()
+    assert httpx.get(f"{live_server}/feedback?status=rejected", headers=auth).json()["items"] == []

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
 import orjson
 from fastapi import HTTPException, Request
 from PIL import Image
@@ -148,8 +149,12 @@ def _media_type(request: Request) -> str:
 
 async def json_body(request: Request, schema: type[BaseModel]) -> Any:
     """The JSON body validated by ``schema``; errors as every error of the API: 400 or 422 with a
-    message saying what (FastAPI's own 422 lists them instead)."""
-    return validate_json(await json_bytes(request), schema)
+    message saying what. The page's drawings (a few KB) are read at once; a larger body in a thread:
+    up to 1 MiB of JSON can take a quarter of a second to parse (nested lists, docs/security.md)."""
+    body = await json_bytes(request)
+    if len(body) <= INLINE_BYTES:
+        return validate_json(body, schema)
+    return await anyio.to_thread.run_sync(validate_json, body, schema)
 
 
 async def json_bytes(request: Request) -> bytes:
@@ -169,6 +174,9 @@ def validate_json(body: bytes, schema: type[BaseModel]) -> Any:
         raise HTTPException(400, "the body is not valid JSON (bad UTF-8 or nested too deep)") from exc
     except ValidationError as exc:
         raise HTTPException(422, validation_message(exc.errors())) from exc
+    except ValueError as exc:  # Python reads no integer of more than 4,300 digits
+        raise HTTPException(400, "the body is not valid JSON here: a number in it has more than 4,300 "
+                                 "digits") from exc
 
 
 def parse_json(body: bytes) -> Any:

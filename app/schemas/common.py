@@ -28,18 +28,25 @@ class ErrorResponse(BaseModel):
     detail: str = Field(description="what was wrong with the request")
 
 
+MAX_ERRORS_TOLD = 10  # a body of 50,000 wrong numbers is told so in one line, not in 4 MB
+
+
 def validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
     """Pydantic's or FastAPI's validation errors as one ``detail`` string, the API's one error shape:
     each problem as ``where: what``, joined by "; ". ``where`` is the field's path in dots
     (``pixels.783``, ``hidden.0``); a body field is named alone, a query or path parameter with its
-    place (``query.limit``); the input itself is never echoed back."""
+    place (``query.limit``); the input itself is never echoed back; past MAX_ERRORS_TOLD problems,
+    how many more."""
     def where(loc: Iterable[Any]) -> str:
         parts = [str(p) for p in loc]
         if parts[:1] == ["body"]:
             parts = parts[1:]
         return ".".join(parts) or "body"
 
-    return "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in errors)
+    listed = list(errors)
+    told = "; ".join(f"{where(e['loc'])}: {e['msg']}" for e in listed[:MAX_ERRORS_TOLD])
+    more = len(listed) - MAX_ERRORS_TOLD
+    return told + (f"; and {more:,} more" if more > 0 else "")
 
 
 def one_error_shape(schema: dict[str, Any]) -> dict[str, Any]:

@@ -368,18 +368,21 @@ def _up(url: str) -> bool:
         return False
 
 
+def page_latencies(url: str, requests: int) -> list[float]:
+    """A normal client's /predict of the page's drawing, ``requests`` times one after another: the
+    latencies in seconds, sorted (infinite for an answer other than 200)."""
+    times = []
+    for _ in range(requests):
+        start = time.monotonic()
+        status, _ = exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, drawn_one()))
+        times.append(time.monotonic() - start if status == "200" else float("inf"))
+    return sorted(times)
+
+
 def crowd(url: str, n: int, requests: int = 20) -> tuple[list[float], list[float]]:
     """A normal client's /predict latencies (seconds) alone, then with ``n`` connections held open
     by others: a third idle, a third stopped inside their head, a third inside their body."""
-    def latencies() -> list[float]:
-        times = []
-        for _ in range(requests):
-            start = time.monotonic()
-            status, _ = exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, drawn_one()))
-            times.append(time.monotonic() - start if status == "200" else float("inf"))
-        return sorted(times)
-
-    alone = latencies()
+    alone = page_latencies(url, requests)
     host, port = url.removeprefix("http://").split(":")
     held = [socket.create_connection((host, int(port))) for _ in range(n)]
     for i, sock in enumerate(held):
@@ -388,7 +391,7 @@ def crowd(url: str, n: int, requests: int = 20) -> tuple[list[float], list[float
         elif i % 3 == 2:
             sock.sendall(request("POST", "/predict", {"Content-Length": "1000"}, length=False) + b"\x89PNG")
     try:
-        return alone, latencies()
+        return alone, page_latencies(url, requests)
     finally:
         for sock in held:
             sock.close()
@@ -407,12 +410,7 @@ def beside_senders(url: str, n: int, body: bytes, kind: str, requests: int = 60)
     for sender in senders:
         sender.start()
     try:
-        times = []
-        for _ in range(requests):
-            start = time.monotonic()
-            status, _ = exchange(url, request("POST", "/predict", {"Content-Type": "image/png"}, drawn_one()))
-            times.append(time.monotonic() - start if status == "200" else float("inf"))
-        return sorted(times)
+        return page_latencies(url, requests)
     finally:
         stop.set()
         for sender in senders:

@@ -35,10 +35,13 @@
         body: JSON.stringify({ image: await toDataUrl(png), label, predicted: answer.digit,
                                model_version: answer.model_version, strokes }),
       });
+      const kept = await response.json().catch(() => ({}));
       if (!response.ok) {
-        const detail = (await response.json().catch(() => ({}))).detail;
-        thanks.textContent = `Not sent: ${typeof detail === "string" ? detail : response.statusText}`;
+        thanks.textContent = `Not sent: ${typeof kept.detail === "string" ? kept.detail : response.statusText}`;
         sentFor = null;
+      } else if (kept.duplicate) {  // the same drawing was sent before: its first label stands
+        thanks.textContent = kept.label === label ? `You sent this drawing before, as a ${label}: kept once.`
+          : `You sent this drawing before, as a ${kept.label}: that label stands, not ${label}.`;
       }
     } catch (error) {
       thanks.textContent = "Not sent: the server could not be reached.";

@@ -108,8 +108,9 @@ def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -
         raise HTTPException(429, str(exc), headers={"Retry-After": str(RATE_WINDOW_S)}) from exc
     except FullError as exc:
         raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
-    status = feedback.get(feedback_id)["status"]
-    return (201 if new else 200), {"id": feedback_id, "status": status, "duplicate": not new}
+    kept = feedback.get(feedback_id)  # for a duplicate, the drawing sent before: its label stands
+    return (201 if new else 200), {"id": feedback_id, "status": kept["status"], "duplicate": not new,
+                                   "label": kept["label"]}
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")

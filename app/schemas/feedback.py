@@ -53,7 +53,10 @@ class FeedbackRequest(RequestBody):
 class FeedbackCreated(BaseModel):
     id: str
     status: FeedbackStatus
-    duplicate: bool = Field(description="the same drawing was sent before: it is kept once")
+    duplicate: bool = Field(description="the same drawing was sent before: it is kept once, with the label "
+                                        "it was sent with first")
+    label: int = Field(description="the label kept: this post's, or for a duplicate the earlier one's "
+                                    "(which stands, whatever this post said)")
 
 
 class FeedbackReview(RequestBody):

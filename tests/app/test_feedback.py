@@ -58,6 +58,9 @@ def test_a_drawing_is_kept_once_and_listed_for_the_admin(client: TestClient) -> 
     assert first.status_code == 201 and first.json()["status"] == "pending" and not first.json()["duplicate"]
     again = client.post("/feedback", json=body())
     assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
+    relabelled = client.post("/feedback", json={**body(), "label": 4})  # the same drawing: its label stands
+    assert relabelled.status_code == 200
+    assert relabelled.json() == {**first.json(), "duplicate": True, "label": 1}
     listed = client.get("/feedback", headers=AUTH).json()
     assert [i["id"] for i in listed["items"]] == [first.json()["id"]]
     item = listed["items"][0]  # what the server read, not the client's "predicted": 7

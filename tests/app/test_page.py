@@ -374,3 +374,16 @@ def test_the_admin_erases_the_rejected_drawings_with_one_click(browser, live_ser
     admin.get_by_test_id("review-clear-rejected").click()
     admin.get_by_test_id("review-counts").filter(has_text=" 0 rejected").wait_for()
     assert httpx.get(f"{live_server}/feedback?status=rejected", headers=auth).json()["items"] == []
+
+
+def test_a_drawing_sent_again_with_another_label_says_the_first_label_stands(browser, live_server) -> None:
+    page, _ = open_page(browser, live_server, viewport={"width": 1280, "height": 800})
+    stroke = [(60, 200), (140, 60), (220, 200)]  # the same drawing twice: the same PNG, kept once
+    for key, said in (("4", "noted as a 4"), ("7", "You sent this drawing before, as a 4: that label stands, "
+                                                    "not 7.")):
+        page.keyboard.press("Escape")
+        draw_and_wait(page, stroke)
+        with page.expect_response("**/feedback") as sent:
+            page.keyboard.press(key)
+        assert sent.value.ok
+        page.get_by_test_id("feedback-thanks").filter(has_text=said).wait_for()

@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 from app.settings import SHIPPED_WEIGHTS
 
-# The registries' names (model.config.PRESETS, model.functions.HIDDEN_ACTIVATIONS and COSTS,
-# model.optim.OPTIMIZERS and SCHEDULES), pinned to them by a test
-PRESETS = ("default", "seed")
+# The registries' names (model.config.PRESETS, model.architecture.LAYER_PRESETS,
+# model.functions.HIDDEN_ACTIVATIONS and COSTS, model.optim.OPTIMIZERS and SCHEDULES), pinned to them
+# by a test
+PRESETS = ("default", "seed", "conv")
+LAYER_PRESETS = ("conv-small", "conv-large")
 DEFAULT_PRESET = "seed"
 ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh")
 COSTS = ("cross_entropy", "mse")
@@ -29,6 +31,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
                    help="start from a preset; the options below override it (default: seed)")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes, e.g. --hidden 800 800")
+    p.add_argument("--layers", help=f"the whole network instead: {', '.join(LAYER_PRESETS)}, or a list "
+                                    "of conv<k>x<k>x<channels> (optionally -valid), pool or dense<units>, "
+                                    "e.g. 'conv5x5x16, pool, dense128, dense10'")
     p.add_argument("--activation", choices=ACTIVATIONS)
     p.add_argument("--cost", choices=COSTS)
     p.add_argument("--optimizer", choices=OPTIMIZERS)

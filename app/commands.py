@@ -40,8 +40,8 @@ from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evalu
 # (docs/performance.md, Serving)
 HTTP_PROTOCOL = "app.protocol:HeadDeadlineHttpToolsProtocol"
 EVENT_LOOP = "asyncio"
-OVERRIDES = ("hidden", "activation", "cost", "optimizer", "lr", "schedule", "epochs", "batch_size",
-             "l2", "seed", "validation", "limit")
+OVERRIDES = ("hidden", "layers", "activation", "cost", "optimizer", "lr", "schedule", "epochs",
+             "batch_size", "l2", "seed", "validation", "limit")
 
 
 class UserError(Exception):

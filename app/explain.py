@@ -33,6 +33,7 @@ from PIL import Image
 from app.images import preprocess
 from app.predictor import PNG_END, PNG_SIGNATURE, Prediction, Predictor, pixel_vectors, png_chunk
 from app.work import check_deadline
+from model.layers import Dense
 from model.network import Network
 
 TOP_UNITS = 6  # units shown for an answer: a row of pictures a learner can take in at a glance
@@ -99,6 +100,9 @@ def explain_vectors(predictor: Predictor, vectors: list[np.ndarray | None],
         return [Explanation(**vars(p)) for p in predictor.answers(vectors, nothing, nothing)]
     network = predictor.network
     result = network.input_gradient(np.stack(inked), digit)  # probs are a[-1]: the same forward pass
+    # a convolutional network's first layer reads patches, not the 784 pixels: its units have no
+    # 28x28 picture (the saliency, d log p / dx, is the same math through every kind of layer)
+    reads_pixels = isinstance(network.layers[0], Dense)
     predictions = iter(predictor.answers(vectors, result.a[-1], result.z))
     explained, i = [], 0
     for v in vectors:
@@ -107,7 +111,7 @@ def explain_vectors(predictor: Predictor, vectors: list[np.ndarray | None],
             explained.append(Explanation(**vars(prediction)))
             continue
         units: list[Unit] = []
-        if result.da:  # a network without hidden layers has no units to show
+        if result.da and reads_pixels:  # units whose weights are a picture: a first dense layer's
             a1 = result.a[0][i].astype(np.float64)
             contribution = a1 * result.da[0][i]  # (n_1,)
             top = np.argsort(-contribution, kind="stable")[:TOP_UNITS].tolist()
@@ -117,7 +121,8 @@ def explain_vectors(predictor: Predictor, vectors: list[np.ndarray | None],
         explained.append(Explanation(
             **vars(prediction), logits=result.z[i].tolist(),
             layers=[Layer(a.shape[1], np.round(a[i].astype(np.float64), DECIMALS).tolist())
-                    for a in result.a[:-1]],
+                    for layer, a in zip(network.layers, result.a[:-1], strict=False)
+                    if isinstance(layer, Dense)],  # the dense layers' units; feature maps are not listed
             saliency=Saliency(k, result.dx[i].tolist(), signed_png(result.dx[i])), units=units,
         ))
         i += 1

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from app.pen_training import draw_strokes
+from model.architecture import layer_list
 from model.augment import AugmentConfig
-from model.config import PRESETS, TrainConfig
+from model.config import PRESETS, TrainConfig, layer_fields
 from model.mnist import FILES, DataError, Mnist, find_data_dir
 from model.network import Network
 from model.train import Dataset, Finished
@@ -34,6 +35,10 @@ def config_from(preset: str, changes: Mapping[str, Any], augment: bool | None = 
     ValueError with a message naming the value when the result is not a valid config.
     """
     values = {name: value for name, value in changes.items() if value is not None}
+    if "layers" in values:  # a whole layer list, or its preset's name: it sets hidden and image_layers
+        if "hidden" in values:
+            raise ValueError("give either the hidden sizes or the whole layer list, not both")
+        values.update(layer_fields(layer_list(values.pop("layers"))))
     if "hidden" in values:
         values["hidden"] = tuple(values["hidden"])
     base = PRESETS[preset]
@@ -47,17 +52,34 @@ def config_from(preset: str, changes: Mapping[str, Any], augment: bool | None = 
 # parameters, 40 epochs) is well inside; docs/training.md has its time.
 MAX_RUN_PARAMETERS = 3_000_000
 MAX_RUN_EPOCHS = 100
+# A convolution's cost is not in its parameters (conv-small: 215,370 of them, yet ~3 M multiply-adds a
+# digit against the default preset's 1.3 M), so runs are capped on that too, and on the patch matrix a
+# batch copies into memory (4 bytes a number); conv-small at batch 128: 3.0 M and 40 MB
+MAX_RUN_MULTIPLY_ADDS = 4_000_000
+MAX_RUN_PATCH_BYTES = 512 << 20
 
 
 def check_run_size(cfg: TrainConfig) -> None:
     """ValueError, saying why, if a run from the server would be too big to train in reasonable time."""
-    n = cfg.architecture().n_params
+    arch = cfg.architecture()
+    n = arch.n_params
     if n > MAX_RUN_PARAMETERS:
         raise ValueError(
             f"this network has {n:,} parameters; a run on the server may have at most "
             f"{MAX_RUN_PARAMETERS:,} (about {4 * MAX_RUN_PARAMETERS / 1e6:.0f} MB a version, and it must "
             "train in reasonable time): use fewer or smaller hidden layers, or 'digitnet train' on a "
             "machine of your own")
+    work = arch.multiply_adds()
+    if work > MAX_RUN_MULTIPLY_ADDS:
+        raise ValueError(
+            f"this network does {work:,} multiply-adds for each digit it reads; a run on the server may do "
+            f"at most {MAX_RUN_MULTIPLY_ADDS:,} (an epoch is 60,000 of them, three times over with "
+            "backpropagation): use fewer channels or layers, or 'digitnet train' on a machine of your own")
+    patches = 4 * arch.patch_numbers() * cfg.batch_size
+    if patches > MAX_RUN_PATCH_BYTES:
+        raise ValueError(f"a batch of {cfg.batch_size} copies {patches / 2**20:,.0f} MiB of image patches "
+                         f"for its largest convolution; at most {MAX_RUN_PATCH_BYTES >> 20} MiB: use a "
+                         "smaller batch")
     if cfg.epochs > MAX_RUN_EPOCHS:
         raise ValueError(f"a run on the server may have at most {MAX_RUN_EPOCHS} epochs, not {cfg.epochs}")
 

@@ -185,6 +185,20 @@ class Architecture:
             c_in = c
         return most
 
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one forward pass for one example: n_in n_out a dense layer, H' W' k k C_in
+        C_out a convolution (its output's every number is a k x k x C_in dot product); pooling none."""
+        dense = self.dense_sizes()
+        total = sum(i * o for i, o in zip(dense[:-1], dense[1:], strict=True))
+        c_in = self.image[2]
+        for name, (h, w, c) in zip(self.image_layers, image_shapes(self.image_layers, self.image),
+                                   strict=True):
+            spec = parse_image_layer(name)
+            if spec is not None:
+                total += h * w * spec.k * spec.k * c_in * c
+            c_in = c
+        return total
+
     @property
     def n_params(self) -> int:
         """Number of entries of theta: every kernel, weight and bias."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from model.architecture import Architecture
+from model.architecture import LAYER_PRESETS, Architecture
 from model.augment import AugmentConfig
 from model.functions import HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
@@ -99,6 +100,16 @@ class TrainConfig:
         return cls(**values)
 
 
+def layer_fields(layers: Sequence[str]) -> dict[str, Any]:
+    """``image_layers`` and ``hidden`` of a config for a whole layer list (architecture.layer_list), e.g.
+    ("conv5x5x16", "pool", "dense128", "dense10"): its last layer is the output, one unit a digit."""
+    arch = Architecture.from_layers(layers)
+    if arch.sizes[-1] != 10:
+        raise ValueError(f"the last layer is the output, one unit for each digit: dense10, not "
+                         f"dense{arch.sizes[-1]}")
+    return {"image_layers": arch.image_layers, "hidden": arch.sizes[1:-1]}
+
+
 PRESETS: dict[str, TrainConfig] = {
     # The shipped model: two wide hidden layers trained on distorted digits (see docs/training.md).
     "default": TrainConfig(
@@ -108,6 +119,13 @@ PRESETS: dict[str, TrainConfig] = {
     # The seed document's network: 784-128-10, ReLU, softmax + cross-entropy, gradient descent.
     "seed": TrainConfig(
         hidden=(128,), optimizer="sgd", lr=0.8, schedule="cosine", epochs=10, batch_size=128
+    ),
+    # A small convolutional network (architecture.LAYER_PRESETS["conv-small"]: conv 5x5 16, pool,
+    # conv 5x5 32, pool, 128, 10) trained as the default preset is, for fewer epochs: a step costs
+    # about ten times the dense network's per digit (docs/performance.md)
+    "conv": TrainConfig(
+        **layer_fields(LAYER_PRESETS["conv-small"]), optimizer="adam", lr=1e-3, schedule="cosine",
+        epochs=15, augment=AugmentConfig(),
     ),
 }
 DEFAULT_PRESET = "seed"  # what a run starts from when none is named: the small, fast network

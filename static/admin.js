@@ -39,6 +39,7 @@ function formBody(form) {
   for (const [key, value] of new FormData(form).entries()) {
     if (value === "" || key === "augment" || key === "feedback") continue;
     if (key === "hidden") body.hidden = value.trim().split(/[\s,]+/).map(Number);
+    else if (key === "layers") body.layers = value.trim();  // a layer preset's name, or the whole list
     else if (form.elements[key].tagName === "SELECT") body[key] = value; // a name from a list
     else body[key] = Number(value);
   }

@@ -20,6 +20,7 @@ from app.feedback import RIGHT_OVER
 from app.settings import TEMPLATES
 from app.store import FINAL
 from app.training import MAX_RUN_EPOCHS
+from model.architecture import LAYER_PRESETS
 from model.config import DEFAULT_PRESET, PRESETS, TrainConfig
 from model.functions import HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
@@ -70,8 +71,11 @@ class SlashRedirect:
 
 
 def describe(cfg: TrainConfig) -> str:
-    """A preset in a few words, e.g. '784-128-10, sgd'."""
-    sizes = "-".join(str(n) for n in cfg.architecture().sizes)
+    """A preset in a few words, e.g. '784-128-10, sgd' or 'conv5x5x16 pool conv5x5x32 pool 128-10, adam'."""
+    arch = cfg.architecture()
+    sizes = "-".join(str(n) for n in arch.sizes)
+    if arch.image_layers:
+        sizes = " ".join(arch.image_layers) + " " + sizes.split("-", 1)[1]
     return f"{sizes}, {cfg.optimizer}" + (", distortions" if cfg.augment else "")
 
 
@@ -79,6 +83,7 @@ def describe(cfg: TrainConfig) -> str:
 ADMIN_CHOICES = {
     "presets": [(name, describe(cfg)) for name, cfg in PRESETS.items()],
     "default_preset": DEFAULT_PRESET,
+    "layer_presets": list(LAYER_PRESETS),
     "activations": list(HIDDEN_ACTIVATIONS),
     "optimizers": list(OPTIMIZERS),
     "schedules": list(SCHEDULES),

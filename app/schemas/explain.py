@@ -39,7 +39,9 @@ class ExplainResponse(PredictResponse):
     model_config = ConfigDict(json_schema_extra=None)
 
     logits: list[float] | None = Field(description="the ten output pre-activations z (before softmax)")
-    layers: list[LayerActivations] | None = Field(description="every hidden layer, first to last")
+    layers: list[LayerActivations] | None = Field(description="every hidden dense layer, first to last "
+                                                              "(a convolution's feature maps are not listed)")
     saliency: SaliencyMap | None = Field(description="which input pixels push towards the digit, which away")
     units: list[UnitContribution] | None = Field(
-        description="the first hidden layer's units that contribute most to the digit (none without one)")
+        description="the first hidden layer's units that contribute most to the digit (none without one, "
+                    "nor for a convolutional network, whose first layer reads patches, not the 784 pixels)")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.schemas.common import RequestBody
 from app.store import RUN_STATUSES
 from app.training import MAX_RUN_EPOCHS
+from model.architecture import LAYER_FORMS, LAYER_PRESETS
 from model.config import DEFAULT_PRESET, PRESETS
 from model.functions import COSTS, HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES
@@ -36,10 +37,14 @@ class TrainRequest(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"preset": "seed", "epochs": 2, "limit": 5000},
         {"preset": "default", "hidden": [256, 128], "optimizer": "adam", "lr": 0.001, "augment": True},
+        {"preset": "conv", "layers": "conv5x5x8, pool, dense64, dense10", "epochs": 3},
     ]})
 
     preset: PresetName = DEFAULT_PRESET
     hidden: list[Annotated[int, Field(ge=1, le=4096)]] | None = Field(None, min_length=1, max_length=4)
+    layers: str | None = Field(None, max_length=200, description=(
+        f"the whole network instead of 'hidden': a layer preset ({', '.join(LAYER_PRESETS)}) or a list "
+        f"of {LAYER_FORMS}, e.g. 'conv5x5x16, pool, dense128, dense10' (the last: ten digits)"))
     activation: ActivationName | None = None
     cost: CostName | None = None
     optimizer: OptimizerName | None = None

@@ -16,6 +16,7 @@ from PIL import Image
 
 from model.mnist import load_mnist
 from model.serialize import load_model
+from tests.app.conftest import drawn_one
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "weights" / "digitnet.npz"
@@ -44,6 +45,20 @@ def test_train_saves_a_model_with_its_metadata(small_model: Path) -> None:
     assert meta["config"]["lr"] == 0.5 and meta["seed"] == 3 and len(meta["history"]) == 2
     assert meta["command"].startswith("digitnet train") and "--limit 3000" in meta["command"]
     assert len(meta["data_sha256"]) == 4 and meta["test_accuracy"] > 0.8
+
+
+def test_train_a_conv_network_by_its_layers_then_read_a_drawing(tmp_path: Path, mnist_dir: Path) -> None:
+    out = tmp_path / "conv.npz"
+    trained = digitnet("train", "--layers", "conv3x3x4, pool, dense16, dense10", "--epochs", "1", "--limit",
+                       "500", "--lr", "0.3", "--data", str(mnist_dir), "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    saved = load_model(out)
+    assert saved.network.arch.layers() == ["conv3x3x4", "pool", "dense16", "dense10"]
+    assert saved.meta["config"]["image_layers"] == ["conv3x3x4", "pool"]
+    png = tmp_path / "one.png"
+    png.write_bytes(drawn_one())
+    read = digitnet("predict", "--weights", str(out), str(png))
+    assert read.returncode == 0 and read.stdout.strip(), read.stderr
 
 
 def test_evaluate_json(small_model: Path, mnist_dir: Path) -> None:
@@ -97,6 +112,8 @@ def test_blank_image_is_no_digit(tmp_path: Path, small_model: Path) -> None:
         (["train", "--data", "/nonexistent/mnist"], "does not exist"),
         (["predict", "/nonexistent.png"], "cannot read"),
         (["predict", "README.md"], "cannot decode"),
+        (["train", "--layers", "conv5x5x16, pool, dense5"], "dense10, not dense5"),
+        (["train", "--layers", "conv5x5x16, bogus, dense10"], "unknown image layer 'bogus'"),
     ],
 )
 def test_bad_input_gives_a_message_and_nonzero_exit(args: list[str], message: str) -> None:
@@ -148,11 +165,14 @@ def test_data_download_offline_says_so(tmp_path: Path) -> None:
 def test_the_choices_are_the_registries_names() -> None:
     """The parser spells the names before NumPy loads; they must be the registries' own."""
     from app import cli
+    from model.architecture import LAYER_FORMS, LAYER_PRESETS
     from model.config import DEFAULT_PRESET, PRESETS
     from model.functions import COSTS, HIDDEN_ACTIVATIONS
     from model.optim import OPTIMIZERS, SCHEDULES
 
     assert set(cli.PRESETS) == set(PRESETS) and cli.DEFAULT_PRESET == DEFAULT_PRESET
+    assert set(cli.LAYER_PRESETS) == set(LAYER_PRESETS)
+    assert LAYER_FORMS in " ".join(digitnet("train", "--help").stdout.split())
     assert set(cli.ACTIVATIONS) == set(HIDDEN_ACTIVATIONS)
     assert set(cli.COSTS) == set(COSTS)
     assert set(cli.OPTIMIZERS) == set(OPTIMIZERS)

@@ -227,6 +227,11 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server, sett
     page.get_by_test_id("token").fill(ADMIN_TOKEN)
     page.get_by_test_id("login").click()
     page.wait_for_selector("[data-testid=start]")
+    # a network the server cannot train is refused saying why, from the form too
+    page.get_by_test_id("layers").fill("conv-large")
+    page.get_by_test_id("start").click()
+    page.locator("#train-error").filter(has_text="multiply-adds for each digit").wait_for()
+    page.get_by_test_id("layers").fill("")
     page.fill("input[name=hidden]", "32")
     page.fill("input[name=epochs]", "3")
     page.fill("input[name=limit]", "3000")

@@ -183,3 +183,14 @@ def test_long_batches_go_through_a_convolution_in_parts() -> None:
     by_hundreds = np.mean([net.loss(x[i : i + 100], y[i : i + 100]) for i in range(0, 500, 100)])
     assert accuracy == np.mean(predicted == y) and loss == pytest.approx(by_hundreds, rel=1e-5)
     assert net.layers[3].scratch.arrays["cols"].shape[0] <= 213 * 14 * 14  # never all 500 at once
+
+
+def test_multiply_adds_by_hand_and_the_presets_layer_fields() -> None:
+    """conv 2x2 valid on a 4x4 image: a 3x3 output, each a 4-term dot product (36); then 9 -> 10 (90)."""
+    from model.config import PRESETS, layer_fields
+
+    assert Architecture.from_layers(["conv2x2x1-valid", "dense10"], image=(4, 4, 1)).multiply_adds() == 126
+    assert PRESETS["seed"].architecture().multiply_adds() == 784 * 128 + 128 * 10
+    assert PRESETS["conv"].architecture().layers() == list(LAYER_PRESETS["conv-small"])
+    with pytest.raises(ValueError, match="dense10, not dense5"):
+        layer_fields(["conv3x3x4", "dense5"])

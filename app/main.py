@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 
-from app import run_control
+from app import reports, run_control
 from app.auth import load_or_create_token, require_admin
 from app.db import RefusedValueError, UnavailableError
 from app.deps import Services
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.feedback else None,
         )
         metrics.watch(store, holder, app.state.services.feedback)
+        reports.start_default(store, settings)  # the shipped model's report, once, not in start-up's way
         watchers = [asyncio.create_task(holder.watch()),
                     asyncio.create_task(run_control.watch_heartbeats(store, settings.heartbeat_timeout_s))]
         yield

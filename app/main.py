@@ -27,6 +27,7 @@ from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
 from app.routes import admin, feedback, health, number, pages, predict
+from app.routes import reports as report_routes
 from app.routes.explain import router as explain_router
 from app.schemas.common import one_error_shape, validation_message
 from app.security import SecurityHeadersMiddleware
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(explain_router)
     app.include_router(number.router)
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
+    app.include_router(report_routes.router, dependencies=[Depends(require_admin)])
     if settings.feedback:
         app.include_router(feedback.public)
         app.include_router(feedback.admin, dependencies=[Depends(require_admin)])

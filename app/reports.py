@@ -12,6 +12,7 @@ the set has changed, the figures are computed again on the set as it is now, on 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -40,12 +41,14 @@ CLAIM_S = 600.0  # a claim on the shipped model's report older than this was lef
 def figures(evaluation: Evaluation, key: str) -> dict[str, Any]:
     """An evaluation as stored (JSON): the set's key, C, and the misread by index in the set."""
     return {"key": key, "confusion": evaluation.confusion.tolist(), "misread": evaluation.misread.tolist(),
-            "read": evaluation.read.tolist(), "sure": [round(s, 4) for s in evaluation.sure.tolist()]}
+            "label": evaluation.label.tolist(), "read": evaluation.read.tolist(),
+            "sure": [round(s, 4) for s in evaluation.sure.tolist()]}
 
 
 def from_figures(stored: dict[str, Any]) -> Evaluation:
     return Evaluation(confusion=np.array(stored["confusion"], np.int64),
                       misread=np.array(stored["misread"], np.int64),
+                      label=np.array(stored["label"], np.int64),
                       read=np.array(stored["read"], np.int64), sure=np.array(stored["sure"], np.float64))
 
 
@@ -83,7 +86,24 @@ def _set(store: Store, key: str, value: str) -> None:
 
 
 def _sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _sha256_of(path: Path, mtime_ns: int, size: int) -> str:
+    """Read once for each (path, modification time, size): GET /versions asks every time."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def default_row(store: Store, weights: Path) -> dict[str, Any]:
+    """The shipped model as GET /versions lists a version, with the scores of its report (none
+    while it is computed)."""
+    made = stored(store, DEFAULT_VERSION, weights) or {}
+    mnist = from_figures(made[eval_sets.MNIST_TEST]) if eval_sets.MNIST_TEST in made else None
+    return {"id": DEFAULT_VERSION, "created_at": None, "run_id": None, "sha256": _sha256(weights),
+            "test_accuracy": mnist.accuracy if mnist is not None and mnist.count else None,
+            "scores": scores(made)}
 
 
 def stored(store: Store, version_id: str, weights: Path) -> dict[str, Any] | None:

@@ -29,10 +29,12 @@ K = 10  # digits
 @dataclass(frozen=True)
 class Evaluation:
     """One network on one set: ``confusion`` (K, K) counts; ``misread`` (m,) indices into the set,
-    in order, with the digit ``read`` (m,) and how ``sure`` (m,) the network was of it."""
+    in order, with the true digit ``label`` (m,), the digit ``read`` (m,) and how ``sure`` (m,) the
+    network was of it."""
 
     confusion: Array
     misread: Array
+    label: Array
     read: Array
     sure: Array
 
@@ -64,7 +66,8 @@ def evaluate(probs: Array, y: Array) -> Evaluation:
     read = probs.argmax(axis=1)  # (N, K) -> (N,)
     misread = np.flatnonzero(read != y)
     return Evaluation(confusion=confusion_matrix(y, read, probs.shape[1]), misread=misread,
-                      read=read[misread], sure=probs[misread, read[misread]].astype(np.float64))
+                      label=np.asarray(y, np.int64)[misread], read=read[misread],
+                      sure=probs[misread, read[misread]].astype(np.float64))
 
 
 def evaluate_network(net: Network, x: Array, y: Array) -> Evaluation:

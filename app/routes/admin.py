@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app import run_control
+from app import reports, run_control
 from app.db import NotFoundError, UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.feedback import FeedbackStore
@@ -127,11 +127,12 @@ async def run_events(run_id: Annotated[str, Depends(streamed_run)], request: Req
         await asyncio.sleep(STREAM_POLL_S)
 
 
-@router.get("/versions", summary="Model versions with their metrics, and which one serves")
-def list_versions(store: StoreDep, holder: HolderDep) -> dict[str, Any]:
+@router.get("/versions", summary="Model versions with their metrics (the shipped 'default' last), and "
+                                 "which one serves")
+def list_versions(store: StoreDep, holder: HolderDep, services: ServicesDep) -> dict[str, Any]:
     return {"promoted": store.versions.promoted(), "serving": holder.current.version,
             "rollback_to": store.versions.previous(), "worker_pid": os.getpid(),
-            "versions": store.versions.list()}
+            "versions": [*store.versions.list(), reports.default_row(store, services.settings.weights)]}
 
 
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,

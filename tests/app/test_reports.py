@@ -3,6 +3,7 @@ every figure checked against a direct evaluation of the model file."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -102,3 +103,84 @@ def test_the_shipped_models_report_is_made_at_start_once(made: Home, mnist_dir: 
     assert stored["report"]["held_out"]["key"]
     settings = Settings(weights=WEIGHTS, home=made.home, data_dir=str(mnist_dir))
     assert not reports.compute_default(Store(made.home), settings)  # there already: not again
+
+
+def direct_per_digit(expected: dict) -> list[float | None]:
+    confusion = np.array(expected["confusion"])
+    return [confusion[d, d] / confusion[d].sum() if confusion[d].sum() else None for d in range(10)]
+
+
+def test_the_report_route_shows_the_figures_of_the_model_file(made: Home, mnist_dir: Path) -> None:
+    mnist = load_mnist(mnist_dir)
+    model_file = Store(made.home).versions.file(made.version)
+    got = made.client.get(f"/versions/{made.version}/report?shown=5", headers=AUTH)
+    assert got.status_code == 200, got.text
+    sets = {s["name"]: s for s in got.json()["sets"]}
+    expected = direct(model_file, mnist.test_images / 255.0, mnist.test_labels)
+    test = sets["mnist_test"]
+    assert test["confusion"] == expected["confusion"] and test["count"] == 10_000
+    assert [d["accuracy"] for d in test["per_digit"]] == pytest.approx(direct_per_digit(expected), abs=1e-6)
+    surest = sorted(expected["misread"], key=lambda m: -m[2])
+    assert [m["item"] for m in test["misread"][:20]] == [n for n, *_ in surest[:20]]
+    first = test["misread"][0]
+    assert first["label"] == mnist.test_labels[first["item"]] and first["read"] == surest[0][1]
+    assert base64.b64decode(first["digit28"]) == mnist.test_images[first["item"]].tobytes()
+    assert all(m["digit28"] is None for m in test["misread"][5:])  # only the first `shown` have pixels
+    ids, x, y = held_out_now(made.home)
+    held = sets["held_out"]
+    expected = direct(model_file, x, y)
+    assert held["confusion"] == expected["confusion"] and held["count"] == len(ids)
+    assert sorted(m["item"] for m in held["misread"]) == sorted(ids[n] for n, *_ in expected["misread"])
+
+
+def test_compare_gives_per_digit_changes_and_what_each_reads_right(made: Home, mnist_dir: Path) -> None:
+    wait_for_default(made.home)
+    mnist = load_mnist(mnist_dir)
+    got = made.client.get(f"/versions/compare?a=default&b={made.version}&shown=3", headers=AUTH)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    test = next(s for s in body["sets"] if s["name"] == "mnist_test")
+    a = direct(WEIGHTS, mnist.test_images / 255.0, mnist.test_labels)
+    b = direct(Store(made.home).versions.file(made.version), mnist.test_images / 255.0, mnist.test_labels)
+    wrong_a, wrong_b = {n for n, *_ in a["misread"]}, {n for n, *_ in b["misread"]}
+    assert [c["item"] for c in test["gained"]] == sorted(wrong_a - wrong_b)
+    assert [c["item"] for c in test["lost"]] == sorted(wrong_b - wrong_a)
+    lost = test["lost"][0]
+    assert lost["read_a"] == lost["label"] == mnist.test_labels[lost["item"]] != lost["read_b"]
+    change = np.array(direct_per_digit(b)) - np.array(direct_per_digit(a))
+    assert [d["difference"] for d in test["per_digit"]] == pytest.approx(change.tolist(), abs=1e-6)
+    worst = int(np.argmin(change))
+    assert test["summary"] == (f"reads {len(wrong_a - wrong_b)} more of the 10000 MNIST test digits right, "
+                               f"{len(wrong_b - wrong_a)} fewer; {worst}s: {change[worst] * 100:+.1f} points")
+    held = next(s for s in body["sets"] if s["name"] == "held_out")
+    assert body["summary"] == held["summary"]  # the held-out drawings come first
+    assert f"of the {held['count']} held-out drawings right" in held["summary"]
+    serving = made.client.get(f"/versions/compare?b={made.version}", headers=AUTH).json()
+    assert serving["a"] == "default"  # the serving version, unless asked
+
+
+def test_the_held_out_figures_follow_the_drawings(made: Home) -> None:
+    """More drawings accepted after the version was made: its report is of the set as it is now."""
+    before = made.client.get(f"/versions/{made.version}/report", headers=AUTH).json()
+    accepted_ones(made.client, held=4, trained=0)  # one more held out at least
+    ids, x, y = held_out_now(made.home)
+    after = made.client.get(f"/versions/{made.version}/report", headers=AUTH).json()
+    held = next(s for s in after["sets"] if s["name"] == "held_out")
+    before_count = next(s for s in before["sets"] if s["name"] == "held_out")["count"]
+    assert held["count"] == len(ids) > before_count
+    assert held["confusion"] == direct(Store(made.home).versions.file(made.version), x, y)["confusion"]
+    assert reports._get(Store(made.home), f"report:held-out:{made.version}")  # kept for the next ask
+
+
+def test_default_is_listed_with_its_scores_and_bad_asks_are_4xx(made: Home) -> None:
+    wait_for_default(made.home)
+    listed = made.client.get("/versions", headers=AUTH).json()["versions"]
+    default = next(v for v in listed if v["id"] == "default")
+    assert 0.9 < default["test_accuracy"] <= 1 and default["scores"]["held_out"]["count"] >= 0
+    for path, status in [("/versions/nope/report", 404), ("/versions/compare?b=nope", 404),
+                         ("/versions/a..b/report", 422), ("/versions/compare", 422),
+                         (f"/versions/{made.version}/report?shown=201", 422)]:
+        answer = made.client.get(path, headers=AUTH)
+        assert answer.status_code == status and isinstance(answer.json()["detail"], str), path
+    schemas = made.client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"VersionReport", "VersionComparison", "SetReport", "SetComparison"} <= set(schemas)

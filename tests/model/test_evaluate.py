@@ -26,7 +26,7 @@ def test_the_figures_agree_with_a_direct_count() -> None:
         read = int(np.argmax(probs[n]))
         confusion[y[n], read] += 1
         if read != y[n]:
-            misread.append((n, read, probs[n, read]))
+            misread.append((n, int(y[n]), read, probs[n, read]))
     assert np.array_equal(got.confusion, confusion) and got.count == 500
     assert got.accuracy == pytest.approx(sum(confusion[i, i] for i in range(10)) / 500)
     for digit in range(10):
@@ -36,8 +36,9 @@ def test_the_figures_agree_with_a_direct_count() -> None:
             assert got.per_digit[digit] == pytest.approx(right / len(of_digit))
         else:
             assert np.isnan(got.per_digit[digit])
-    assert [(int(n), int(r), float(s)) for n, r, s in zip(got.misread, got.read, got.sure, strict=True)] \
-        == [(n, r, pytest.approx(s)) for n, r, s in misread]
+    got_misread = zip(got.misread, got.label, got.read, got.sure, strict=True)
+    assert [(int(n), int(y), int(r), float(s)) for n, y, r, s in got_misread] \
+        == [(n, y, r, pytest.approx(s)) for n, y, r, s in misread]
 
 
 def test_a_small_case_by_hand() -> None:
@@ -47,6 +48,7 @@ def test_a_small_case_by_hand() -> None:
     assert got.confusion.tolist() == [[1, 1], [0, 2]] and got.accuracy == 0.75
     assert got.per_digit.tolist() == [0.5, 1.0]
     assert got.misread.tolist() == [1] and got.read.tolist() == [1] and got.sure.tolist() == [0.6]
+    assert got.label.tolist() == [0]
     assert confusion_matrix([0, 0, 1, 1], [0, 1, 1, 1], k=2).tolist() == [[1, 1], [0, 2]]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,3 +185,17 @@ def test_default_is_listed_with_its_scores_and_bad_asks_are_4xx(made: Home) -> N
         assert answer.status_code == status and isinstance(answer.json()["detail"], str), path
     schemas = made.client.get("/openapi.json").json()["components"]["schemas"]
     assert {"VersionReport", "VersionComparison", "SetReport", "SetComparison"} <= set(schemas)
+
+
+def test_the_promote_guard_says_what_would_change_as_compare_does(tmp_path: Path) -> None:
+    from tests.app.test_versions import add_version
+
+    with app_client(tmp_path, feedback_rate=UNLIMITED) as c:
+        accepted_ones(c, held=3, trained=0)
+        add_version(Store(tmp_path), "random")  # an untrained network: it cannot read the 1s
+        wait_for_default(tmp_path)
+        line = c.get("/versions/compare?b=random", headers=AUTH).json()["summary"]
+        assert re.fullmatch(r"reads 0 more of the \d+ held-out drawings right, [1-9]\d* fewer; "
+                            r"1s: -\d+\.\d points", line), line
+        refused = c.post("/versions/random/promote", headers=AUTH)
+        assert refused.status_code == 409 and f"({line})" in refused.json()["detail"]

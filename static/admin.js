@@ -162,6 +162,7 @@ async function refresh() {
                            v.id === "default" ? "shipped model" : when(v.created_at)], ...actions));
   }
   for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
+  if (window.refreshReport) window.refreshReport(versions);  // report.js: the compare view
   const rbody = $("runs"); rbody.replaceChildren();
   for (const r of runs) rbody.appendChild(row([r.id, r.status, pct(r.test_accuracy), when(r.started_at), r.host || "–"],
                                               button("Show", () => watch(r.id))));

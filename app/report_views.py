@@ -16,6 +16,7 @@ from app import eval_sets, reports
 from app.eval_sets import HELD_OUT, MNIST_TEST, PENDIGITS, SET_NAMES, EvalSet
 from app.settings import Settings
 from app.store import Store
+from app.version_store import DEFAULT_VERSION
 from app.versions import ModelHolder
 from model.evaluate import Evaluation, compare
 
@@ -59,8 +60,11 @@ class Reports:
         """The version's stored figures by set, the held-out ones of the drawings as they are now.
         NotFoundError for no such version, NotReadyError while the shipped model's is computed."""
         made = reports.stored(self.store, version_id, self.settings.weights)
-        if made is None:
+        if made is None and version_id == DEFAULT_VERSION:
             raise NotReadyError(version_id)
+        if made is None:
+            return reports.make_late(self.store, version_id, self.holder.load(version_id).network,
+                                     self.settings)
         held_out = eval_sets.held_out(self.store)
         if made.get(HELD_OUT, {}).get("key") == held_out.key:
             return made

@@ -107,10 +107,13 @@ def default_row(store: Store, weights: Path) -> dict[str, Any]:
 
 
 def stored(store: Store, version_id: str, weights: Path) -> dict[str, Any] | None:
-    """The report made with the version (NotFoundError if there is no such version); for ``default``,
-    None until it is computed (or when it was of other weights)."""
+    """The report made with the version (NotFoundError if there is no such version), or None: for
+    ``default`` until it is computed (or when it was of other weights); for a version made before
+    versions had reports, until ``make_late`` made it."""
     if version_id != DEFAULT_VERSION:
-        return store.versions.get(version_id)["meta"].get("report") or {}
+        made = store.versions.get(version_id)["meta"].get("report")
+        late = _get(store, f"report:{version_id}") if made is None else None
+        return json.loads(late) if late else made
     value = _get(store, DEFAULT_KEY)
     row = json.loads(value) if value else {}
     return row.get("report") if row.get("sha256") == _sha256(weights) else None
@@ -128,6 +131,15 @@ def current(store: Store, version_id: str, network: Network, made: dict[str, Any
         cached = figures(evaluate_network(network, held_out.x, held_out.y), held_out.key)
         _set(store, cache_key, json.dumps(cached))
     return {**made, HELD_OUT: cached}
+
+
+def make_late(store: Store, version_id: str, network: Network, settings: Settings) -> dict[str, Any]:
+    """The report of a version made before versions had one, on the sets this server has, made on
+    the first ask and kept under report:<version> (the version's row stays as it was made)."""
+    sets = eval_sets.gather(store, eval_sets.mnist_test_from(settings.data_dir), settings.pendigits)
+    made = report(network, sets)
+    _set(store, f"report:{version_id}", json.dumps(made))
+    return made
 
 
 def _claim_default(store: Store, sha256: str) -> bool:

@@ -199,3 +199,17 @@ def test_the_promote_guard_says_what_would_change_as_compare_does(tmp_path: Path
                             r"1s: -\d+\.\d points", line), line
         refused = c.post("/versions/random/promote", headers=AUTH)
         assert refused.status_code == 409 and f"({line})" in refused.json()["detail"]
+
+
+def test_a_version_made_before_reports_gets_one_on_the_first_ask(made: Home, mnist_dir: Path) -> None:
+    from tests.app.test_versions import add_version
+
+    path = add_version(Store(made.home), "older")  # no report in its row, as before this existed
+    got = made.client.get("/versions/older/report", headers=AUTH)
+    assert got.status_code == 200, got.text
+    mnist = load_mnist(mnist_dir)
+    test = next(s for s in got.json()["sets"] if s["name"] == "mnist_test")
+    assert test["confusion"] == direct(path, mnist.test_images / 255.0, mnist.test_labels)["confusion"]
+    assert reports._get(Store(made.home), "report:older")  # made once, kept
+    assert made.client.delete("/versions/older", headers=AUTH).status_code == 204
+    assert reports._get(Store(made.home), "report:older") is None  # and forgotten with the version

@@ -61,6 +61,7 @@ class Reports:
         NotFoundError for no such version, NotReadyError while the shipped model's is computed."""
         made = reports.stored(self.store, version_id, self.settings.weights)
         if made is None and version_id == DEFAULT_VERSION:
+            reports.start_default(self.store, self.settings)  # nothing to do if it is under way
             raise NotReadyError(version_id)
         if made is None:
             return reports.make_late(self.store, version_id, self.holder.load(version_id).network,

@@ -175,12 +175,18 @@ def compute_default(store: Store, settings: Settings) -> bool:
 
 
 def start_default(store: Store, settings: Settings) -> threading.Thread:
-    """``compute_default`` in a thread, so that start-up does not wait for it."""
+    """``compute_default`` in a thread, so that start-up does not wait for it. Asked again (by a
+    request for the report) after a failure, it tries again: the failure gives the claim back."""
     def run() -> None:
         try:
             compute_default(store, settings)
-        except Exception:  # a report is worth a log line, never a worker
-            log.exception("could not compute the shipped model's report")
+        except Exception as exc:  # a report is worth a log line, never a worker
+            log.warning("could not compute the shipped model's report (%s: %s)", type(exc).__name__, exc)
+            try:
+                with store.db.write() as db:
+                    db.execute("DELETE FROM settings WHERE key = ?", (f"{DEFAULT_KEY}:claim",))
+            except Exception:  # the database is away: the claim runs out after CLAIM_S
+                pass
 
     thread = threading.Thread(target=run, name="digitnet-report", daemon=True)
     thread.start()

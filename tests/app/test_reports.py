@@ -213,3 +213,24 @@ def test_a_version_made_before_reports_gets_one_on_the_first_ask(made: Home, mni
     assert reports._get(Store(made.home), "report:older")  # made once, kept
     assert made.client.delete("/versions/older", headers=AUTH).status_code == 204
     assert reports._get(Store(made.home), "report:older") is None  # and forgotten with the version
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_shipped_models_report_is_made_once_for_every_host(
+        request: pytest.FixtureRequest, tmp_path: Path, mnist_dir: Path, kind: str) -> None:
+    """Two workers on one SQLite file, or two hosts on one PostgreSQL database: one computes it, the
+    other finds it (or the claim) and does not; a failure gives the claim back."""
+    url = request.getfixturevalue("pg_url") if kind == "postgresql" else None
+    homes = [tmp_path, tmp_path] if url is None else [tmp_path / "a", tmp_path / "b"]
+    first, second = (Store(home, url) for home in homes)
+    settings = Settings(weights=WEIGHTS, home=homes[0], data_dir=str(mnist_dir))
+    other = tmp_path / "not-a-model.npz"
+    other.write_bytes(b"not a model")
+    broken = Settings(weights=other, home=homes[0], data_dir=str(mnist_dir))
+    reports.start_default(first, broken).join(timeout=60)  # claims, fails to read the weights
+    assert reports._get(second, f"{reports.DEFAULT_KEY}:claim") is None  # given back
+    assert reports.compute_default(first, settings)
+    assert not reports.compute_default(second, settings)
+    made = reports.stored(second, "default", WEIGHTS)
+    assert made is not None and made == reports.stored(first, "default", WEIGHTS)
+    assert reports.stored(second, "default", other) is None  # of other weights: not theirs

@@ -66,11 +66,8 @@ class Reports:
         if made is None:
             return reports.make_late(self.store, version_id, self.holder.load(version_id).network,
                                      self.settings)
-        held_out = eval_sets.held_out(self.store)
-        if made.get(HELD_OUT, {}).get("key") == held_out.key:
-            return made
-        network = self.holder.load(version_id).network
-        return reports.current(self.store, version_id, network, made, held_out)
+        return reports.current(self.store, version_id, lambda: self.holder.load(version_id).network, made,
+                               eval_sets.held_out(self.store))
 
     def report(self, version_id: str, shown: int) -> dict[str, Any]:
         made = self.figures(version_id)

@@ -18,6 +18,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +120,17 @@ def stored(store: Store, version_id: str, weights: Path) -> dict[str, Any] | Non
     return row.get("report") if row.get("sha256") == _sha256(weights) else None
 
 
-def current(store: Store, version_id: str, network: Network, made: dict[str, Any],
+def current(store: Store, version_id: str, load: Callable[[], Network], made: dict[str, Any],
             held_out: EvalSet) -> dict[str, Any]:
     """The report ``made`` with the version, its held-out figures of the set as it is now (kept
-    under report:held-out:<version> when they had to be computed again)."""
+    under report:held-out:<version> when they had to be computed again, by the network ``load``
+    gives: loaded only then)."""
     if made.get(HELD_OUT, {}).get("key") == held_out.key:
         return made
     cache_key = f"report:held-out:{version_id}"
     cached = json.loads(_get(store, cache_key) or "{}")
     if cached.get("key") != held_out.key:
-        cached = figures(evaluate_network(network, held_out.x, held_out.y), held_out.key)
+        cached = figures(evaluate_network(load(), held_out.x, held_out.y), held_out.key)
         _set(store, cache_key, json.dumps(cached))
     return {**made, HELD_OUT: cached}
 

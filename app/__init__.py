@@ -14,6 +14,7 @@ A map, in the order a newcomer might read it:
     images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error
     predictor.py     a loaded model: images or pixels -> Predictions (model.preprocess does the geometry)
     versions.py      which model version serves, checked before it does, following promotions
+    reports.py       what a version gets wrong (model/evaluate.py) on the sets of eval_sets.py, stored
     explain.py       why the network read what it read: saliency (backprop to the input), units
 
     numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 
-from app import run_control
+from app import reports, run_control
 from app.auth import load_or_create_token, require_admin
 from app.db import RefusedValueError, UnavailableError
 from app.deps import Services
@@ -28,6 +28,7 @@ from app.images import InputError
 from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
 from app.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
 from app.routes import admin, feedback, health, number, pages, predict
+from app.routes import reports as report_routes
 from app.routes.explain import router as explain_router
 from app.schemas.common import one_error_shape, validation_message
 from app.security import SecurityHeadersMiddleware
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             feedback_limiter=anyio.CapacityLimiter(feedback.FEEDBACK_THREADS) if settings.feedback else None,
         )
         metrics.watch(store, holder, app.state.services.feedback)
+        reports.start_default(store, settings)  # the shipped model's report, once, not in start-up's way
         watchers = [asyncio.create_task(holder.watch()),
                     asyncio.create_task(run_control.watch_heartbeats(store, settings.heartbeat_timeout_s))]
         yield
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(explain_router)
     app.include_router(number.router)
     app.include_router(admin.router, dependencies=[Depends(require_admin)])
+    app.include_router(report_routes.router, dependencies=[Depends(require_admin)])
     if settings.feedback:
         app.include_router(feedback.public)
         app.include_router(feedback.admin, dependencies=[Depends(require_admin)])

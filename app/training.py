@@ -23,7 +23,6 @@ from model.architecture import layer_list
 from model.augment import AugmentConfig
 from model.config import PRESETS, TrainConfig, layer_fields
 from model.mnist import FILES, DataError, Mnist, find_data_dir
-from model.network import Network
 from model.train import Dataset, Finished
 
 
@@ -144,13 +143,6 @@ def read_feedback_export(path: str) -> dict[str, Any]:
                     "strokes": [s for s, k in zip(strokes, keep, strict=True) if k]}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path} is not a feedback export from GET /feedback/export ({exc})") from exc
-
-
-def accuracy(network: Network, x: np.ndarray, y: np.ndarray) -> float | None:
-    """The share of (x, y) the network reads right; None for no examples."""
-    if len(y) == 0:
-        return None
-    return float((network.predict_proba(np.asarray(x, np.float32)).argmax(axis=1) == y).mean())
 
 
 def run_meta(cfg: TrainConfig, done: Finished, history: list[dict[str, Any]],

@@ -35,14 +35,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from app import eval_sets, reports
 from app.db import UnavailableError
 from app.feedback import FeedbackStore
-from app.pen_training import load_pen_data
 from app.settings import Settings
 from app.store import Store
-from app.training import FEEDBACK_COPIES, accuracy, dataset, feedback_examples, run_meta
+from app.training import FEEDBACK_COPIES, dataset, feedback_examples, run_meta
 from model.config import TrainConfig
-from model.mnist import load_mnist
+from model.mnist import Mnist, load_mnist
 from model.network import Network
 from model.serialize import save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train
@@ -145,29 +145,28 @@ def _feedback(store: Store, params: dict[str, Any], seed: int
                     "sha256": hashlib.sha256(labelled.encode()).hexdigest()}
 
 
-def scores(store: Store, network: Network, pendigits: str | None) -> dict[str, Any]:
-    """What a new version is judged on besides MNIST: the held-out people's drawings (with their
-    count) and, when the server knows where it is, the pendigits file drawn as the page draws."""
-    x, y = FeedbackStore(store, 0, 0).held_out_set()
-    result: dict[str, Any] = {"held_out": {"accuracy": accuracy(network, x, y), "count": len(y)}}
-    if pendigits:
-        pen = load_pen_data(pendigits, copies=1, seed=0)
-        result["pendigits"] = {"accuracy": accuracy(network, pen.images, pen.labels),
-                               "count": len(pen.labels)}
-    return result
+def judged(store: Store, network: Network, mnist: Mnist, pendigits: str | None) -> dict[str, Any]:
+    """What a new version is judged on, as its report (app.reports): MNIST's test digits, the held-out
+    people's drawings and, when the server knows where they are, the pen digits drawn as the page
+    draws them. Its scores (accuracy and count per set) are read from it."""
+    mnist_test = eval_sets.mnist_test(mnist.test_images, mnist.test_labels)
+    return reports.report(network, eval_sets.gather(store, mnist_test, pendigits))
 
 
-def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, checksums: dict[str, str],
+def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, mnist: Mnist,
            history: list[dict[str, Any]], feedback: dict[str, Any] | None = None,
            pendigits: str | None = None) -> str:
-    """Save the trained network as a new version (atomic write) and record it with its scores."""
+    """Save the trained network as a new version (atomic write) and record it with its scores, and
+    its report beside them in the version's row (not in the file: it is the server's judgement)."""
     version_id = f"run-{run_id}"
     path = store.versions.folder / f"{version_id}.npz"
-    meta = run_meta(cfg, event, history, checksums, run_id=run_id, feedback=feedback,
-                    scores=_until_stored(lambda: scores(store, event.network, pendigits)))
+    report = _until_stored(lambda: judged(store, event.network, mnist, pendigits))
+    meta = run_meta(cfg, event, history, mnist.checksums, run_id=run_id, feedback=feedback,
+                    scores=reports.scores(report))
     save_model(path, event.network, meta)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    _until_stored(lambda: store.versions.add(version_id, path, digest, event.test_accuracy, meta, run_id))
+    _until_stored(lambda: store.versions.add(version_id, path, digest, event.test_accuracy,
+                                             {**meta, "report": report}, run_id))
     return version_id
 
 
@@ -204,7 +203,7 @@ def _train(store: Store, run_id: str, run: Run, params: dict[str, Any]) -> None:
             history.append(dataclasses.asdict(event))
             run.epoch(event, n_batches)
         elif isinstance(event, Finished):
-            version_id = finish(store, run_id, cfg, event, mnist.checksums, history, used,
+            version_id = finish(store, run_id, cfg, event, mnist, history, used,
                                 params.get("pendigits"))
             end(store, run_id, "finished", None, version_id=version_id, test_accuracy=event.test_accuracy)
         elif isinstance(event, Diverged):

@@ -136,6 +136,9 @@ class Versions:
                 raise VersionInUseError(version_id)
             db.execute("DELETE FROM versions WHERE id = ?", (version_id,))
             db.execute("DELETE FROM version_files WHERE id = ?", (version_id,))
+            # its report made late, its held-out figures computed again since (app.reports)
+            for key in (f"report:{version_id}", f"report:held-out:{version_id}"):
+                db.execute("DELETE FROM settings WHERE key = ?", (key,))
             _set_history(db, [v for v in _history(db) if v != version_id])
         # the row goes first: a crash in between leaves a file nothing points to, never a version
         # whose file is gone (other hosts' copies are left: nothing will serve them)

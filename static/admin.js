@@ -155,16 +155,15 @@ async function refresh() {
   back.title = back.disabled ? "Nothing to roll back to: no earlier version served, or those that did were deleted"
     : `Serve ${versions.rollback_to} again, the version that served before ${versions.promoted}`;
   const vbody = $("versions"); vbody.replaceChildren();
-  vbody.appendChild(row(["default", "shipped model", "–", "–", "–"], versions.promoted === "default" ? null
-    : button("Promote", () => promote("default"))));
-  for (const v of versions.versions) {
-    const actions = v.id === versions.promoted ? [] : [button("Promote", () => promote(v.id)),
-                                                      button("Delete", () => remove(v.id))];
+  for (const v of versions.versions) {  // the shipped model "default" last: it cannot be deleted
+    const actions = v.id === versions.promoted ? [] : [button("Promote", () => promote(v.id, versions.serving)),
+                                                      v.id === "default" ? null : button("Delete", () => remove(v.id))];
     const scores = v.scores || {};
     vbody.appendChild(row([v.id, pct(v.test_accuracy), score(scores.pendigits), score(scores.held_out),
-                           when(v.created_at)], ...actions));
+                           v.id === "default" ? "shipped model" : when(v.created_at)], ...actions));
   }
   for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
+  if (window.refreshReport) window.refreshReport(versions);  // report.js: the compare view
   const rbody = $("runs"); rbody.replaceChildren();
   for (const r of runs) rbody.appendChild(row([r.id, r.status, pct(r.test_accuracy), when(r.started_at), r.host || "–"],
                                               button("Show", () => watch(r.id))));
@@ -178,8 +177,16 @@ async function remove(id) {
   refresh();
 }
 
-async function promote(id) {
+// what would change, in one line, as the server's promote guard says it (GET /versions/compare)
+async function whatChanges(id, serving) {
+  const compared = await api(`/versions/compare?a=${encodeURIComponent(serving)}&b=${encodeURIComponent(id)}&shown=0`)
+    .catch(() => null);  // no comparison yet (the shipped model's report is computed at start): ask without it
+  return compared ? `Against ${serving}, it ${compared.summary}.` : "";
+}
+
+async function promote(id, serving) {
   const path = `/versions/${encodeURIComponent(id)}/promote`;
+  if (!confirm(`Serve ${id}? ${await whatChanges(id, serving)}`.trim())) return;
   try {
     await api(path, { method: "POST" });
   } catch (e) {

@@ -16,17 +16,19 @@ from fastapi.responses import PlainTextResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app import run_control
+from app import eval_sets, reports, run_control
 from app.db import NotFoundError, UnavailableError
 from app.deps import HolderDep, ServicesDep, StoreDep
-from app.feedback import FeedbackStore
+from app.eval_sets import HELD_OUT
 from app.predictor import Predictor
+from app.report_views import summary_line
 from app.schemas.common import StoredId
 from app.schemas.training import PromoteResponse, RunResponse, TrainRequest
 from app.store import ACTIVE, FINAL, RunActiveError, Store
-from app.training import accuracy, check_run_size, config_from, require_mnist
+from app.training import check_run_size, config_from, require_mnist
 from app.version_store import DEFAULT_VERSION, HistoryChangedError, NothingToRollBackError, VersionInUseError
 from app.versions import VersionError
+from model.evaluate import evaluate_network
 from model.mnist import DataError
 
 router = APIRouter(tags=["admin"])
@@ -127,11 +129,12 @@ async def run_events(run_id: Annotated[str, Depends(streamed_run)], request: Req
         await asyncio.sleep(STREAM_POLL_S)
 
 
-@router.get("/versions", summary="Model versions with their metrics, and which one serves")
-def list_versions(store: StoreDep, holder: HolderDep) -> dict[str, Any]:
+@router.get("/versions", summary="Model versions with their metrics (the shipped 'default' last), and "
+                                 "which one serves")
+def list_versions(store: StoreDep, holder: HolderDep, services: ServicesDep) -> dict[str, Any]:
     return {"promoted": store.versions.promoted(), "serving": holder.current.version,
             "rollback_to": store.versions.previous(), "worker_pid": os.getpid(),
-            "versions": store.versions.list()}
+            "versions": [*store.versions.list(), reports.default_row(store, services.settings.weights)]}
 
 
 @router.post("/versions/{version_id}/promote", response_model=PromoteResponse,
@@ -146,19 +149,21 @@ def promote(version_id: StoredId, holder: HolderDep, services: ServicesDep,
     except VersionError as exc:
         raise HTTPException(404 if "no version" in str(exc) else 422, str(exc)) from exc
     if services.feedback is not None and not force:
-        _check_held_out(services.feedback, candidate, holder.current)
+        _check_held_out(services.store, candidate, holder.current)
     return {"promoted": version_id, "previous": holder.promote(version_id, candidate)}
 
 
-def _check_held_out(feedback: FeedbackStore, candidate: Predictor, serving: Predictor) -> None:
+def _check_held_out(store: Store, candidate: Predictor, serving: Predictor) -> None:
     """409 when the candidate reads the held-out drawings worse than the serving model, by more than
-    PROMOTE_MARGIN: people's own drawings are the test that matters most."""
-    x, y = feedback.held_out_set()
-    new, now = accuracy(candidate.network, x, y), accuracy(serving.network, x, y)
-    if new is not None and now is not None and new < now - PROMOTE_MARGIN:
-        raise HTTPException(409, f"version {candidate.version} reads {new:.1%} of the {len(y)} held-out "
-                                 f"drawings, the serving {serving.version} {now:.1%}; promote with "
-                                 "force=true to serve it anyway")
+    PROMOTE_MARGIN: people's own drawings are the test that matters most. The message says what
+    would change, as GET /versions/compare does."""
+    held = eval_sets.held_out(store)
+    now, new = (evaluate_network(p.network, held.x, held.y) for p in (serving, candidate))
+    if new.count and new.accuracy < now.accuracy - PROMOTE_MARGIN:
+        raise HTTPException(409, f"version {candidate.version} reads {new.accuracy:.1%} of the {new.count} "
+                                 f"held-out drawings, the serving {serving.version} {now.accuracy:.1%} "
+                                 f"({summary_line(HELD_OUT, now, new)}); promote with force=true to serve "
+                                 "it anyway")
 
 
 @router.delete("/versions/{version_id}", status_code=204,

@@ -11,10 +11,12 @@ A map, in the order a newcomer might read it:
     schemas/         request and response bodies (pydantic), which make the OpenAPI schema, a
                      module per concern as the routes are (common, predict, explain, ...)
 
-    images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error
+    images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error;
+                     image_files.py what a file's structure costs to read, counted before Pillow
     predictor.py     a loaded model: images or pixels -> Predictions (model.preprocess does the geometry)
     versions.py      which model version serves, checked before it does, following promotions
-    reports.py       what a version gets wrong (model/evaluate.py) on the sets of eval_sets.py, stored
+    reports.py       what a version gets wrong (model/evaluate.py) on the sets of eval_sets.py, stored;
+                     report_views.py one version's report, or two compared, as the API shows them
     explain.py       why the network read what it read: saliency (backprop to the input), units
 
     numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit

@@ -32,60 +32,37 @@ MAX_READ_PIXELS pixels of crops), past which the reading stops with ``OverBudget
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
 from model.budget import Budget
-from model.components import Components, components
-from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS, to_mnist
+from model.components import components
+from model.pieces import (
+    Digit,
+    Page,
+    Piece,
+    Read,
+    as_box,
+    confidence,
+    cut,
+    gap,
+    merge,
+    overlap,
+    piece_of,
+    shrink,
+    vector,
+)
+from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS
 
-Read = Callable[[np.ndarray], np.ndarray]
 MAX_COMPONENTS = 64
 SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
 FORCE, TRY, SURE = 1.3, 0.7, 0.9
 MIN_PART, CUTS = 0.15, 3
 TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
-GROW = 2
 # the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
 MAX_HEIGHT = 280
 # the page's four-digit numbers make 5-40 inputs over at most ~0.3 M pixels (docs/numbers.md)
 MAX_READS, MAX_READ_PIXELS = 256, 1 << 23
-
-
-@dataclass(frozen=True)
-class Page:
-    """The ink being read, the network, and the budget every input made from the ink is counted on."""
-
-    ink: np.ndarray  # (H, W) in [0, 1]
-    read: Read
-    budget: Budget
-
-
-@dataclass(frozen=True)
-class Digit:
-    """One digit found: ``box`` [x0, y0, x1, y1) of its ink in the image, and the network's input."""
-
-    box: tuple[int, int, int, int]
-    vector: np.ndarray
-
-
-@dataclass
-class Piece:
-    """Ink that may be a digit: a box and a mask of its own pixels inside that box."""
-
-    box: np.ndarray  # [x0, y0, x1, y1), int
-    mask: np.ndarray  # (y1 - y0, x1 - x0) bool
-
-    @property
-    def width(self) -> int:
-        return int(self.box[2] - self.box[0])
-
-    @property
-    def height(self) -> int:
-        return int(self.box[3] - self.box[1])
 
 
 def segment(ink: np.ndarray, read: Read, budget: Budget | None = None) -> list[Digit]:
@@ -96,17 +73,7 @@ def segment(ink: np.ndarray, read: Read, budget: Budget | None = None) -> list[D
     factor = -(-ink.shape[0] // MAX_HEIGHT)  # the smallest whole factor bringing it to MAX_HEIGHT
     page = Page(shrink(ink, factor), read, budget or Budget(MAX_READS, MAX_READ_PIXELS))
     limits = np.array(ink.shape[::-1] * 2)
-    return [Digit(_box(np.minimum(np.array(d.box) * factor, limits)), d.vector) for d in _segment(page)]
-
-
-def shrink(ink: np.ndarray, factor: int) -> np.ndarray:
-    """``ink`` (H, W) -> (ceil(H / factor), ceil(W / factor)), each pixel the largest of its block."""
-    if factor == 1:
-        return ink
-    h, w = -(-ink.shape[0] // factor) * factor, -(-ink.shape[1] // factor) * factor
-    padded = np.zeros((h, w), dtype=ink.dtype)
-    padded[: ink.shape[0], : ink.shape[1]] = ink
-    return padded.reshape(h // factor, factor, w // factor, factor).max(axis=(1, 3))
+    return [Digit(as_box(np.minimum(np.array(d.box) * factor, limits)), d.vector) for d in _segment(page)]
 
 
 def _segment(page: Page) -> list[Digit]:
@@ -118,41 +85,12 @@ def _segment(page: Page) -> list[Digit]:
     keep = np.argsort(-comps.areas, kind="stable")[:MAX_COMPONENTS]
     heights = comps.boxes[keep, 3] - comps.boxes[keep, 1]
     line = float(np.median(heights[heights >= TALL * heights.max()]))
-    pieces = [_piece_of(comps, [int(k)]) for k in keep]
+    pieces = [piece_of(comps, [int(k)]) for k in keep]
     pieces = [p for p in absorb_small(pieces, line) if max(p.width, p.height) >= MIN_EXTENT * ink.shape[0]]
     pieces = join_overlapping(pieces, line, page)
     digits = [part for piece in pieces for part in split(piece, line, page)]
     digits.sort(key=lambda p: p.box[0] + p.box[2])
-    return [Digit(_box(p.box), v) for p in digits if (v := _vector(p, page)) is not None]
-
-
-def _box(box: np.ndarray) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = (int(v) for v in box)
-    return x0, y0, x1, y1
-
-
-def _piece_of(comps: Components, ids: list[int]) -> Piece:
-    boxes = comps.boxes[ids]
-    box = np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
-    window = comps.labels[box[1] : box[3], box[0] : box[2]]
-    return Piece(box, np.isin(window, np.array(ids) + 1))
-
-
-def merge(a: Piece, b: Piece) -> Piece:
-    """One piece holding the ink of both."""
-    box = np.concatenate([np.minimum(a.box[:2], b.box[:2]), np.maximum(a.box[2:], b.box[2:])])
-    mask = np.zeros((box[3] - box[1], box[2] - box[0]), dtype=bool)
-    for p in (a, b):
-        x, y = p.box[:2] - box[:2]
-        mask[y : y + p.height, x : x + p.width] |= p.mask
-    return Piece(box, mask)
-
-
-def gap(a: Piece, b: Piece) -> float:
-    """The distance between two boxes (0 when they overlap)."""
-    dx = max(0, max(a.box[0], b.box[0]) - min(a.box[2], b.box[2]))
-    dy = max(0, max(a.box[1], b.box[1]) - min(a.box[3], b.box[3]))
-    return float(np.hypot(dx, dy))
+    return [Digit(as_box(p.box), v) for p in digits if (v := vector(p, page)) is not None]
 
 
 def absorb_small(pieces: list[Piece], line: float) -> list[Piece]:
@@ -170,12 +108,6 @@ def absorb_small(pieces: list[Piece], line: float) -> list[Piece]:
         elif max(p.width, p.height) >= SPECK * line:
             big.append(p)
     return big
-
-
-def overlap(a: Piece, b: Piece) -> float:
-    """How much of the narrower piece's column range the other covers, 0 to 1."""
-    shared = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
-    return max(0.0, shared / max(1, min(a.width, b.width)))
 
 
 def join_overlapping(pieces: list[Piece], line: float, page: Page) -> list[Piece]:
@@ -216,30 +148,6 @@ def _belong_together(a: Piece, b: Piece, line: float, page: Page) -> bool:
     return sure[0] >= SURE or sure[0] >= min(sure[1], sure[2])
 
 
-def confidence(pieces: list[Piece], page: Page) -> np.ndarray:
-    """The network's top probability for each piece (0 for a piece with no digit-like ink)."""
-    vectors = [_vector(p, page) for p in pieces]
-    inked = [v for v in vectors if v is not None]
-    probs = page.read(np.stack(inked)).max(axis=1) if inked else np.empty(0)
-    out, k = np.zeros(len(pieces)), 0
-    for i, v in enumerate(vectors):
-        if v is not None:
-            out[i], k = probs[k], k + 1
-    return out
-
-
-def cut(piece: Piece, column: int) -> tuple[Piece, Piece]:
-    """The piece's ink left of ``column`` (in the piece's box) and from it on, each boxed tightly."""
-    halves = []
-    for lo, hi in ((0, column), (column, piece.width)):
-        mask = piece.mask[:, lo:hi]
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        x0, y0 = piece.box[0] + lo + cols[0], piece.box[1] + rows[0]
-        box = np.array([x0, y0, piece.box[0] + lo + cols[-1] + 1, piece.box[1] + rows[-1] + 1])
-        halves.append(Piece(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
-    return halves[0], halves[1]
-
-
 def split(piece: Piece, line: float, page: Page, depth: int = 0) -> list[Piece]:
     """Rule 3: a piece wider than a digit, cut where the ink is thinnest, again in each part."""
     if depth > 8 or piece.width <= TRY * piece.height or piece.height < TALL * line:
@@ -273,28 +181,3 @@ def cuts(piece: Piece, line: float) -> list[tuple[int, tuple[Piece, Piece]]]:
         if len(options) == CUTS:
             break
     return options
-
-
-def _vector(piece: Piece, page: Page) -> np.ndarray | None:
-    """The piece's ink with its anti-aliased edge (GROW pixels around its own), in MNIST form."""
-    ink = page.ink
-    h, w = ink.shape
-    x0, y0 = max(0, piece.box[0] - GROW), max(0, piece.box[1] - GROW)
-    x1, y1 = min(w, piece.box[2] + GROW), min(h, piece.box[3] + GROW)
-    page.budget.spend(int((y1 - y0) * (x1 - x0)))
-    own = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    own[piece.box[1] - y0 : piece.box[3] - y0, piece.box[0] - x0 : piece.box[2] - x0] = piece.mask
-    own = grow(own, GROW)
-    return to_mnist(np.where(own, ink[y0:y1, x0:x1], 0.0).astype(np.float32))
-
-
-def grow(mask: np.ndarray, steps: int) -> np.ndarray:
-    """``mask`` grown by ``steps`` pixels across sides (a diamond): it takes in the ink's soft edge."""
-    for _ in range(steps):
-        out = mask.copy()
-        out[1:] |= mask[:-1]
-        out[:-1] |= mask[1:]
-        out[:, 1:] |= mask[:, :-1]
-        out[:, :-1] |= mask[:, 1:]
-        mask = out
-    return mask

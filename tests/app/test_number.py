@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from app.pendigits import parse
 from app.strokes import PAGE, fit_height, ink_width, png, render_canvas
-from model import segment
+from model import pieces, segment
 from model.preprocess import to_mnist
 from tests.app.test_api import check_answer, huge_png_header
 
@@ -139,7 +139,7 @@ def test_an_image_of_many_overlapping_lines_is_refused_within_the_budget(client,
             raise AssertionError(f"{len(calls)} inputs made and counting")
         return to_mnist(ink)
 
-    monkeypatch.setattr(segment, "to_mnist", counted)
+    monkeypatch.setattr(pieces, "to_mnist", counted)
     data = slanted_lines()
     assert len(data) < 40_000  # a small request (the audit's, saved more tightly: 17.7 KB)
     response = client.post("/predict/number", content=data, headers={"content-type": "image/png"})

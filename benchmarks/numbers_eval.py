@@ -67,10 +67,12 @@ def make_digits(samples: list[Sample], rng: np.random.Generator, gaps: tuple[flo
 
 def alone(digit: list[list[tuple[float, float]]], scale: float) -> bytes:
     """One digit of a number drawn alone as the digit pad takes it: the same strokes, the same height,
-    centred on the 280x280 pad, sent at ``scale`` of its size."""
+    centred on the 280x280 pad (moved by whole pixels of the image sent, so that its pixels are the
+    very ones it had in the number), sent at ``scale`` of its size."""
     xs = [x for stroke in digit for x, _ in stroke]
     ys = [y for stroke in digit for _, y in stroke]
-    dx, dy = HEIGHT / 2 - (min(xs) + max(xs)) / 2, HEIGHT / 2 - (min(ys) + max(ys)) / 2
+    dx, dy = (round((HEIGHT / 2 - (lo + hi) / 2) * scale) / scale for lo, hi in
+              ((min(xs), max(xs)), (min(ys), max(ys))))
     moved = [[(x + dx, y + dy) for x, y in stroke] for stroke in digit]
     return png(draw(moved, HEIGHT, scale).convert("RGBA"))
 

@@ -9,15 +9,20 @@ deadline the reading stops (app/work.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image
 
 from app.images import InputError, decode, to_ink
+from app.number_strokes import stroke_pieces
 from app.predictor import Prediction, Predictor
 from app.work import check_deadline
 from model.budget import Budget, OverBudgetError
 from model.segment import MAX_READ_PIXELS, MAX_READS, segment
+
+Strokes = Sequence[Sequence[Sequence[float]]]  # [[[x, y], ...], ...]
+CANVAS_HEIGHT = 280.0  # the page's pad; it sends its drawing at half that
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,15 @@ class NumberReading:
     model_version: str
 
 
-def read_number(predictor: Predictor, image: bytes | Image.Image) -> NumberReading:
-    """Decode the image (bytes or ``open_image``'s result), find its digits and read them."""
+def read_number(predictor: Predictor, image: bytes | Image.Image, strokes: Strokes | None = None,
+                canvas_height: float = CANVAS_HEIGHT) -> NumberReading:
+    """Decode the image (bytes or ``open_image``'s result), find its digits and read them; the
+    client's ``strokes`` (canvas coordinates, the canvas ``canvas_height`` high) group its ink."""
     budget = Budget(MAX_READS, MAX_READ_PIXELS, check=check_deadline)
+    ink = to_ink(decode(image))
+    owned = stroke_pieces(strokes, canvas_height, ink) if strokes else None
     try:
-        found = segment(to_ink(decode(image)), predictor.network.predict_proba, budget)
+        found = segment(ink, predictor.network.predict_proba, budget, owned)
     except OverBudgetError as exc:
         raise InputError(f"too many overlapping pieces of ink to read as a number: {exc} "
                          "(docs/numbers.md, Limits)") from exc

@@ -11,7 +11,10 @@ trained without them (benchmarks/holdout_model.py; made at ``--weights`` if miss
 ``--shipped`` reads all 30 writers with the shipped model instead, which learned from every one of
 them: a check of the plumbing, not of generalisation.
 
-    .venv/bin/python benchmarks/numbers_eval.py [--numbers 500] [--touching] [--shipped] [--errors PNG]
+``--strokes`` sends the strokes with the image, as the page's Number mode does (app/number_strokes.py).
+
+    .venv/bin/python benchmarks/numbers_eval.py [--numbers 500] [--touching | --gaps LO HI] [--strokes]
+                                                [--shipped] [--errors PNG]
 """
 
 from __future__ import annotations
@@ -112,7 +115,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, object], list[tuple[Image.I
         chosen = [pool[i] for i in rng.choice(len(pool), 4, replace=False)]
         placed, truth, width = make_digits(chosen, rng, gaps)
         image = draw([stroke for digit in placed for stroke in digit], width, args.scale)
-        reading = read_number(predictor, png(image.convert("RGBA")))
+        sent = [stroke for digit in placed for stroke in digit] if args.strokes else None
+        reading = read_number(predictor, png(image.convert("RGBA")), sent)
         exact += reading.number == truth
         counted += len(reading.number) == len(truth)
         digits_right += common_digits(reading.number, truth)
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, object], list[tuple[Image.I
     result = {"numbers": n, "exact": exact / n, "digit_accuracy": digits_right / (4 * n),
               "right_count": counted / n, "digit_inside": inside_right / max(1, inside),
               "digit_alone": alone_right / max(1, inside), "digits_compared": inside,
-              "gaps": list(gaps), "touching": args.touching, "weights": str(weights),
+              "gaps": list(gaps), "strokes": args.strokes, "touching": args.touching, "weights": str(weights),
               "writers": writers, "seed": args.seed, "scale": args.scale,
               "seconds_per_number": (time.perf_counter() - start) / n}
     return result, mistakes
@@ -160,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shipped", action="store_true", help="the shipped model, all 30 writers")
     parser.add_argument("--numbers", type=int, default=500)
     parser.add_argument("--touching", action="store_true", help="gaps of -10 to 5 px")
+    parser.add_argument("--strokes", action="store_true", help="send the strokes too, as the page does")
     parser.add_argument("--gaps", type=float, nargs=2, metavar=("LO", "HI"), help="gaps in px (any)")
     parser.add_argument("--scale", type=float, default=0.5, help="the PNG's size / the pad's")
     parser.add_argument("--seed", type=int, default=0)

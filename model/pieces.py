@@ -112,6 +112,14 @@ def confidence(pieces: list[Piece], page: Page) -> np.ndarray:
     return out
 
 
+def tight(piece: Piece) -> Piece:
+    """The piece boxed tightly around its mask's pixels (the mask holds at least one)."""
+    rows, cols = np.flatnonzero(piece.mask.any(axis=1)), np.flatnonzero(piece.mask.any(axis=0))
+    x0, y0 = piece.box[:2]
+    box = np.array([x0 + cols[0], y0 + rows[0], x0 + cols[-1] + 1, y0 + rows[-1] + 1])
+    return Piece(box, piece.mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+
+
 def cut(piece: Piece, column: int) -> tuple[Piece, Piece]:
     """The piece's ink left of ``column`` (in the piece's box) and from it on, each boxed tightly."""
     halves = []

@@ -32,6 +32,8 @@ MAX_READ_PIXELS pixels of crops), past which the reading stops with ``OverBudget
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from model.budget import Budget
@@ -49,11 +51,13 @@ from model.pieces import (
     overlap,
     piece_of,
     shrink,
+    tight,
     vector,
 )
 from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS
 
 MAX_COMPONENTS = 64
+COVERED = 0.9  # the share of the ink that the strokes' groups must hold to be used
 SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
 FORCE, TRY, SURE = 1.3, 0.7, 0.9
@@ -65,32 +69,63 @@ MAX_HEIGHT = 280
 MAX_READS, MAX_READ_PIXELS = 256, 1 << 23
 
 
-def segment(ink: np.ndarray, read: Read, budget: Budget | None = None) -> list[Digit]:
+def segment(ink: np.ndarray, read: Read, budget: Budget | None = None,
+            owned: Sequence[Piece] | None = None) -> list[Digit]:
     """The digits of ``ink`` (H, W) in [0, 1], left to right; [] when it is blank.
 
-    Raises ``OverBudgetError`` past ``budget`` (default: MAX_READS inputs over MAX_READ_PIXELS pixels),
-    or whatever its ``check`` raises."""
-    factor = -(-ink.shape[0] // MAX_HEIGHT)  # the smallest whole factor bringing it to MAX_HEIGHT
+    ``owned``: the ink each group of the client's strokes drew (model/stroke_groups.py), boxes and
+    masks in the frame of the ink shrunk by ``shrink_factor(H)``; they are the starting pieces in
+    place of the connected components, unless they miss more than 1 - COVERED of the ink (strokes
+    that are not this drawing's). Raises ``OverBudgetError`` past ``budget`` (default: MAX_READS
+    inputs over MAX_READ_PIXELS pixels), or whatever its ``check`` raises."""
+    factor = shrink_factor(ink.shape[0])
     page = Page(shrink(ink, factor), read, budget or Budget(MAX_READS, MAX_READ_PIXELS))
     limits = np.array(ink.shape[::-1] * 2)
-    return [Digit(as_box(np.minimum(np.array(d.box) * factor, limits)), d.vector) for d in _segment(page)]
+    return [Digit(as_box(np.minimum(np.array(d.box) * factor, limits)), d.vector)
+            for d in _segment(page, owned)]
 
 
-def _segment(page: Page) -> list[Digit]:
+def shrink_factor(height: int) -> int:
+    """The smallest whole factor that brings ink ``height`` pixels high to MAX_HEIGHT or less."""
+    return -(-height // MAX_HEIGHT)
+
+
+def _segment(page: Page, owned: Sequence[Piece] | None) -> list[Digit]:
     ink = page.ink
     mask = ink >= INK_THRESHOLD
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         return []
-    comps = components(mask)
-    keep = np.argsort(-comps.areas, kind="stable")[:MAX_COMPONENTS]
-    heights = comps.boxes[keep, 3] - comps.boxes[keep, 1]
+    pieces = (owned_pieces(owned, mask) if owned else None) or component_pieces(mask)
+    heights = np.array([p.height for p in pieces])
     line = float(np.median(heights[heights >= TALL * heights.max()]))
-    pieces = [piece_of(comps, [int(k)]) for k in keep]
     pieces = [p for p in absorb_small(pieces, line) if max(p.width, p.height) >= MIN_EXTENT * ink.shape[0]]
     pieces = join_overlapping(pieces, line, page)
     digits = [part for piece in pieces for part in split(piece, line, page)]
     digits.sort(key=lambda p: p.box[0] + p.box[2])
     return [Digit(as_box(p.box), v) for p in digits if (v := vector(p, page)) is not None]
+
+
+def component_pieces(mask: np.ndarray) -> list[Piece]:
+    """The MAX_COMPONENTS largest connected pieces of the inked ``mask``."""
+    comps = components(mask)
+    keep = np.argsort(-comps.areas, kind="stable")[:MAX_COMPONENTS]
+    return [piece_of(comps, [int(k)]) for k in keep]
+
+
+def owned_pieces(owned: Sequence[Piece], mask: np.ndarray) -> list[Piece] | None:
+    """The inked pixels of each group's own area (boxed tightly; empty ones left out), or None when
+    the groups together miss more than 1 - COVERED of the inked pixels."""
+    covered = np.zeros_like(mask)
+    pieces = []
+    for p in owned[:MAX_COMPONENTS]:
+        x0, y0, x1, y1 = p.box
+        own = p.mask & mask[y0:y1, x0:x1]
+        covered[y0:y1, x0:x1] |= own
+        if own.any():
+            pieces.append(Piece(np.array(p.box), own))
+    if np.count_nonzero(covered) < COVERED * np.count_nonzero(mask):
+        return None
+    return [tight(p) for p in pieces]
 
 
 def absorb_small(pieces: list[Piece], line: float) -> list[Piece]:

@@ -68,7 +68,7 @@ def body_doc(json_schema: type[BaseModel], images: bool = True) -> dict[str, Any
 
 async def read_drawing(request: Request, pixels: bool = True) -> Drawings:
     """One drawing, in any of the forms (``pixels=False``: an image only)."""
-    media_type = _media_type(request)
+    media_type = body_type(request)
     if media_type == "application/json":
         body = await json_body(request, PredictRequest)
         if body.pixels is not None:
@@ -85,7 +85,7 @@ async def read_drawing(request: Request, pixels: bool = True) -> Drawings:
 
 async def read_drawings(request: Request) -> Drawings:
     """Up to MAX_BATCH drawings: JSON ``images`` or ``pixels``, or several multipart ``file`` fields."""
-    media_type = _media_type(request)
+    media_type = body_type(request)
     if media_type == "application/json":
         body = await json_body(request, BatchRequest)
         if body.pixels is not None:
@@ -142,14 +142,14 @@ def _open_then(work: Callable[[Sequence[Image.Image]], T], max_pixels: int, imag
     return work(open_images(images, max_pixels))
 
 
-def _media_type(request: Request) -> str:
+def body_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 async def json_body(request: Request, schema: type[BaseModel]) -> Any:
     """The JSON body validated by ``schema``; errors as every error of the API: 400 or 422 with a
     message saying what (FastAPI's own 422 lists them instead)."""
-    if _media_type(request) != "application/json":
+    if body_type(request) != "application/json":
         raise HTTPException(415, "send the body as application/json")
     try:
         return schema.model_validate(parse_json(await request.body()))

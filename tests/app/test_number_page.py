@@ -23,13 +23,14 @@ def writer_digits(pendigits_file) -> dict[int, list[list[tuple[int, int]]]]:
     return found
 
 
-def layout(writer_digits, digits: str, height: float = 130) -> list[list[tuple[float, float]]]:
-    """The digits' strokes in a row on the pad, in its logical coordinates."""
+def layout(writer_digits, digits: str, height: float = 130,
+           gap: float = 35) -> list[list[tuple[float, float]]]:
+    """The digits' strokes in a row on the pad, ``gap`` apart, in its logical coordinates."""
     strokes, x = [], 40.0
     for ch in digits:
         placed = fit_height(writer_digits[int(ch)], height, 18, (x, (PAD_H - height) / 2))
         strokes += placed
-        x += ink_width(placed, 18) + 35
+        x += ink_width(placed, 18) + gap
     assert x < PAD_W
     return strokes
 
@@ -126,3 +127,20 @@ def touch_stroke_on_pad(page, points) -> None:
     page.wait_for_timeout(200)
     send("touchMove", *pad_point(page, *points[-1]))  # a fast drag flings; one more move at rest stops it
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_the_page_sends_its_strokes_touching_digits_stay_apart(browser, live_server, writer_digits) -> None:
+    """Number mode posts JSON: the PNG as a data URL and the pad's strokes (before: the PNG alone,
+    from which these crossing 7 and 3 are one piece, read 780)."""
+    page, _ = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
+    page.get_by_test_id("mode-number").click()
+    strokes = layout(writer_digits, "7360", height=182, gap=-8)
+    with page.expect_request("**/predict/number") as sent:
+        mouse_strokes(page, strokes)
+    wait_idle(page)
+    body = sent.value.post_data_json
+    assert body["image"].startswith("data:image/png;base64,")
+    assert 1 <= len(body["strokes"]) <= len(strokes)
+    assert all(len(point) == 2 for stroke in body["strokes"] for point in stroke)
+    assert shown(page) == ("7360", 4)
+    page.screenshot(path=str(SHOTS / "number-touching-7360.png"))

@@ -11,6 +11,7 @@
   const section = document.getElementById("number-mode");
   const overlay = document.getElementById("number-boxes");
   const valueEl = document.getElementById("number-value");
+  const runnerUpEl = document.getElementById("number-runner-up");
   const statusEl = document.getElementById("number-status");
   const undoButton = document.getElementById("number-undo");
   const clearButton = document.getElementById("number-clear");
@@ -107,6 +108,13 @@
     }
     overlay.dataset.count = String(answer.digits.length);
     valueEl.textContent = answer.number || "–";
+    valueEl.title = answer.number ? `${Math.round(answer.confidence * 100)}% sure` : "";
+    // a close second reading is named, so that the writer can see what else it could be
+    runnerUpEl.hidden = !answer.runner_up;
+    runnerUpEl.textContent = answer.runner_up
+      ? `or ${answer.runner_up}? (${Math.round(answer.confidence * 100)}% against ` +
+        `${Math.round(answer.runner_up_confidence * 100)}%)`
+      : "";
     if (answer.model_version) document.getElementById("model-version").textContent = answer.model_version;
     valueEl.dataset.value = answer.number;
   }

@@ -49,4 +49,6 @@ async def _read_request(request: Request) -> tuple[Drawings, NumberRequest | Non
 def _response(reading: NumberReading) -> NumberResponse:
     digits = [NumberDigitResponse.model_validate(
         {**vars(d.prediction), "box": list(d.box)}) for d in reading.digits]
-    return NumberResponse(number=reading.number, digits=digits, model_version=reading.model_version)
+    return NumberResponse(number=reading.number, digits=digits, model_version=reading.model_version,
+                          confidence=reading.confidence, runner_up=reading.runner_up,
+                          runner_up_confidence=reading.runner_up_confidence)

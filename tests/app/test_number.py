@@ -85,7 +85,8 @@ def test_blank_is_no_number(client) -> None:
     blank = png(Image.new("L", (350, 140), 255))
     response = client.post("/predict/number", content=blank, headers={"content-type": "image/png"})
     assert response.status_code == 200
-    assert response.json() == {"number": "", "digits": [], "model_version": "default"}
+    assert response.json() == {"number": "", "digits": [], "model_version": "default", "confidence": 1.0,
+                               "runner_up": None, "runner_up_confidence": None}
 
 
 @pytest.mark.parametrize(

@@ -144,3 +144,25 @@ def test_the_page_sends_its_strokes_touching_digits_stay_apart(browser, live_ser
     assert all(len(point) == 2 for stroke in body["strokes"] for point in stroke)
     assert shown(page) == ("7360", 4)
     page.screenshot(path=str(SHOTS / "number-touching-7360.png"))
+
+
+def test_a_close_second_reading_is_shown(browser, live_server, writer_digits) -> None:
+    """A stroke between a 1 and a 7 (a short bar) between a 2 and a 5: the page names the other
+    reading beside the number; a plain 2026 names none."""
+    page, _ = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
+    page.get_by_test_id("mode-number").click()
+    one_or_seven = [[(32, 0), (100, 0), (85, 200)]]
+    with page.expect_response("**/predict/number"):
+        mouse_strokes(page, layout({**writer_digits, 1: one_or_seven}, "215", height=182, gap=40))
+    wait_idle(page)
+    value, _ = shown(page)
+    runner_up = page.get_by_test_id("number-runner-up")
+    assert runner_up.is_visible()
+    assert {value, runner_up.inner_text().split()[1].rstrip("?")} == {"215", "275"}
+    page.screenshot(path=str(SHOTS / "number-runner-up.png"))
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    with page.expect_response("**/predict/number"):
+        mouse_strokes(page, layout(writer_digits, "2026"))
+    wait_idle(page)
+    assert shown(page)[0] == "2026" and runner_up.is_hidden()

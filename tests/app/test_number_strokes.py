@@ -68,8 +68,9 @@ def test_a_page_sized_canvas_height_scales_the_strokes(client, pen_digits) -> No
 @pytest.mark.parametrize("fields, message", [
     (dict(strokes=[[[10, 10]]] * 65), "at most 64 items"),
     (dict(strokes=[[[10, 10]] * 5001] * 2), "more than 10,000 points"),
-    (dict(strokes=[[[10, 5000]]]), "less than or equal to 4096"),
-    (dict(strokes=[[[10]]]), "at least 2 items"),
+    (dict(strokes=[[[10, 5000]]]), "not a point [x, y] of numbers from -2048 to 4096"),
+    (dict(strokes=[[[10]]]), "not a point"),
+    (dict(strokes=[[[10, True]]]), "not a point"),
     (dict(strokes=[[]]), "at least 1 item"),
     (dict(strokes=[[[10, 10]]], canvas_height=0), "greater than 0"),
     (dict(strokes="x"), "valid list"),
@@ -79,6 +80,16 @@ def test_strokes_past_their_limits_are_a_422(client, pen_digits, fields, message
     response = post(client, image, **fields)
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("strokes", [[[["a", "a"]] * 156] * 64, [[[1e9, 0]] * 156] * 64,
+                                     [[[0, 0]] * 100_000]])
+def test_many_bad_points_are_one_short_error(client, pen_digits, strokes) -> None:
+    """Points are counted and checked before pydantic reads them one by one (before: 9,984 bad points
+    were as many errors, an answer of megabytes; 100,000 points, 17 MB built in 2.5 s)."""
+    image, _ = written(pen_digits, "12", 40)
+    response = post(client, image, strokes=strokes)
+    assert response.status_code == 422 and len(response.content) < 1_000, response.text[:200]
 
 
 def test_the_strokes_are_documented(client) -> None:

@@ -9,6 +9,7 @@ deadline the reading stops (app/work.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from app.number_strokes import stroke_pieces
 from app.predictor import Prediction, Predictor
 from app.work import check_deadline
 from model.budget import Budget, OverBudgetError
+from model.novelty import logits
 from model.segment import MAX_READ_PIXELS, MAX_READS, segment
 
 Strokes = Sequence[Sequence[Sequence[float]]]  # [[[x, y], ...], ...]
@@ -52,7 +54,7 @@ def read_number(predictor: Predictor, image: bytes | Image.Image, strokes: Strok
     ink = to_ink(decode(image))
     owned = stroke_pieces(strokes, canvas_height, ink) if strokes else None
     try:
-        found = segment(ink, predictor.network.predict_proba, budget, owned)
+        found = segment(ink, functools.partial(logits, predictor.network), budget, owned)
     except OverBudgetError as exc:
         raise InputError(f"too many overlapping pieces of ink to read as a number: {exc} "
                          "(docs/numbers.md, Limits)") from exc

@@ -13,6 +13,7 @@ drawn again before the reading: app/number_strokes.py). docs/numbers.md, Limits,
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -33,6 +34,7 @@ from app.schemas.feedback import MAX_POINTS, MAX_STROKES  # noqa: E402
 from benchmarks.holdout_model import PEN_FILE  # noqa: E402
 from benchmarks.numbers_eval import GAPS, TOUCHING, draw, make_number  # noqa: E402
 from model.budget import Budget, OverBudgetError  # noqa: E402
+from model.novelty import logits  # noqa: E402
 from model.segment import MAX_READ_PIXELS, MAX_READS, segment  # noqa: E402
 
 LINES = [(2048, 2048, 64, 24, 600), (2048, 2048, 64, 16, 1000), (2048, 280, 64, 16, 1000),
@@ -77,7 +79,8 @@ def cost(predictor: Predictor, image: Image.Image,
     try:
         ink = to_ink(image)
         owned = stroke_pieces(strokes, image.height, ink) if strokes else None
-        ended = f"read, {len(segment(ink, predictor.network.predict_proba, budget, owned))} digits"
+        read = functools.partial(logits, predictor.network)
+        ended = f"read, {len(segment(ink, read, budget, owned))} digits"
     except OverBudgetError:
         ended = "refused (422)"
     return budget.steps, budget.pixels, time.perf_counter() - start, ended

@@ -16,9 +16,11 @@ import numpy as np
 
 from model.budget import Budget
 from model.components import Components
+from model.functions import softmax
+from model.novelty import energy
 from model.preprocess import to_mnist
 
-Read = Callable[[np.ndarray], np.ndarray]
+Read = Callable[[np.ndarray], np.ndarray]  # the network: (n, 784) inputs -> (n, 10) logits z
 GROW = 2
 
 
@@ -102,14 +104,21 @@ def overlap(a: Piece, b: Piece) -> float:
 
 def confidence(pieces: list[Piece], page: Page) -> np.ndarray:
     """The network's top probability for each piece (0 for a piece with no digit-like ink)."""
+    return scores(pieces, page)[0]
+
+
+def scores(pieces: list[Piece], page: Page) -> tuple[np.ndarray, np.ndarray]:
+    """For each piece, the network's top probability and its energy, the log-sum-exp of its logits
+    (model/novelty.py: high for what looks like a digit); (0, -inf) for a piece with no digit-like ink."""
     vectors = [vector(p, page) for p in pieces]
     inked = [v for v in vectors if v is not None]
-    probs = page.read(np.stack(inked)).max(axis=1) if inked else np.empty(0)
-    out, k = np.zeros(len(pieces)), 0
+    z = page.read(np.stack(inked)) if inked else np.empty((0, 10))  # (n, 784) -> (n, 10) logits
+    top, e = softmax(z).max(axis=1), energy(z)
+    sure, energies, k = np.zeros(len(pieces)), np.full(len(pieces), -np.inf), 0
     for i, v in enumerate(vectors):
         if v is not None:
-            out[i], k = probs[k], k + 1
-    return out
+            sure[i], energies[i], k = top[k], e[k], k + 1
+    return sure, energies
 
 
 def tight(piece: Piece) -> Piece:

@@ -27,7 +27,7 @@ crop is larger than MAX_HEIGHT x the image's width; a pair of pieces the rules k
 asked about again; and every ``to_mnist`` call is counted against a ``Budget`` (MAX_READS calls,
 MAX_READ_PIXELS pixels of crops), past which the reading stops with ``OverBudgetError``.
 
-``read`` is the network: (n, 784) inputs -> (n, 10) probabilities. NumPy only, like the rest of model/.
+``read`` is the network: (n, 784) inputs -> (n, 10) logits. NumPy only, like the rest of model/.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from model.pieces import (
     merge,
     overlap,
     piece_of,
+    scores,
     shrink,
     tight,
     vector,
@@ -61,6 +62,7 @@ COVERED = 0.9  # the share of the ink that the strokes' groups must hold to be u
 SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
 FORCE, TRY, SURE = 1.3, 0.7, 0.9
+PAIR_ENERGY = 2.0  # chosen on the held-out model's own writers (docs/numbers.md)
 MIN_PART, CUTS = 0.15, 3
 TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
 # the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
@@ -190,12 +192,14 @@ def split(piece: Piece, line: float, page: Page, depth: int = 0) -> list[Piece]:
     options = cuts(piece, line)
     if not options:
         return [piece]
-    sure = confidence([piece] + [half for _, pair in options for half in pair], page)
+    sure, energies = scores([piece] + [half for _, pair in options for half in pair], page)
     worst = np.minimum(sure[1::2], sure[2::2])  # the least confident part of each option
     k = int(np.argmax(worst))
     if piece.width <= FORCE * piece.height:  # as wide as a wide digit: the network decides
         single = int(np.count_nonzero(np.diff(piece.mask[:, options[k][0]].astype(np.int8)) == 1)) <= 1
-        if not single or sure[0] >= SURE or worst[k] <= sure[0]:
+        # two digits read as one are often read surely, but look less like a digit than their parts
+        like_one = energies[0] >= min(energies[2 * k + 1], energies[2 * k + 2]) - PAIR_ENERGY
+        if not single or (sure[0] >= SURE and like_one) or worst[k] <= sure[0]:
             return [piece]
     left, right = options[k][1]
     return split(left, line, page, depth + 1) + split(right, line, page, depth + 1)

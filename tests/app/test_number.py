@@ -149,3 +149,13 @@ def test_an_image_of_many_overlapping_lines_is_refused_within_the_budget(client,
     assert 0 < len(calls) <= segment.MAX_READS and sum(calls) <= segment.MAX_READ_PIXELS
     # each input is made from ink shrunk to MAX_HEIGHT high: no crop as large as the image
     assert max(calls) <= segment.MAX_HEIGHT * 2048
+
+
+@pytest.mark.parametrize("digits, gap", [("8642", -8), ("3838", 0), ("9012", -4)])
+def test_two_touching_digits_read_surely_as_one_are_cut(client, pen_digits, digits, gap) -> None:
+    """A pair read as one digit with more than 90% (the 6 and 4 as a 4, the 3 and 8 as a 0) looks less
+    like a digit than its parts (its energy is lower by more than PAIR_ENERGY): it is cut (before:
+    842, 308, 992)."""
+    image = number_image(pen_digits, digits, gap=gap)
+    response = client.post("/predict/number", content=png(image), headers={"content-type": "image/png"})
+    check_number(response.json(), digits, image.size)

@@ -1,6 +1,7 @@
 """Reading a row of digits: cut one drawing's ink into digits, left to right.
 
-The ink's connected components (model/components.py) are the starting pieces. Measured against the
+The ink's connected components (model/components.py) are the starting pieces, or, when the client
+sent its strokes, the ink of each group of strokes (model/stroke_groups.py). Measured against the
 line height ``h`` (the median height of the tall components: a whole digit is tall, a bar or a dot
 is not), four rules make digits of them; docs/numbers.md shows each at work:
 
@@ -13,11 +14,9 @@ is not), four rules make digits of them; docs/numbers.md shows each at work:
    (the bar of a 7, the flag of a 5, the two strokes of a 4 all lie over their digit's body). When
    both are tall and they overlap by at least ASK of the narrower width, the network decides: joined
    if it reads the whole at least as confidently as the least confident part.
-3. Splits: a piece wider than FORCE times its height holds several digits (touching ones); it is cut
-   at the column of least ink, of those that leave each part at least MIN_PART * h wide, the
-   network choosing among the CUTS best columns. A narrower piece wider than TRY times its height
-   is cut too if the network reads the whole with less than SURE confidence and both parts with
-   more than the whole. Parts are split again in the same way.
+3. Splits (model/splits.py): a piece much wider than high holds several digits and is cut where its
+   ink is thinnest; a piece about as wide as high is cut when the network reads its parts better
+   than the whole and the whole is not sure, or looks less like a digit than its parts.
 4. Each digit's ink (its own pixels and their anti-aliased edge, GROW pixels around them) goes
    through ``to_mnist`` on its own: its crop is its own ink's, so a thin 1 stays thin.
 
@@ -45,26 +44,21 @@ from model.pieces import (
     Read,
     as_box,
     confidence,
-    cut,
     gap,
     merge,
     overlap,
     piece_of,
-    scores,
     shrink,
     tight,
     vector,
 )
 from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS
+from model.splits import SURE, TALL, split
 
 MAX_COMPONENTS = 64
 COVERED = 0.9  # the share of the ink that the strokes' groups must hold to be used
 SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
-FORCE, TRY, SURE = 1.3, 0.7, 0.9
-PAIR_ENERGY = 2.0  # chosen on the held-out model's own writers (docs/numbers.md)
-MIN_PART, CUTS = 0.15, 3
-TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
 # the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
 MAX_HEIGHT = 280
 # the page's four-digit numbers make 5-40 inputs over at most ~0.3 M pixels (docs/numbers.md)
@@ -183,40 +177,3 @@ def _belong_together(a: Piece, b: Piece, line: float, page: Page) -> bool:
         return False
     sure = confidence([merge(a, b), a, b], page)
     return sure[0] >= SURE or sure[0] >= min(sure[1], sure[2])
-
-
-def split(piece: Piece, line: float, page: Page, depth: int = 0) -> list[Piece]:
-    """Rule 3: a piece wider than a digit, cut where the ink is thinnest, again in each part."""
-    if depth > 8 or piece.width <= TRY * piece.height or piece.height < TALL * line:
-        return [piece]
-    options = cuts(piece, line)
-    if not options:
-        return [piece]
-    sure, energies = scores([piece] + [half for _, pair in options for half in pair], page)
-    worst = np.minimum(sure[1::2], sure[2::2])  # the least confident part of each option
-    k = int(np.argmax(worst))
-    if piece.width <= FORCE * piece.height:  # as wide as a wide digit: the network decides
-        single = int(np.count_nonzero(np.diff(piece.mask[:, options[k][0]].astype(np.int8)) == 1)) <= 1
-        # two digits read as one are often read surely, but look less like a digit than their parts
-        like_one = energies[0] >= min(energies[2 * k + 1], energies[2 * k + 2]) - PAIR_ENERGY
-        if not single or (sure[0] >= SURE and like_one) or worst[k] <= sure[0]:
-            return [piece]
-    left, right = options[k][1]
-    return split(left, line, page, depth + 1) + split(right, line, page, depth + 1)
-
-
-def cuts(piece: Piece, line: float) -> list[tuple[int, tuple[Piece, Piece]]]:
-    """Up to CUTS columns of least ink that leave two tall parts at least MIN_PART * line wide."""
-    margin = max(1, int(MIN_PART * line))
-    if piece.width <= 2 * margin:
-        return []
-    inner = np.arange(margin, piece.width - margin)
-    order = inner[np.argsort(piece.mask.sum(axis=0)[inner], kind="stable")]
-    options = []
-    for column in order[: 4 * CUTS]:
-        left, right = cut(piece, int(column))
-        if min(left.height, right.height) >= TALL * line:
-            options.append((int(column), (left, right)))
-        if len(options) == CUTS:
-            break
-    return options

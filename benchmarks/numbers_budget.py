@@ -4,7 +4,8 @@ Each reading gets model/segment.py's default budget (MAX_READS network inputs ov
 pixels of crops); the table gives the inputs made, their pixels and the seconds of one core, for
 numbers_eval's numbers (four pen digits, as the page sends them and at twice that size) and for
 images of thin parallel slanted lines, every pair of which may lie over one another (the audit's
-request: 64 lines on 2048x2048). docs/numbers.md, Limits, holds a run.
+request: 64 lines on 2048x2048), and the most strokes a request may send with an image (grouped and
+drawn again before the reading: app/number_strokes.py). docs/numbers.md, Limits, holds a run.
 
     .venv/bin/python benchmarks/numbers_budget.py [--numbers 100]
 """
@@ -12,6 +13,7 @@ request: 64 lines on 2048x2048). docs/numbers.md, Limits, holds a run.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -25,11 +27,14 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from app.images import to_ink  # noqa: E402
+from app.number_strokes import stroke_pieces  # noqa: E402
 from app.pendigits import parse  # noqa: E402
 from app.predictor import Predictor  # noqa: E402
+from app.schemas.feedback import MAX_POINTS, MAX_STROKES  # noqa: E402
 from benchmarks.holdout_model import PEN_FILE  # noqa: E402
 from benchmarks.numbers_eval import GAPS, TOUCHING, draw, make_number  # noqa: E402
 from model.budget import Budget, OverBudgetError  # noqa: E402
+from model.novelty import logits  # noqa: E402
 from model.segment import MAX_READ_PIXELS, MAX_READS, segment  # noqa: E402
 
 LINES = [(2048, 2048, 64, 24, 600), (2048, 2048, 64, 16, 1000), (2048, 280, 64, 16, 1000),
@@ -44,12 +49,38 @@ def lines(width: int, height: int, count: int, spacing: int, slant: int) -> Imag
     return image
 
 
-def cost(predictor: Predictor, image: Image.Image) -> tuple[int, int, float, str]:
-    """(inputs made, their pixels, seconds, how it ended) for one reading with the default budget."""
+def line_strokes(width: int, height: int, count: int, spacing: int, slant: int) -> list[list[list[float]]]:
+    """The strokes of ``lines``' lines, MAX_POINTS / MAX_STROKES points each (canvas = image)."""
+    per = MAX_POINTS // MAX_STROKES
+    return [[[spacing * k + slant * t, (height - 1) * t] for t in np.linspace(0, 1, per)]
+            for k in range(min(count, MAX_STROKES))]
+
+
+def zigzags(width: int, height: int) -> list[list[list[float]]]:
+    """MAX_STROKES strokes of MAX_POINTS / MAX_STROKES points, each zigzagging across the whole image."""
+    per = MAX_POINTS // MAX_STROKES
+    return [[[width * t, height * (i % 2)] for i, t in enumerate(np.linspace(0, 1, per))]
+            for _ in range(MAX_STROKES)]
+
+
+def blot(width: int, height: int) -> Image.Image:
+    """An image inked all over but for a margin: the widest pen the strokes can be drawn with."""
+    image = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(image).rectangle((8, 8, width - 9, height - 9), fill=0)
+    return image
+
+
+def cost(predictor: Predictor, image: Image.Image,
+         strokes: list[list[list[float]]] | None = None) -> tuple[int, int, float, str]:
+    """(inputs made, their pixels, seconds, how it ended) for one reading with the default budget;
+    ``strokes`` (in the image's pixels) are grouped and drawn again first, as the route does."""
     budget = Budget(MAX_READS, MAX_READ_PIXELS)
     start = time.perf_counter()
     try:
-        ended = f"read, {len(segment(to_ink(image), predictor.network.predict_proba, budget))} digits"
+        ink = to_ink(image)
+        owned = stroke_pieces(strokes, image.height, ink) if strokes else None
+        read = functools.partial(logits, predictor.network)
+        ended = f"read, {len(segment(ink, read, budget, owned))} digits"
     except OverBudgetError:
         ended = "refused (422)"
     return budget.steps, budget.pixels, time.perf_counter() - start, ended
@@ -80,6 +111,14 @@ def main() -> None:
         w, h, n, spacing, slant = shape
         print(f"| {n} lines {w}x{h}, {spacing} px apart, slanting {slant} px | {steps} | {pixels:,} | "
               f"{seconds:.2f} | {ended} |")
+    per = MAX_POINTS // MAX_STROKES
+    for name, image, strokes in [
+        (f"{LINES[3][2]} lines 2048x280 with their strokes, {per} points each", lines(*LINES[3]),
+         line_strokes(*LINES[3])),
+        (f"2048x280 inked but for its edge, {MAX_STROKES} strokes of {per} points across it", blot(2048, 280),
+         zigzags(2048, 280))]:
+        steps, pixels, seconds, ended = cost(predictor, image, strokes)
+        print(f"| {name} | {steps} | {pixels:,} | {seconds:.2f} | {ended} |")
 
 
 if __name__ == "__main__":

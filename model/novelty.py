@@ -49,6 +49,11 @@ def logits_and_probabilities(network: Network, x: Array) -> tuple[Array, Array]:
     return z, a
 
 
+def logits(network: Network, x: Array) -> Array:
+    """The network's logits z (N, K) for inputs x (N, 784): what ``model.segment`` reads with."""
+    return logits_and_probabilities(network, x)[0]
+
+
 def energy_threshold(energies: Array, refuse: float) -> float:
     """The energy below which a share ``refuse`` of these (real digits') energies lie."""
     if not 0.0 < refuse < 0.5:

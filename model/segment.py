@@ -1,6 +1,7 @@
 """Reading a row of digits: cut one drawing's ink into digits, left to right.
 
-The ink's connected components (model/components.py) are the starting pieces. Measured against the
+The ink's connected components (model/components.py) are the starting pieces, or, when the client
+sent its strokes, the ink of each group of strokes (model/stroke_groups.py). Measured against the
 line height ``h`` (the median height of the tall components: a whole digit is tall, a bar or a dot
 is not), four rules make digits of them; docs/numbers.md shows each at work:
 
@@ -13,11 +14,9 @@ is not), four rules make digits of them; docs/numbers.md shows each at work:
    (the bar of a 7, the flag of a 5, the two strokes of a 4 all lie over their digit's body). When
    both are tall and they overlap by at least ASK of the narrower width, the network decides: joined
    if it reads the whole at least as confidently as the least confident part.
-3. Splits: a piece wider than FORCE times its height holds several digits (touching ones); it is cut
-   at the column of least ink, of those that leave each part at least MIN_PART * h wide, the
-   network choosing among the CUTS best columns. A narrower piece wider than TRY times its height
-   is cut too if the network reads the whole with less than SURE confidence and both parts with
-   more than the whole. Parts are split again in the same way.
+3. Splits (model/splits.py): a piece much wider than high holds several digits and is cut where its
+   ink is thinnest; a piece about as wide as high is cut when the network reads its parts better
+   than the whole and the whole is not sure, or looks less like a digit than its parts.
 4. Each digit's ink (its own pixels and their anti-aliased edge, GROW pixels around them) goes
    through ``to_mnist`` on its own: its crop is its own ink's, so a thin 1 stays thin.
 
@@ -27,132 +26,102 @@ crop is larger than MAX_HEIGHT x the image's width; a pair of pieces the rules k
 asked about again; and every ``to_mnist`` call is counted against a ``Budget`` (MAX_READS calls,
 MAX_READ_PIXELS pixels of crops), past which the reading stops with ``OverBudgetError``.
 
-``read`` is the network: (n, 784) inputs -> (n, 10) probabilities. NumPy only, like the rest of model/.
+``read`` is the network: (n, 784) inputs -> (n, 10) logits. NumPy only, like the rest of model/.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
 from model.budget import Budget
-from model.components import Components, components
-from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS, to_mnist
+from model.components import components
+from model.pieces import (
+    Digit,
+    Page,
+    Piece,
+    Read,
+    as_box,
+    confidence,
+    gap,
+    merge,
+    overlap,
+    piece_of,
+    shrink,
+    tight,
+    vector,
+)
+from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS
+from model.splits import SURE, TALL, split
 
-Read = Callable[[np.ndarray], np.ndarray]
 MAX_COMPONENTS = 64
+COVERED = 0.9  # the share of the ink that the strokes' groups must hold to be used
 SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
-FORCE, TRY, SURE = 1.3, 0.7, 0.9
-MIN_PART, CUTS = 0.15, 3
-TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
-GROW = 2
 # the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
 MAX_HEIGHT = 280
 # the page's four-digit numbers make 5-40 inputs over at most ~0.3 M pixels (docs/numbers.md)
 MAX_READS, MAX_READ_PIXELS = 256, 1 << 23
 
 
-@dataclass(frozen=True)
-class Page:
-    """The ink being read, the network, and the budget every input made from the ink is counted on."""
-
-    ink: np.ndarray  # (H, W) in [0, 1]
-    read: Read
-    budget: Budget
-
-
-@dataclass(frozen=True)
-class Digit:
-    """One digit found: ``box`` [x0, y0, x1, y1) of its ink in the image, and the network's input."""
-
-    box: tuple[int, int, int, int]
-    vector: np.ndarray
-
-
-@dataclass
-class Piece:
-    """Ink that may be a digit: a box and a mask of its own pixels inside that box."""
-
-    box: np.ndarray  # [x0, y0, x1, y1), int
-    mask: np.ndarray  # (y1 - y0, x1 - x0) bool
-
-    @property
-    def width(self) -> int:
-        return int(self.box[2] - self.box[0])
-
-    @property
-    def height(self) -> int:
-        return int(self.box[3] - self.box[1])
-
-
-def segment(ink: np.ndarray, read: Read, budget: Budget | None = None) -> list[Digit]:
+def segment(ink: np.ndarray, read: Read, budget: Budget | None = None,
+            owned: Sequence[Piece] | None = None) -> list[Digit]:
     """The digits of ``ink`` (H, W) in [0, 1], left to right; [] when it is blank.
 
-    Raises ``OverBudgetError`` past ``budget`` (default: MAX_READS inputs over MAX_READ_PIXELS pixels),
-    or whatever its ``check`` raises."""
-    factor = -(-ink.shape[0] // MAX_HEIGHT)  # the smallest whole factor bringing it to MAX_HEIGHT
+    ``owned``: the ink each group of the client's strokes drew (model/stroke_groups.py), boxes and
+    masks in the frame of the ink shrunk by ``shrink_factor(H)``; they are the starting pieces in
+    place of the connected components, unless they miss more than 1 - COVERED of the ink (strokes
+    that are not this drawing's). Raises ``OverBudgetError`` past ``budget`` (default: MAX_READS
+    inputs over MAX_READ_PIXELS pixels), or whatever its ``check`` raises."""
+    factor = shrink_factor(ink.shape[0])
     page = Page(shrink(ink, factor), read, budget or Budget(MAX_READS, MAX_READ_PIXELS))
     limits = np.array(ink.shape[::-1] * 2)
-    return [Digit(_box(np.minimum(np.array(d.box) * factor, limits)), d.vector) for d in _segment(page)]
+    return [Digit(as_box(np.minimum(np.array(d.box) * factor, limits)), d.vector)
+            for d in _segment(page, owned)]
 
 
-def shrink(ink: np.ndarray, factor: int) -> np.ndarray:
-    """``ink`` (H, W) -> (ceil(H / factor), ceil(W / factor)), each pixel the largest of its block."""
-    if factor == 1:
-        return ink
-    h, w = -(-ink.shape[0] // factor) * factor, -(-ink.shape[1] // factor) * factor
-    padded = np.zeros((h, w), dtype=ink.dtype)
-    padded[: ink.shape[0], : ink.shape[1]] = ink
-    return padded.reshape(h // factor, factor, w // factor, factor).max(axis=(1, 3))
+def shrink_factor(height: int) -> int:
+    """The smallest whole factor that brings ink ``height`` pixels high to MAX_HEIGHT or less."""
+    return -(-height // MAX_HEIGHT)
 
 
-def _segment(page: Page) -> list[Digit]:
+def _segment(page: Page, owned: Sequence[Piece] | None) -> list[Digit]:
     ink = page.ink
     mask = ink >= INK_THRESHOLD
     if np.count_nonzero(mask) < MIN_INK_PIXELS:
         return []
-    comps = components(mask)
-    keep = np.argsort(-comps.areas, kind="stable")[:MAX_COMPONENTS]
-    heights = comps.boxes[keep, 3] - comps.boxes[keep, 1]
+    pieces = (owned_pieces(owned, mask) if owned else None) or component_pieces(mask)
+    heights = np.array([p.height for p in pieces])
     line = float(np.median(heights[heights >= TALL * heights.max()]))
-    pieces = [_piece_of(comps, [int(k)]) for k in keep]
     pieces = [p for p in absorb_small(pieces, line) if max(p.width, p.height) >= MIN_EXTENT * ink.shape[0]]
     pieces = join_overlapping(pieces, line, page)
     digits = [part for piece in pieces for part in split(piece, line, page)]
     digits.sort(key=lambda p: p.box[0] + p.box[2])
-    return [Digit(_box(p.box), v) for p in digits if (v := _vector(p, page)) is not None]
+    return [Digit(as_box(p.box), v) for p in digits if (v := vector(p, page)) is not None]
 
 
-def _box(box: np.ndarray) -> tuple[int, int, int, int]:
-    x0, y0, x1, y1 = (int(v) for v in box)
-    return x0, y0, x1, y1
+def component_pieces(mask: np.ndarray) -> list[Piece]:
+    """The MAX_COMPONENTS largest connected pieces of the inked ``mask``."""
+    comps = components(mask)
+    keep = np.argsort(-comps.areas, kind="stable")[:MAX_COMPONENTS]
+    return [piece_of(comps, [int(k)]) for k in keep]
 
 
-def _piece_of(comps: Components, ids: list[int]) -> Piece:
-    boxes = comps.boxes[ids]
-    box = np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
-    window = comps.labels[box[1] : box[3], box[0] : box[2]]
-    return Piece(box, np.isin(window, np.array(ids) + 1))
-
-
-def merge(a: Piece, b: Piece) -> Piece:
-    """One piece holding the ink of both."""
-    box = np.concatenate([np.minimum(a.box[:2], b.box[:2]), np.maximum(a.box[2:], b.box[2:])])
-    mask = np.zeros((box[3] - box[1], box[2] - box[0]), dtype=bool)
-    for p in (a, b):
-        x, y = p.box[:2] - box[:2]
-        mask[y : y + p.height, x : x + p.width] |= p.mask
-    return Piece(box, mask)
-
-
-def gap(a: Piece, b: Piece) -> float:
-    """The distance between two boxes (0 when they overlap)."""
-    dx = max(0, max(a.box[0], b.box[0]) - min(a.box[2], b.box[2]))
-    dy = max(0, max(a.box[1], b.box[1]) - min(a.box[3], b.box[3]))
-    return float(np.hypot(dx, dy))
+def owned_pieces(owned: Sequence[Piece], mask: np.ndarray) -> list[Piece] | None:
+    """The inked pixels of each group's own area (boxed tightly; empty ones left out), or None when
+    the groups together miss more than 1 - COVERED of the inked pixels."""
+    covered = np.zeros_like(mask)
+    pieces = []
+    for p in owned[:MAX_COMPONENTS]:
+        x0, y0, x1, y1 = p.box
+        own = p.mask & mask[y0:y1, x0:x1]
+        covered[y0:y1, x0:x1] |= own
+        if own.any():
+            pieces.append(Piece(np.array(p.box), own))
+    if np.count_nonzero(covered) < COVERED * np.count_nonzero(mask):
+        return None
+    return [tight(p) for p in pieces]
 
 
 def absorb_small(pieces: list[Piece], line: float) -> list[Piece]:
@@ -170,12 +139,6 @@ def absorb_small(pieces: list[Piece], line: float) -> list[Piece]:
         elif max(p.width, p.height) >= SPECK * line:
             big.append(p)
     return big
-
-
-def overlap(a: Piece, b: Piece) -> float:
-    """How much of the narrower piece's column range the other covers, 0 to 1."""
-    shared = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
-    return max(0.0, shared / max(1, min(a.width, b.width)))
 
 
 def join_overlapping(pieces: list[Piece], line: float, page: Page) -> list[Piece]:
@@ -214,87 +177,3 @@ def _belong_together(a: Piece, b: Piece, line: float, page: Page) -> bool:
         return False
     sure = confidence([merge(a, b), a, b], page)
     return sure[0] >= SURE or sure[0] >= min(sure[1], sure[2])
-
-
-def confidence(pieces: list[Piece], page: Page) -> np.ndarray:
-    """The network's top probability for each piece (0 for a piece with no digit-like ink)."""
-    vectors = [_vector(p, page) for p in pieces]
-    inked = [v for v in vectors if v is not None]
-    probs = page.read(np.stack(inked)).max(axis=1) if inked else np.empty(0)
-    out, k = np.zeros(len(pieces)), 0
-    for i, v in enumerate(vectors):
-        if v is not None:
-            out[i], k = probs[k], k + 1
-    return out
-
-
-def cut(piece: Piece, column: int) -> tuple[Piece, Piece]:
-    """The piece's ink left of ``column`` (in the piece's box) and from it on, each boxed tightly."""
-    halves = []
-    for lo, hi in ((0, column), (column, piece.width)):
-        mask = piece.mask[:, lo:hi]
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        x0, y0 = piece.box[0] + lo + cols[0], piece.box[1] + rows[0]
-        box = np.array([x0, y0, piece.box[0] + lo + cols[-1] + 1, piece.box[1] + rows[-1] + 1])
-        halves.append(Piece(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
-    return halves[0], halves[1]
-
-
-def split(piece: Piece, line: float, page: Page, depth: int = 0) -> list[Piece]:
-    """Rule 3: a piece wider than a digit, cut where the ink is thinnest, again in each part."""
-    if depth > 8 or piece.width <= TRY * piece.height or piece.height < TALL * line:
-        return [piece]
-    options = cuts(piece, line)
-    if not options:
-        return [piece]
-    sure = confidence([piece] + [half for _, pair in options for half in pair], page)
-    worst = np.minimum(sure[1::2], sure[2::2])  # the least confident part of each option
-    k = int(np.argmax(worst))
-    if piece.width <= FORCE * piece.height:  # as wide as a wide digit: the network decides
-        single = int(np.count_nonzero(np.diff(piece.mask[:, options[k][0]].astype(np.int8)) == 1)) <= 1
-        if not single or sure[0] >= SURE or worst[k] <= sure[0]:
-            return [piece]
-    left, right = options[k][1]
-    return split(left, line, page, depth + 1) + split(right, line, page, depth + 1)
-
-
-def cuts(piece: Piece, line: float) -> list[tuple[int, tuple[Piece, Piece]]]:
-    """Up to CUTS columns of least ink that leave two tall parts at least MIN_PART * line wide."""
-    margin = max(1, int(MIN_PART * line))
-    if piece.width <= 2 * margin:
-        return []
-    inner = np.arange(margin, piece.width - margin)
-    order = inner[np.argsort(piece.mask.sum(axis=0)[inner], kind="stable")]
-    options = []
-    for column in order[: 4 * CUTS]:
-        left, right = cut(piece, int(column))
-        if min(left.height, right.height) >= TALL * line:
-            options.append((int(column), (left, right)))
-        if len(options) == CUTS:
-            break
-    return options
-
-
-def _vector(piece: Piece, page: Page) -> np.ndarray | None:
-    """The piece's ink with its anti-aliased edge (GROW pixels around its own), in MNIST form."""
-    ink = page.ink
-    h, w = ink.shape
-    x0, y0 = max(0, piece.box[0] - GROW), max(0, piece.box[1] - GROW)
-    x1, y1 = min(w, piece.box[2] + GROW), min(h, piece.box[3] + GROW)
-    page.budget.spend(int((y1 - y0) * (x1 - x0)))
-    own = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    own[piece.box[1] - y0 : piece.box[3] - y0, piece.box[0] - x0 : piece.box[2] - x0] = piece.mask
-    own = grow(own, GROW)
-    return to_mnist(np.where(own, ink[y0:y1, x0:x1], 0.0).astype(np.float32))
-
-
-def grow(mask: np.ndarray, steps: int) -> np.ndarray:
-    """``mask`` grown by ``steps`` pixels across sides (a diamond): it takes in the ink's soft edge."""
-    for _ in range(steps):
-        out = mask.copy()
-        out[1:] |= mask[:-1]
-        out[:-1] |= mask[1:]
-        out[:, 1:] |= mask[:, :-1]
-        out[:, :-1] |= mask[:, 1:]
-        mask = out
-    return mask

@@ -5,10 +5,13 @@
 (() => {
   const EXPORT_WIDTH = 350;     // the PNG sent: the 700x280 pad at half size, as the digit pad is sent
   const THROTTLE_MS = 150;      // while drawing, at most one request per this interval
+  // what /predict/number takes with the image (app/schemas/number.py); past it the image goes alone
+  const MAX_STROKES = 64, MAX_POINTS = 10000;
 
   const section = document.getElementById("number-mode");
   const overlay = document.getElementById("number-boxes");
   const valueEl = document.getElementById("number-value");
+  const runnerUpEl = document.getElementById("number-runner-up");
   const statusEl = document.getElementById("number-status");
   const undoButton = document.getElementById("number-undo");
   const clearButton = document.getElementById("number-clear");
@@ -62,9 +65,13 @@
   async function send() {
     if (pad.strokes.length === 0) return show({ number: "", digits: [] }, EXPORT_WIDTH);
     try {
-      const body = await pad.exportPng(EXPORT_WIDTH);
+      const image = await dataUrl(await pad.exportPng(EXPORT_WIDTH));
+      const strokes = pad.strokeList();
+      const fits = strokes.length <= MAX_STROKES && strokes.flat().length <= MAX_POINTS;
+      // the strokes tell the server which ink is whose: digits that touch stay apart
       const response = await fetch("/predict/number", {
-        method: "POST", headers: { "Content-Type": "image/png" }, body,
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(fits ? { image, strokes } : { image }),
       });
       const answer = await response.json();
       if (!response.ok) throw new Error(answer.detail || `HTTP ${response.status}`);
@@ -73,6 +80,15 @@
     } catch (error) {
       statusEl.textContent = `Could not read the drawing: ${error.message}`;
     }
+  }
+
+  function dataUrl(blob) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(blob);
+    });
   }
 
   // Boxes come in the sent image's pixels: scaled back to the pad's logical 700x280.
@@ -92,6 +108,13 @@
     }
     overlay.dataset.count = String(answer.digits.length);
     valueEl.textContent = answer.number || "–";
+    valueEl.title = answer.number ? `${Math.round(answer.confidence * 100)}% sure` : "";
+    // a close second reading is named, so that the writer can see what else it could be
+    runnerUpEl.hidden = !answer.runner_up;
+    runnerUpEl.textContent = answer.runner_up
+      ? `or ${answer.runner_up}? (${Math.round(answer.confidence * 100)}% against ` +
+        `${Math.round(answer.runner_up_confidence * 100)}%)`
+      : "";
     if (answer.model_version) document.getElementById("model-version").textContent = answer.model_version;
     valueEl.dataset.value = answer.number;
   }

@@ -69,7 +69,7 @@ def body_doc(json_schema: type[BaseModel], images: bool = True) -> dict[str, Any
 
 async def read_drawing(request: Request, pixels: bool = True) -> Drawings:
     """One drawing, in any of the forms (``pixels=False``: an image only)."""
-    media_type = _media_type(request)
+    media_type = body_type(request)
     if media_type == "application/json":
         body = await json_body(request, PredictRequest)
         if body.pixels is not None:
@@ -86,7 +86,7 @@ async def read_drawing(request: Request, pixels: bool = True) -> Drawings:
 
 async def read_drawings(request: Request) -> Drawings:
     """Up to MAX_BATCH drawings: JSON ``images`` or ``pixels``, or several multipart ``file`` fields."""
-    media_type = _media_type(request)
+    media_type = body_type(request)
     if media_type == "application/json":
         body = await json_body(request, BatchRequest)
         if body.pixels is not None:
@@ -143,7 +143,7 @@ def _open_then(work: Callable[[Sequence[Image.Image]], T], max_pixels: int, imag
     return work(open_images(images, max_pixels))
 
 
-def _media_type(request: Request) -> str:
+def body_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
@@ -159,7 +159,7 @@ async def json_body(request: Request, schema: type[BaseModel]) -> Any:
 
 async def json_bytes(request: Request) -> bytes:
     """The body of a request that must be JSON (415 if it says it is not), not parsed yet."""
-    if _media_type(request) != "application/json":
+    if body_type(request) != "application/json":
         raise HTTPException(415, "send the body as application/json")
     return await request.body()
 

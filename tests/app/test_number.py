@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from app.pendigits import parse
 from app.strokes import PAGE, fit_height, ink_width, png, render_canvas
-from model import segment
+from model import pieces, segment
 from model.preprocess import to_mnist
 from tests.app.test_api import check_answer, huge_png_header
 
@@ -85,7 +85,8 @@ def test_blank_is_no_number(client) -> None:
     blank = png(Image.new("L", (350, 140), 255))
     response = client.post("/predict/number", content=blank, headers={"content-type": "image/png"})
     assert response.status_code == 200
-    assert response.json() == {"number": "", "digits": [], "model_version": "default"}
+    assert response.json() == {"number": "", "digits": [], "model_version": "default", "confidence": 1.0,
+                               "runner_up": None, "runner_up_confidence": None}
 
 
 @pytest.mark.parametrize(
@@ -139,7 +140,7 @@ def test_an_image_of_many_overlapping_lines_is_refused_within_the_budget(client,
             raise AssertionError(f"{len(calls)} inputs made and counting")
         return to_mnist(ink)
 
-    monkeypatch.setattr(segment, "to_mnist", counted)
+    monkeypatch.setattr(pieces, "to_mnist", counted)
     data = slanted_lines()
     assert len(data) < 40_000  # a small request (the audit's, saved more tightly: 17.7 KB)
     response = client.post("/predict/number", content=data, headers={"content-type": "image/png"})
@@ -148,3 +149,13 @@ def test_an_image_of_many_overlapping_lines_is_refused_within_the_budget(client,
     assert 0 < len(calls) <= segment.MAX_READS and sum(calls) <= segment.MAX_READ_PIXELS
     # each input is made from ink shrunk to MAX_HEIGHT high: no crop as large as the image
     assert max(calls) <= segment.MAX_HEIGHT * 2048
+
+
+@pytest.mark.parametrize("digits, gap", [("8642", -8), ("3838", 0), ("9012", -4)])
+def test_two_touching_digits_read_surely_as_one_are_cut(client, pen_digits, digits, gap) -> None:
+    """A pair read as one digit with more than 90% (the 6 and 4 as a 4, the 3 and 8 as a 0) looks less
+    like a digit than its parts (its energy is lower by more than PAIR_ENERGY): it is cut (before:
+    842, 308, 992)."""
+    image = number_image(pen_digits, digits, gap=gap)
+    response = client.post("/predict/number", content=png(image), headers={"content-type": "image/png"})
+    check_number(response.json(), digits, image.size)

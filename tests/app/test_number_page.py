@@ -23,13 +23,14 @@ def writer_digits(pendigits_file) -> dict[int, list[list[tuple[int, int]]]]:
     return found
 
 
-def layout(writer_digits, digits: str, height: float = 130) -> list[list[tuple[float, float]]]:
-    """The digits' strokes in a row on the pad, in its logical coordinates."""
+def layout(writer_digits, digits: str, height: float = 130,
+           gap: float = 35) -> list[list[tuple[float, float]]]:
+    """The digits' strokes in a row on the pad, ``gap`` apart, in its logical coordinates."""
     strokes, x = [], 40.0
     for ch in digits:
         placed = fit_height(writer_digits[int(ch)], height, 18, (x, (PAD_H - height) / 2))
         strokes += placed
-        x += ink_width(placed, 18) + 35
+        x += ink_width(placed, 18) + gap
     assert x < PAD_W
     return strokes
 
@@ -126,3 +127,42 @@ def touch_stroke_on_pad(page, points) -> None:
     page.wait_for_timeout(200)
     send("touchMove", *pad_point(page, *points[-1]))  # a fast drag flings; one more move at rest stops it
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_the_page_sends_its_strokes_touching_digits_stay_apart(browser, live_server, writer_digits) -> None:
+    """Number mode posts JSON: the PNG as a data URL and the pad's strokes (before: the PNG alone,
+    from which these crossing 7 and 3 are one piece, read 780)."""
+    page, _ = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
+    page.get_by_test_id("mode-number").click()
+    strokes = layout(writer_digits, "7360", height=182, gap=-8)
+    with page.expect_request("**/predict/number") as sent:
+        mouse_strokes(page, strokes)
+    wait_idle(page)
+    body = sent.value.post_data_json
+    assert body["image"].startswith("data:image/png;base64,")
+    assert 1 <= len(body["strokes"]) <= len(strokes)
+    assert all(len(point) == 2 for stroke in body["strokes"] for point in stroke)
+    assert shown(page) == ("7360", 4)
+    page.screenshot(path=str(SHOTS / "number-touching-7360.png"))
+
+
+def test_a_close_second_reading_is_shown(browser, live_server, writer_digits) -> None:
+    """A stroke between a 1 and a 7 (a short bar) between a 2 and a 5: the page names the other
+    reading beside the number; a plain 2026 names none."""
+    page, _ = open_page(browser, live_server, viewport={"width": 1100, "height": 800})
+    page.get_by_test_id("mode-number").click()
+    one_or_seven = [[(32, 0), (100, 0), (85, 200)]]
+    with page.expect_response("**/predict/number"):
+        mouse_strokes(page, layout({**writer_digits, 1: one_or_seven}, "215", height=182, gap=40))
+    wait_idle(page)
+    value, _ = shown(page)
+    runner_up = page.get_by_test_id("number-runner-up")
+    assert runner_up.is_visible()
+    assert {value, runner_up.inner_text().split()[1].rstrip("?")} == {"215", "275"}
+    page.screenshot(path=str(SHOTS / "number-runner-up.png"))
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    with page.expect_response("**/predict/number"):
+        mouse_strokes(page, layout(writer_digits, "2026"))
+    wait_idle(page)
+    assert shown(page)[0] == "2026" and runner_up.is_hidden()

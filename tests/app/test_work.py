@@ -14,7 +14,7 @@ import numpy as np
 
 from app import numbers
 from app.settings import Settings
-from model import segment
+from model import pieces, segment
 from tests.app.conftest import WEIGHTS, drawn_one, serving
 from tests.app.test_number import slanted_lines
 
@@ -65,7 +65,7 @@ class Watch:
 def watched(monkeypatch, gate: threading.Event) -> Iterator[Watch]:
     watch = Watch(gate)
     monkeypatch.setattr(numbers, "segment", watch.wrap(segment.segment))
-    monkeypatch.setattr(segment, "to_mnist", watch.gated(segment.to_mnist))
+    monkeypatch.setattr(pieces, "to_mnist", watch.gated(pieces.to_mnist))
     yield watch
 
 

@@ -21,4 +21,8 @@ def test_a_few_numbers_with_gaps_and_touching(pendigits_file, capsys, tmp_path) 
         result = json.loads(capsys.readouterr().out)
         assert result["numbers"] == 6 and 0 <= result["exact"] <= result["digit_accuracy"] <= 1
         assert result["touching"] == bool(extra) and len(result["writers"]) == 30
+        # digits of the numbers whose count was read right, each also read drawn alone
+        assert result["digits_compared"] == 4 * round(result["right_count"] * 6)
+        assert 0 <= result["digit_inside"] <= 1 and 0 <= result["digit_alone"] <= 1
+        assert result["runner_up_right"] <= 1 - result["exact"] and 0 <= result["exact_when_sure"] <= 1
     assert errors.stat().st_size > 0

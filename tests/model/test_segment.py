@@ -11,9 +11,10 @@ H, W, PEN = 140, 400, 9.0
 
 
 def sure_stub(x: np.ndarray) -> np.ndarray:
+    """Logits whose softmax is 90% for a 0 (log-probabilities: every piece looks alike, energy 0)."""
     probs = np.full((len(x), 10), (1 - SURE) / 9)
     probs[:, 0] = SURE
-    return probs
+    return np.log(probs)
 
 
 def draw(*strokes: list[tuple[float, float]], width: float = W, pen: float = PEN) -> np.ndarray:
@@ -112,7 +113,7 @@ def less_sure_of_more_ink(x: np.ndarray) -> np.ndarray:
     probs = np.zeros((len(x), 10))
     probs[:, 0] = 1 / (1 + x.sum(axis=1) / 50)
     probs[:, 1] = 1 - probs[:, 0]
-    return probs
+    return np.log(np.maximum(probs, 1e-12))  # as logits
 
 
 def many_tall_strokes(count: int = 25) -> np.ndarray:

@@ -67,7 +67,7 @@ def test_a_page_sized_canvas_height_scales_the_strokes(client, pen_digits) -> No
 
 @pytest.mark.parametrize("fields, message", [
     (dict(strokes=[[[10, 10]]] * 65), "at most 64 items"),
-    (dict(strokes=[[[10, 10]] * 5001] * 2), "more than 10,000 points"),
+    (dict(strokes=[[[10, 10]] * (MAX_POINTS // 2 + 1)] * 2), f"more than {MAX_POINTS:,} points"),
     (dict(strokes=[[[10, 5000]]]), "not a point [x, y] of numbers from -2048 to 4096"),
     (dict(strokes=[[[10]]]), "not a point"),
     (dict(strokes=[[[10, True]]]), "not a point"),

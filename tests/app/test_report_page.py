@@ -62,8 +62,9 @@ def test_the_compare_view_shows_the_serving_version_beside_the_new_one(browser, 
     page.screenshot(path=str(SHOTS / "compare-1280x800.png"))
     page.get_by_test_id("compare").screenshot(path=str(SHOTS / "compare-card.png"))
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than the screen
-    page.wait_for_function("document.documentElement.scrollWidth <= 390")
+    # functions, not expressions: an expression is evaluated as a string, which the page's CSP forbids
+    page.wait_for_function("() => document.documentElement.scrollWidth <= 390")
     bars = "document.querySelector('[data-testid=digit-bars]')"
-    page.wait_for_function(f"Number({bars}.dataset.drawnWidth) < 390")  # drawn again to fit
+    page.wait_for_function(f"() => Number({bars}.dataset.drawnWidth) < 390")  # drawn again to fit
     page.get_by_test_id("compare").screenshot(path=str(SHOTS / "compare-390x844.png"))
     assert all(u.startswith(url) or u.startswith("data:") for u in requests)

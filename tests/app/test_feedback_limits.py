@@ -12,7 +12,6 @@ import base64
 import io
 import json
 import sqlite3
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from app.settings import Settings
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, drawn_one, serving
 from tests.app.test_feedback import SEVEN, UNLIMITED, app_client, body, drawing
 from tests.postgres import Cluster
+from tests.waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -100,10 +100,7 @@ def test_predictions_go_on_while_the_database_does_not_answer(
 
 def wait_for(answers: list[httpx.Response], count: int, timeout: float = 30) -> list[httpx.Response]:
     """The first ``count`` answers, once they have come (a deadline as a guard only)."""
-    deadline = time.monotonic() + timeout
-    while len(answers) < count:
-        assert time.monotonic() < deadline, f"{len(answers)} answers of {count}"
-        time.sleep(0.02)
+    wait_until(lambda: len(answers) >= count, timeout, f"{count} answers")
     return answers[:count]
 
 

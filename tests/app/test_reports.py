@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from model.mnist import load_mnist
 from model.serialize import load_model
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
 from tests.app.test_feedback import TINY_RUN, UNLIMITED, accepted_ones, app_client, wait_until_ended
+from tests.waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -87,13 +87,8 @@ def test_a_run_stores_its_report_with_its_version(made: Home, mnist_dir: Path) -
 
 
 def wait_for_default(home: Path) -> dict:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        value = reports._get(Store(home), reports.DEFAULT_KEY)
-        if value:
-            return json.loads(value)
-        time.sleep(0.1)
-    raise AssertionError("the shipped model's report was not stored")
+    wait_until(lambda: reports._get(Store(home), reports.DEFAULT_KEY), 120, "the default report stored")
+    return json.loads(reports._get(Store(home), reports.DEFAULT_KEY))
 
 
 def test_the_shipped_models_report_is_made_at_start_once(made: Home, mnist_dir: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from app import run_control, training_job
 from app.store import Store
+from tests.waiting import wait_until
 
 # A stand-in for a run's process: exits 7 when SIGUSR1 arrives, 0 after 20 s otherwise
 WAITS_FOR_SIGUSR1 = """
@@ -52,10 +53,7 @@ def test_a_run_that_cannot_read_its_data_ends_as_failed_saying_why(tmp_path: Pat
     assert run["status"] == "failed" and "DataError" in run["reason"] and "no-mnist" in run["reason"]
     assert store.events_after(run_id, 0)[-1][1] == "failed"
     output = tmp_path / f"run-{run_id}.log"  # what the process printed: kept only if it said anything
-    deadline = time.monotonic() + 30
-    while output.exists() and output.stat().st_size == 0:
-        assert time.monotonic() < deadline, "an empty run log stays in the state directory"
-        time.sleep(0.05)
+    wait_until(lambda: not output.exists() or output.stat().st_size > 0, 30, "no empty run log")
 
 
 def test_a_run_executed_in_process_leaves_no_heartbeat_thread_behind(tmp_path: Path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,16 +16,9 @@ from app.settings import Settings
 from model import pieces, segment
 from tests.app.conftest import WEIGHTS, drawn_one, serving
 from tests.app.test_number import slanted_lines
+from tests.waiting import wait_until
 
 PNG = {"content-type": "image/png"}
-
-
-def wait_until(condition: Callable[[], bool], guard_s: float = 30.0) -> None:
-    """Return once ``condition()`` holds; the deadline is only a guard against a hang."""
-    deadline = time.monotonic() + guard_s
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.01)
 
 
 class Watch:

@@ -18,12 +18,12 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Request
 
-from app.feedback import FeedbackStore
-from app.metrics import Metrics
+from app.feedback.store import FeedbackStore
+from app.reading.serving import ModelHolder
+from app.reading.work import WorkPools
 from app.settings import Settings
-from app.store import Store
-from app.versions import ModelHolder
-from app.work import WorkPools
+from app.state.store import Store
+from app.web.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Services:
     store: Store
     holder: ModelHolder
     admin_token: str
-    work: WorkPools  # the worker threads, and their slots (app/work.py)
+    work: WorkPools  # the worker threads, and their slots (app/reading/work.py)
     metrics: Metrics
     feedback: FeedbackStore | None = None  # None when feedback is off
     feedback_limiter: anyio.CapacityLimiter | None = None  # /feedback's own threads, with feedback

@@ -19,23 +19,24 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import ClientDisconnect
 
-from app import reports, run_control
-from app.auth import load_or_create_token, require_admin
-from app.db import RefusedValueError, UnavailableError
 from app.deps import Services
-from app.feedback import FeedbackStore
-from app.images import InputError
-from app.limits import BodyLimitMiddleware, InFlightLimitMiddleware
-from app.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
-from app.routes import admin, feedback, health, number, pages, predict
-from app.routes import reports as report_routes
-from app.routes.explain import router as explain_router
-from app.schemas.common import one_error_shape, validation_message
-from app.security import SecurityHeadersMiddleware
+from app.feedback.store import FeedbackStore
+from app.reading.images import InputError
+from app.reading.serving import ModelHolder
+from app.reading.work import WorkPools
+from app.reports import compute as reports
+from app.runs import control as run_control
 from app.settings import STATIC, Settings
-from app.store import Store
-from app.versions import ModelHolder
-from app.work import WorkPools
+from app.state.db import RefusedValueError, UnavailableError
+from app.state.store import Store
+from app.web.auth import load_or_create_token, require_admin
+from app.web.limits import BodyLimitMiddleware, InFlightLimitMiddleware
+from app.web.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
+from app.web.routes import admin, feedback, health, number, pages, predict
+from app.web.routes import reports as report_routes
+from app.web.routes.explain import router as explain_router
+from app.web.schemas.common import one_error_shape, validation_message
+from app.web.security import SecurityHeadersMiddleware
 from model.serialize import load_model
 
 
@@ -149,5 +150,5 @@ def with_one_error_shape(app: FastAPI) -> FastAPI:
 
 async def client_left(request: Request, exc: Exception) -> Response:
     """The client closed its connection before its body was whole: nothing went wrong here, so no
-    traceback, and no answer can reach it; counted as CLIENT_LEFT (app.metrics)."""
+    traceback, and no answer can reach it; counted as CLIENT_LEFT (app.web.metrics)."""
     return Response(status_code=CLIENT_LEFT)

@@ -4,11 +4,11 @@ For each seed, one group of ten pendigits writers (the team's split, as benchmar
 makes it: seed k holds out group k mod 3) plays people the model never saw. Each writer's digits are
 cut at random into two halves: the ``feedback`` half is drawn on the page, the ``test`` half is what
 is scored. A drawing goes the page's way: the writer's strokes are placed on the 280x280 canvas at the
-writer's own size and place with the page's 18 px pen (``app.strokes.place``: the page's coordinates),
+writer's own size and place with the page's 18 px pen (``app.pen.strokes.place``: the page's coordinates),
 drawn as static/app.js draws them (``PAGE``), encoded as PNG and put through the server's
-preprocessing (``app.images.preprocess``).
+preprocessing (``app.reading.images.preprocess``).
 
-The base model is the project's trainer (``model.train.train`` over ``app.training.dataset``) on MNIST
+The base model is the project's trainer (``model.train.train`` over ``app.runs.training.dataset``) on MNIST
 plus the pen digits of the twenty other writers (``load_pen_data(writers=...)``, ``--pen-copies``
 drawings each, as the shipped model learned; ``--pen-copies 0``: MNIST alone, as a server run with
 feedback trains). The base model's misreads in the feedback half, with their strokes in canvas
@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from app.images import preprocess  # noqa: E402
-from app.pen_training import load_pen_data  # noqa: E402
-from app.pendigits import Sample, parse  # noqa: E402
-from app.strokes import PAGE, place, png, render_canvas  # noqa: E402
-from app.training import dataset, feedback_examples  # noqa: E402
+from app.pen.digits import load_pen_data  # noqa: E402
+from app.pen.pendigits import Sample, parse  # noqa: E402
+from app.pen.strokes import PAGE, place, png, render_canvas  # noqa: E402
+from app.reading.images import preprocess  # noqa: E402
+from app.runs.training import dataset, feedback_examples  # noqa: E402
 from benchmarks.holdout_model import FOLDS, PEN_FILE  # noqa: E402
 from model.config import PRESETS  # noqa: E402
 from model.mnist import Mnist, load_mnist  # noqa: E402

@@ -2,8 +2,8 @@
 
 A run trains on a drawing's strokes; the admin reviews the PNG's 28x28. The server keeps a drawing
 only when the two are the same drawing: the strokes drawn where the page drew them
-(``app.pen_training.page_digit``) and the PNG, both preprocessed, must overlap in their ink by
-``app.feedback_intake.MIN_INK_OVERLAP`` (intersection over union of the pixels inked >= 0.3).
+(``app.pen.digits.page_digit``) and the PNG, both preprocessed, must overlap in their ink by
+``app.feedback.intake.MIN_INK_OVERLAP`` (intersection over union of the pixels inked >= 0.3).
 
 Each pen digit (UCI pendigits, real tablet strokes) is put on the page's 280x280 canvas at a random
 size and place, drawn as static/pad.js draws it (ink #111 on white, curves through the midpoints,
@@ -28,11 +28,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.feedback_intake import MIN_INK_OVERLAP, ink_overlap  # noqa: E402
-from app.images import preprocess  # noqa: E402
-from app.pen_training import CANVAS, PAGE_PEN, page_digit  # noqa: E402
-from app.pendigits import parse  # noqa: E402
-from app.strokes import Stroke, place, render_canvas  # noqa: E402
+from app.feedback.intake import MIN_INK_OVERLAP, ink_overlap  # noqa: E402
+from app.pen.digits import CANVAS, PAGE_PEN, page_digit  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402
+from app.pen.strokes import Stroke, place, render_canvas  # noqa: E402
+from app.reading.images import preprocess  # noqa: E402
 
 EXPORT_SIZE = 140  # static/app.js sends the canvas at this size
 

@@ -4,7 +4,7 @@ The shipped model learned from MNIST and all 30 writers of the pendigits file, a
 others, so a figure on "writers the model was not trained on" needs a model of its own. This one is
 made as ``benchmarks/pendigits_cv.py`` makes its models: the writers are split into three groups by
 the same seeded permutation, and the network learns from MNIST plus the pen digits of the two other
-groups (``app/pen_training.py``, ``copies`` drawings each), with the ``default`` preset for
+groups (``app/pen/digits.py``, ``copies`` drawings each), with the ``default`` preset for
 ``epochs`` epochs (the shipped model had 40). The held-out group is then the test.
 
     .venv/bin/python benchmarks/holdout_model.py [--fold 0] [--epochs 15] [--out runs/holdout-fold0.npz]
@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from app.pen_training import load_pen_data  # noqa: E402
-from app.pendigits import parse  # noqa: E402
-from app.training import dataset, run_meta  # noqa: E402
+from app.pen.digits import load_pen_data  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402
+from app.runs.training import dataset, run_meta  # noqa: E402
 from model.config import PRESETS  # noqa: E402
 from model.mnist import load_mnist  # noqa: E402
 from model.serialize import save_model  # noqa: E402

@@ -5,7 +5,7 @@ pixels of crops); the table gives the inputs made, their pixels and the seconds 
 numbers_eval's numbers (four pen digits, as the page sends them and at twice that size) and for
 images of thin parallel slanted lines, every pair of which may lie over one another (the audit's
 request: 64 lines on 2048x2048), and the most strokes a request may send with an image (grouped and
-drawn again before the reading: app/number_strokes.py). docs/numbers.md, Limits, holds a run.
+drawn again before the reading: app/reading/number_strokes.py). docs/numbers.md, Limits, holds a run.
 
     .venv/bin/python benchmarks/numbers_budget.py [--numbers 100]
 """
@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from app.images import to_ink  # noqa: E402
-from app.number_strokes import stroke_pieces  # noqa: E402
-from app.pendigits import parse  # noqa: E402
-from app.predictor import Predictor  # noqa: E402
-from app.schemas.feedback import MAX_POINTS, MAX_STROKES  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402
+from app.reading.images import to_ink  # noqa: E402
+from app.reading.number_strokes import stroke_pieces  # noqa: E402
+from app.reading.predictor import Predictor  # noqa: E402
+from app.web.schemas.feedback import MAX_POINTS, MAX_STROKES  # noqa: E402
 from benchmarks.holdout_model import PEN_FILE  # noqa: E402
 from benchmarks.numbers_eval import GAPS, TOUCHING, draw, make_number  # noqa: E402
 from model.budget import Budget, OverBudgetError  # noqa: E402

@@ -4,14 +4,15 @@ Each number is four digits of one pendigits writer, each scaled to a random heig
 280 px high canvas), set left to right with random gaps of 12-60 px between their inks (``--touching``:
 -10 to 5 px, so that they touch or cross), on a baseline that slopes (up to 3 degrees) and wanders
 (6 px), drawn with the page's pen (18 px, #111 on white, curves through the midpoints). The page sends
-its pad at half size (``--scale 0.5``), so the PNG is drawn so too, then read by ``app.numbers``.
+its pad at half size (``--scale 0.5``), so the PNG is drawn so too, then read by ``app.reading.numbers``.
 
 By default the writers are held out: fold 0 of benchmarks/pendigits_cv.py's split, read by a model
 trained without them (benchmarks/holdout_model.py; made at ``--weights`` if missing, ~8 min).
 ``--shipped`` reads all 30 writers with the shipped model instead, which learned from every one of
 them: a check of the plumbing, not of generalisation.
 
-``--strokes`` sends the strokes with the image, as the page's Number mode does (app/number_strokes.py).
+``--strokes`` sends the strokes with the image, as the page's Number mode does
+(app/reading/number_strokes.py).
 
     .venv/bin/python benchmarks/numbers_eval.py [--numbers 500] [--touching | --gaps LO HI] [--strokes]
                                                 [--shipped] [--errors PNG]
@@ -34,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from app.numbers import NumberReading, read_number  # noqa: E402
-from app.pendigits import Sample, parse  # noqa: E402
-from app.predictor import Predictor  # noqa: E402
-from app.strokes import PAGE, fit_height, ink_width, png, render_canvas  # noqa: E402
+from app.pen.pendigits import Sample, parse  # noqa: E402
+from app.pen.strokes import PAGE, fit_height, ink_width, png, render_canvas  # noqa: E402
+from app.reading.numbers import NumberReading, read_number  # noqa: E402
+from app.reading.predictor import Predictor  # noqa: E402
 from benchmarks.holdout_model import PEN_FILE, held_out_writers, train_holdout  # noqa: E402
 
 HEIGHT, PEN, MARGIN = 280, 18.0, 24  # the page's pad: 280 px high, an 18 px pen

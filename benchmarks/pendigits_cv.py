@@ -2,7 +2,7 @@
 
 The 30 writers of the pendigits file are split into ``--folds`` groups. For each group, two networks
 are trained with the same preset and seed: one on MNIST alone, one on MNIST plus the pen digits of
-the *other* writers (drawn like the canvas, ``--copies`` times each; app/pen_training.py). Both are then
+the *other* writers (drawn like the canvas, ``--copies`` times each; app/pen/digits.py). Both are then
 scored on the held-out group's digits, drawn the page's default way and put through the server's
 preprocessing. The gap between the two is what pen data buys on writers the network never saw.
 
@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from app.pen_training import load_pen_data  # noqa: E402
-from app.pendigits import parse  # noqa: E402
-from app.strokes import render_image  # noqa: E402
+from app.pen.digits import load_pen_data  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402
+from app.pen.strokes import render_image  # noqa: E402
 from model.config import PRESETS  # noqa: E402
 from model.mnist import load_mnist  # noqa: E402
 from model.preprocess import to_mnist  # noqa: E402

@@ -2,7 +2,7 @@
 
 Every pendigits sample (7,494 digits by 30 writers, recorded on a tablet) is drawn the way the web
 page's canvas draws it (``benchmarks.pendigits.render``), encoded as PNG, turned into a 28x28 input
-by ``app.images.preprocess`` exactly as the server does, and classified by a saved network. A
+by ``app.reading.images.preprocess`` exactly as the server does, and classified by a saved network. A
 drawing that preprocessing calls blank ("no digit") counts as wrong.
 
 By default every digit is drawn alike: its longer side spans ``--fill`` of a 280x280 canvas, centred,
@@ -38,9 +38,9 @@ from PIL import Image, ImageDraw  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.images import preprocess  # noqa: E402  (the repository root is on sys.path from here)
-from app.pendigits import Sample, parse  # noqa: E402
-from app.strokes import PAGE, render, render_image  # noqa: E402
+from app.pen.pendigits import Sample, parse  # noqa: E402
+from app.pen.strokes import PAGE, render, render_image  # noqa: E402
+from app.reading.images import preprocess  # noqa: E402  (the repository root is on sys.path from here)
 from model.serialize import load_model  # noqa: E402
 
 NO_DIGIT = -1

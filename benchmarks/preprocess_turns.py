@@ -1,7 +1,7 @@
 """Old against new preprocessing, in turns in one process: image bytes -> the network's 784 inputs.
 
 ``serve_wrk.py`` measures whole requests, where a change of 20 us in a 2 ms request is lost in the
-swings of a shared machine. This script loads two copies of ``app.images`` (and the
+swings of a shared machine. This script loads two copies of ``app.reading.images`` (and the
 ``model.preprocess`` it uses) into one process: the one in ``--old-root`` (e.g. ``git archive HEAD
 app model | tar -x -C /tmp/old``) and this checkout's. For the three image kinds of ``serve_wrk.py``
 (the page's 140x140 PNG, the 280x280 canvas, a 28x28 MNIST PNG) it first checks that both give the
@@ -57,8 +57,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15, help="turns of each tree")
     args = parser.parse_args()
     files = image_files(args.count)
-    trees = {name: import_from(root, "app.images") for name, root in (("old", args.old_root.resolve()),
-                                                                      ("new", ROOT))}
+    roots = (("old", args.old_root.resolve()), ("new", ROOT))
+    trees = {name: import_from(root, "app.reading.images") for name, root in roots}
     print(f"{'kind':<11}{'step':<10}{'old us':>9}{'new us':>9}{'new/old':>9}")
     for kind, datas in files.items():
         # each step's input, made untimed by the same tree: files, decoded images, inks

@@ -9,7 +9,7 @@ Each round trains a tiny run (1 epoch of 500 digits), promotes its version, and 
 request itself (it reads and checks the file and builds the network in the worker that takes it;
 on a host that did not train it, the file comes from the database first), and the moment every
 worker or host answers POST /predict with the new version (the others follow the database: they
-poll it every ``app.versions.POLL_S`` = 0.5 s).
+poll it every ``app.reading.serving.POLL_S`` = 0.5 s).
 
     python benchmarks/promote_latency.py [--rounds 5] [--hosts [--database-url URL]] [--json]
 """

@@ -97,19 +97,20 @@ async def call(app: Any, path: str, body: bytes, content_type: str) -> None:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
-    import app.predictor
-    import app.routes.drawings
+    import app.reading.drawings
+    import app.reading.predictor
     import benchmarks.reference_server as reference
     import model.network
     from app.main import create_app
     from benchmarks.serve_wrk import CONTENT_TYPES, PATHS, bodies
 
     timers = Timers()
-    app.routes.drawings.open_images = timers.wrap("image work", app.routes.drawings.open_images)
-    app.predictor.preprocess = timers.wrap("image work", app.predictor.preprocess)
+    app.reading.drawings.open_images = timers.wrap("image work", app.reading.drawings.open_images)
+    app.reading.predictor.preprocess = timers.wrap("image work", app.reading.predictor.preprocess)
     reference.to_input = timers.wrap("image work", reference.to_input)
     # the forward pass: ours keeps the logits too (for "not a digit"), the reference asks for probabilities
-    app.predictor.logits_and_probabilities = timers.wrap("forward", app.predictor.logits_and_probabilities)
+    predictor = app.reading.predictor
+    predictor.logits_and_probabilities = timers.wrap("forward", predictor.logits_and_probabilities)
     model.network.Network.predict_proba = timers.wrap("forward", model.network.Network.predict_proba)
     kinds = bodies(args)
     ours = create_app()

@@ -12,7 +12,7 @@ and ``benchmarks/reference_server.py`` (Pillow decode, resize to 28x28, the same
 nothing else) run in uvicorn subprocesses on free 127.0.0.1 ports, one worker each, BLAS pinned to
 ``--blas-threads`` (1); both are stopped at the end, also on errors and Ctrl-C. The payloads are what
 the page posts: 280x280 RGBA PNGs, ink #111 on white, 18 px strokes, drawn from the first ``--count``
-pendigits trajectories by ``app.pendigits.render`` with ``PAGE`` (seeded random strokes when the file
+pendigits trajectories by ``app.pen.pendigits.render`` with ``PAGE`` (seeded random strokes when the file
 is missing). They are zlib level 1 PNGs; a browser compresses harder, which costs more to decode.
 
 For each level n of ``--clients``, n asyncio httpx clients (one connection each) in this process send
@@ -64,11 +64,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
-from app.strokes import PAGE, render  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
+from app.pen.strokes import PAGE, render  # noqa: E402
 
-SERVERS = {"ours": ["app.main:create_app", "--factory", "--http",
-                   "app.protocol:HeadDeadlineHttpToolsProtocol", "--loop", "asyncio"],  # as digitnet serve
+SERVERS = {"ours": ["app.main:create_app", "--factory", "--http",  # as digitnet serve
+                   "app.web.protocol:HeadDeadlineHttpToolsProtocol", "--loop", "asyncio"],
            "reference": ["benchmarks.reference_server:app"]}
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 HEADERS = {"content-type": "image/png"}

@@ -47,8 +47,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
-from app.strokes import PAGE, render  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
+from app.pen.strokes import PAGE, render  # noqa: E402
 from benchmarks.serve_load import PAGE_PNG, SERVERS, THREAD_VARS, cpu_seconds, serve  # noqa: E402
 from model.mnist import read_idx  # noqa: E402
 
@@ -58,7 +58,7 @@ BEFORE = "before"  # --before: our app as an older checkout serves it
 REFERENCE_H11 = "reference, h11"  # --reference-as-before: the reference on h11 and asyncio's loop
 # how an older checkout's app is served: the h11 protocol with the head deadline, asyncio's loop (its
 # code cannot name a newer protocol class; uvicorn's "auto" would give it uvloop, installed now)
-BEFORE_ARGS = "app.main:create_app --factory --http app.protocol:HeadDeadlineProtocol --loop asyncio"
+BEFORE_ARGS = "app.main:create_app --factory --http app.web.protocol:HeadDeadlineProtocol --loop asyncio"
 BOUNDARY = "digitnet-bench-boundary"
 CONTENT_TYPES = {"page": "image/png", "data-url": "application/json",
                  "multipart": f"multipart/form-data; boundary={BOUNDARY}", "pixels": "application/json"}

@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from app.numbers import read_number  # noqa: E402
-from app.pendigits import parse  # noqa: E402
-from app.predictor import Predictor  # noqa: E402
-from app.strokes import png  # noqa: E402
+from app.pen.pendigits import parse  # noqa: E402
+from app.pen.strokes import png  # noqa: E402
+from app.reading.numbers import read_number  # noqa: E402
+from app.reading.predictor import Predictor  # noqa: E402
 from benchmarks.holdout_model import PEN_FILE, held_out_writers  # noqa: E402
 from benchmarks.numbers_eval import GAPS, TOUCHING, draw, make_number, run, save_mistakes  # noqa: E402
 

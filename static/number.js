@@ -5,7 +5,7 @@
 (() => {
   const EXPORT_WIDTH = 350;     // the PNG sent: the 700x280 pad at half size, as the digit pad is sent
   const THROTTLE_MS = 150;      // while drawing, at most one request per this interval
-  // what /predict/number takes with the image (app/schemas/number.py); past it the image goes alone
+  // what /predict/number takes with the image (app/web/schemas/number.py); past it the image goes alone
   const MAX_STROKES = 64, MAX_POINTS = 2000;
 
   const section = document.getElementById("number-mode");

@@ -1,5 +1,5 @@
 // Starts Swagger UI on the API page. A file rather than an inline <script>, so that the page runs
-// under a Content-Security-Policy without 'unsafe-inline' (app/security.py). The options are
+// under a Content-Security-Policy without 'unsafe-inline' (app/web/security.py). The options are
 // FastAPI's defaults for its own docs page; the OpenAPI URL comes from the page.
 "use strict";
 

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from app.main import create_app
-from app.protocol import HeadDeadlineHttpToolsProtocol
 from app.settings import Settings
+from app.web.protocol import HeadDeadlineHttpToolsProtocol
 from model.mnist import load_mnist
 
 # the shipped model, unless DIGITNET_WEIGHTS names another

@@ -204,8 +204,8 @@ def test_bad_versions_are_refused_and_the_serving_model_stays(live_server, setti
     for bad in ("../../etc/passwd", "..", "no-such-version"):
         r = httpx.post(f"{live_server}/versions/{bad}/promote", headers=AUTH)
         assert r.status_code in (404, 422), (bad, r.status_code)
-    from app.store import Store
-    from tests.app.test_versions import set_stored_bytes
+    from app.state.store import Store
+    from tests.app.reading.test_serving import set_stored_bytes
 
     version_id = finished_run["events"][-1][1]["version_id"]
     store = Store(settings.home)
@@ -287,8 +287,8 @@ def test_a_non_finite_number_anywhere_is_a_422(client, path, body, number) -> No
 def test_a_version_that_does_not_serve_can_be_deleted(client, settings) -> None:
     import hashlib
 
-    from app.store import Store
-    from tests.app.test_versions import add_version
+    from app.state.store import Store
+    from tests.app.reading.test_serving import add_version
 
     store = Store(settings.home)
     path = add_version(store, "to-delete")
@@ -306,10 +306,10 @@ def test_a_version_that_does_not_serve_can_be_deleted(client, settings) -> None:
 
 
 def test_the_promoted_version_cannot_be_deleted_and_a_rollback_goes_back_past_a_deleted_one(tmp_path) -> None:
-    from app.db import NotFoundError
-    from app.store import Store
-    from app.version_store import VersionInUseError
-    from tests.app.test_versions import add_version
+    from app.state.db import NotFoundError
+    from app.state.store import Store
+    from app.state.versions import VersionInUseError
+    from tests.app.reading.test_serving import add_version
 
     store = Store(tmp_path)
     add_version(store, "a")
@@ -332,7 +332,7 @@ def test_rollback_walks_back_through_the_promotions_and_then_says_there_is_nothi
     from app.main import create_app
     from app.settings import Settings
     from tests.app.conftest import WEIGHTS
-    from tests.app.test_versions import add_version
+    from tests.app.reading.test_serving import add_version
 
     with TestClient(create_app(Settings(weights=WEIGHTS, home=tmp_path, admin_token=ADMIN_TOKEN))) as client:
         store = client.app.state.services.store

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from app.main import create_app
 from app.settings import Settings
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, drawn_one
-from tests.app.test_training_job import wait_until_ended
+from tests.app.runs.test_job import wait_until_ended
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TINY_CONV = {"preset": "conv", "layers": "conv3x3x4, pool, dense16, dense10", "epochs": 1, "limit": 400,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from app.store import Store
+from app.state.store import Store
 from tests.app.conftest import ADMIN_TOKEN
 from tests.postgres import free_port
 
@@ -24,7 +24,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SAVER = textwrap.dedent("""
     import hashlib, sys, numpy as np
     from pathlib import Path
-    from app.store import Store
+    from app.state.store import Store
     from model.architecture import Architecture
     from model.network import Network
     from model.serialize import save_model
@@ -55,7 +55,7 @@ def check_versions(home: Path) -> int:
 
 
 def test_kill_9_during_saves_and_promotions_never_leaves_a_broken_version(tmp_path: Path) -> None:
-    from app.versions import ModelHolder
+    from app.reading.serving import ModelHolder
     from tests.app.conftest import WEIGHTS
 
     rng = random.Random(0)
@@ -119,8 +119,8 @@ def test_server_killed_mid_run_restarts_with_the_run_interrupted(tmp_path: Path,
 SENDER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from app.feedback import FeedbackStore, Submission
-    from app.store import Store
+    from app.feedback.store import FeedbackStore, Submission
+    from app.state.store import Store
     feedback = FeedbackStore(Store(Path(sys.argv[1])), max_count=10**9, max_bytes=10**12)
     i = int(sys.argv[2])
     while True:  # keep drawing after drawing, relabel and erase some, until killed
@@ -136,7 +136,7 @@ SENDER = textwrap.dedent("""
 
 
 def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -> None:
-    from app.feedback import FeedbackStore
+    from app.feedback.store import FeedbackStore
 
     rng = random.Random(1)
     seen = 0

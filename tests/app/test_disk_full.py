@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.store import Store
-from app.training_job import main
-from app.versions import ModelHolder
+from app.reading.serving import ModelHolder
+from app.runs.job import main
+from app.state.store import Store
 from model.architecture import Architecture
 from model.network import Network
 from model.serialize import save_model

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from app.store import Store
+from app.state.store import Store
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
-from tests.app.test_feedback import body
+from tests.app.feedback.test_store import body
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 BAD_IDS = ["%00", "x%00", "x%0A", "x%20y", "a.b", "-x", "x" * 65]
@@ -70,7 +70,7 @@ def test_the_database_turns_a_refused_value_into_an_error_of_its_own(tmp_path: P
                                                                      database_url: str | None) -> None:
     """The net under the checks above: a NUL that reaches PostgreSQL is a RefusedValueError (the
     app answers 422), not the driver's own error; SQLite stores it, so there it is just not found."""
-    from app.db import RefusedValueError  # here, so that the tests above run on the code before it
+    from app.state.db import RefusedValueError  # here, so that the tests above run on the code before it
 
     store = Store(tmp_path / "home", database_url)
     with store.db.connect() as db:

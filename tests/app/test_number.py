@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from app.pendigits import parse
-from app.strokes import PAGE, fit_height, ink_width, png, render_canvas
+from app.pen.pendigits import parse
+from app.pen.strokes import PAGE, fit_height, ink_width, png, render_canvas
 from model import pieces, segment
 from model.preprocess import to_mnist
 from tests.app.test_api import check_answer, huge_png_header

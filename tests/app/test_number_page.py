@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.pendigits import parse
-from app.strokes import fit_height, ink_width
+from app.pen.pendigits import parse
+from app.pen.strokes import fit_height, ink_width
 from tests.app import test_page
 from tests.app.test_page import SHOTS, open_page
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.schemas.feedback import MAX_POINTS, MAX_STROKES
-from app.strokes import PAGE, fit_height, ink_width, png, render_canvas
+from app.pen.strokes import PAGE, fit_height, ink_width, png, render_canvas
+from app.web.schemas.feedback import MAX_POINTS, MAX_STROKES
 from tests.app import test_number
 from tests.app.test_number import check_number
 

@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from app.pendigits import parse
-from app.strokes import place
+from app.pen.pendigits import parse
+from app.pen.strokes import place
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -289,7 +289,7 @@ def test_the_whole_feedback_loop_teaches_the_network_a_drawing(browser, live_ser
     version reads the drawing as corrected."""
     import httpx
 
-    from app.feedback import held_out
+    from app.feedback.store import held_out
     from tests.app.conftest import ADMIN_TOKEN
 
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -363,7 +363,7 @@ def test_the_admin_erases_the_rejected_drawings_with_one_click(browser, live_ser
     import httpx
 
     from tests.app.conftest import ADMIN_TOKEN
-    from tests.app.test_feedback import body
+    from tests.app.feedback.test_store import body
 
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     sent = httpx.post(f"{live_server}/feedback", json=body(9001), headers={"X-Forwarded-For": "192.0.2.77"})

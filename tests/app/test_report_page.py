@@ -11,7 +11,7 @@ import pytest
 
 from app.settings import Settings
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, serving
-from tests.app.test_feedback import TINY_RUN, UNLIMITED, body
+from tests.app.feedback.test_store import TINY_RUN, UNLIMITED, body
 from tests.app.test_page import SHOTS, browser, open_page  # noqa: F401 (browser is a fixture)
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.pendigits import parse
+from app.pen.pendigits import parse
 from benchmarks.feedback_lift import writer_group
 from benchmarks.holdout_model import FOLDS, held_out_writers
 

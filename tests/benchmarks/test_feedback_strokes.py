@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.feedback_intake import MIN_INK_OVERLAP
+from app.feedback.intake import MIN_INK_OVERLAP
 from benchmarks.feedback_strokes import overlaps
 
 

@@ -1,0 +1,192 @@
+"""What each ``digitnet`` subcommand does; app.cli.arguments only parses the arguments."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.cli.progress import ProgressBar
+from app.pen.digits import load_pen_data
+from app.reading.images import InputError, preprocess
+from app.runs.training import (
+    FEEDBACK_COPIES,
+    config_from,
+    dataset,
+    feedback_examples,
+    read_feedback_export,
+    run_meta,
+)
+from app.settings import Settings
+from app.state.store import StoreError
+from model.config import TrainConfig
+from model.download import MIRRORS, download_mnist
+from model.mnist import DataError, find_data_dir, load_mnist
+from model.serialize import ModelFileError, load_model, save_model
+from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
+
+# httptools with a deadline for a request's head: less server time a request than h11; asyncio's own
+# event loop, even where uvloop is installed: uvloop measured no faster here, with a worse p99
+# (docs/performance.md, Serving)
+HTTP_PROTOCOL = "app.web.protocol:HeadDeadlineHttpToolsProtocol"
+EVENT_LOOP = "asyncio"
+OVERRIDES = ("hidden", "layers", "activation", "cost", "optimizer", "lr", "schedule", "epochs",
+             "batch_size", "l2", "seed", "validation", "limit")
+
+
+class UserError(Exception):
+    """Something the user can fix: a missing file, a bad value. Printed without a traceback."""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.command == "train":
+            return train_command(args)
+        if args.command == "evaluate":
+            return evaluate_command(args)
+        if args.command == "predict":
+            return predict_command(args)
+        if args.command == "serve":
+            return serve_command(args)
+        return data_command(args)
+    except (DataError, ModelFileError, InputError, StoreError, ValueError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset, with every option the user gave replacing the preset's value."""
+    return config_from(args.preset, {k: getattr(args, k) for k in OVERRIDES}, args.augment)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    mnist = load_mnist(args.data)
+    extra_x, extra_y = np.empty((0, 784), np.float32), np.empty(0, np.uint8)
+    pen_meta = feedback_meta = None
+    if args.pen_data:
+        print(f"drawing the pen digits of {args.pen_data} ({args.pen_copies} copies)", file=sys.stderr)
+        pen = load_pen_data(args.pen_data, args.pen_copies, cfg.seed)
+        extra_x, extra_y, pen_meta = pen.images, pen.labels, pen.meta
+    if args.feedback:
+        drawings = read_feedback_export(args.feedback)
+        x, y = feedback_examples(drawings, FEEDBACK_COPIES, np.random.default_rng(cfg.seed))
+        extra_x, extra_y = np.concatenate([extra_x, x]), np.concatenate([extra_y, y])
+        feedback_meta = {"file": Path(args.feedback).name, "count": len(drawings["ids"]),
+                         "copies": FEEDBACK_COPIES, "ids": drawings["ids"]}
+    data = dataset(mnist, extra_x, extra_y) if len(extra_y) else dataset(mnist)
+    out = Path(args.out or f"runs/model-{datetime.now():%Y%m%d-%H%M%S}.npz")
+    stop = {"requested": False}
+    signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
+    history: list[dict[str, Any]] = []
+    bar = ProgressBar(cfg.epochs, sys.stderr)
+    for event in train(cfg, data, should_stop=lambda: stop["requested"]):
+        if isinstance(event, BatchEnd):
+            bar.batch(event)
+        elif isinstance(event, EpochEnd):
+            bar.epoch(event)
+            history.append(dataclasses.asdict(event))
+        elif isinstance(event, Finished):
+            save_model(out, event.network, run_meta(cfg, event, history, mnist.checksums,
+                                                    preset=args.preset, command=_command(),
+                                                    pen_data=pen_meta, feedback=feedback_meta))
+            print(f"test accuracy {event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
+            return 0
+        elif isinstance(event, Diverged):
+            raise UserError(f"training diverged: {event.reason}")
+        elif isinstance(event, Cancelled):
+            print(f"\ncancelled at epoch {event.epoch}, batch {event.batch}; nothing saved", file=sys.stderr)
+            return 130
+    raise UserError("training ended without a final event")
+
+
+def _command() -> str:
+    """The command as typed (when called as a library, the options are not known: just "train")."""
+    argv = sys.argv[1:] if sys.argv[1:2] == ["train"] else ["train"]
+    return "digitnet " + shlex.join(argv)
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    saved = load_model(args.weights)
+    mnist = load_mnist(args.data)
+    y = mnist.test_labels.astype(np.int64)
+    loss, accuracy, predicted = evaluate(saved.network, mnist.test_images, y)
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    per_class = (np.diag(confusion) / confusion.sum(axis=1)).round(4).tolist()
+    if args.json:
+        print(json.dumps({"accuracy": accuracy, "n": int(len(y)), "loss": round(loss, 5),
+                          "per_class": per_class, "confusion": confusion.tolist(),
+                          "weights": str(args.weights)}))
+        return 0
+    print(f"test accuracy {accuracy:.4f} on {len(y)} digits (mean cross-entropy {loss:.4f})")
+    print("per digit: " + "  ".join(f"{d}:{a:.3f}" for d, a in enumerate(per_class)))
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("     " + "".join(f"{d:>6}" for d in range(10)))
+    for d, row in enumerate(confusion):
+        print(f"{d:>5}" + "".join(f"{n:>6}" for n in row))
+    return 0
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.image}: {exc.strerror}") from exc
+    pixels = preprocess(data)
+    saved = load_model(args.weights)
+    if pixels is None:
+        digit, probs = None, [0.0] * 10
+    else:
+        p = saved.network.predict_proba(pixels[None, :])[0]
+        digit, probs = int(p.argmax()), [round(float(v), 6) for v in p]
+    if args.json:
+        print(json.dumps({"digit": digit, "probabilities": probs}))
+    elif digit is None:
+        print("no digit found (the image is blank)")
+    else:
+        print(f"digit {digit}  ({probs[digit]:.1%})")
+        print("  ".join(f"{d}:{v:.3f}" for d, v in enumerate(probs)))
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    import uvicorn  # here, so that the other commands start without loading the web stack
+
+    from app.main import check_can_start
+
+    if args.weights:
+        os.environ["DIGITNET_WEIGHTS"] = str(Path(args.weights).resolve())  # for every worker
+    check_can_start(Settings.from_env())  # what would stop a worker is one line here, not a traceback
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                timeout_graceful_shutdown=5, http=HTTP_PROTOCOL, loop=EVENT_LOOP)
+    return 0
+
+
+def data_command(args: argparse.Namespace) -> int:
+    target = find_data_dir(args.data)
+    if args.data_command == "verify":
+        load_mnist(target)
+        print(f"MNIST in {target} is complete and matches the official SHA-256 sums")
+        return 0
+    last = {"t": 0.0}
+
+    def progress(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last["t"] > 0.2 or (total is not None and done == total):
+            last["t"] = now
+            size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+            print(f"\r{name}: {size}", end="", file=sys.stderr, flush=True)
+
+    paths = download_mnist(target, mirrors=args.mirror or MIRRORS, progress=progress)
+    print(f"\nMNIST is in {target} ({len(paths)} files, SHA-256 verified)", file=sys.stderr)
+    return 0

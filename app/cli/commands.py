@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shlex
@@ -12,28 +11,20 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from app.cli.progress import ProgressBar
-from app.pen.digits import load_pen_data
 from app.reading.images import InputError, preprocess
-from app.runs.training import (
-    FEEDBACK_COPIES,
-    config_from,
-    dataset,
-    feedback_examples,
-    read_feedback_export,
-    run_meta,
-)
+from app.runs.pipeline import RunSpec, build_data, execute
+from app.runs.training import config_from
 from app.settings import Settings
 from app.state.store import StoreError
 from model.config import TrainConfig
 from model.download import MIRRORS, download_mnist
 from model.mnist import DataError, find_data_dir, load_mnist
-from model.serialize import ModelFileError, load_model, save_model
-from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
+from model.serialize import ModelFileError, load_model
+from model.train import Cancelled, Diverged, evaluate
 
 # httptools with a deadline for a request's head: less server time a request than h11; asyncio's own
 # event loop, even where uvloop is installed: uvloop measured no faster here, with a worse p99
@@ -70,43 +61,23 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 def train_command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    mnist = load_mnist(args.data)
-    extra_x, extra_y = np.empty((0, 784), np.float32), np.empty(0, np.uint8)
-    pen_meta = feedback_meta = None
+    spec = RunSpec(cfg, args.data, args.pen_data, args.pen_copies if args.pen_data else 0, args.feedback)
     if args.pen_data:
         print(f"drawing the pen digits of {args.pen_data} ({args.pen_copies} copies)", file=sys.stderr)
-        pen = load_pen_data(args.pen_data, args.pen_copies, cfg.seed)
-        extra_x, extra_y, pen_meta = pen.images, pen.labels, pen.meta
-    if args.feedback:
-        drawings = read_feedback_export(args.feedback)
-        x, y = feedback_examples(drawings, FEEDBACK_COPIES, np.random.default_rng(cfg.seed))
-        extra_x, extra_y = np.concatenate([extra_x, x]), np.concatenate([extra_y, y])
-        feedback_meta = {"file": Path(args.feedback).name, "count": len(drawings["ids"]),
-                         "copies": FEEDBACK_COPIES, "ids": drawings["ids"]}
-    data = dataset(mnist, extra_x, extra_y) if len(extra_y) else dataset(mnist)
+    data = build_data(spec)
     out = Path(args.out or f"runs/model-{datetime.now():%Y%m%d-%H%M%S}.npz")
     stop = {"requested": False}
     signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
-    history: list[dict[str, Any]] = []
-    bar = ProgressBar(cfg.epochs, sys.stderr)
-    for event in train(cfg, data, should_stop=lambda: stop["requested"]):
-        if isinstance(event, BatchEnd):
-            bar.batch(event)
-        elif isinstance(event, EpochEnd):
-            bar.epoch(event)
-            history.append(dataclasses.asdict(event))
-        elif isinstance(event, Finished):
-            save_model(out, event.network, run_meta(cfg, event, history, mnist.checksums,
-                                                    preset=args.preset, command=_command(),
-                                                    pen_data=pen_meta, feedback=feedback_meta))
-            print(f"test accuracy {event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
-            return 0
-        elif isinstance(event, Diverged):
-            raise UserError(f"training diverged: {event.reason}")
-        elif isinstance(event, Cancelled):
-            print(f"\ncancelled at epoch {event.epoch}, batch {event.batch}; nothing saved", file=sys.stderr)
-            return 130
-    raise UserError("training ended without a final event")
+    origin = {"preset": args.preset, "command": _command()}
+    ended = execute(spec, data, ProgressBar(cfg.epochs, sys.stderr), lambda: stop["requested"], out,
+                    lambda network: origin)
+    if isinstance(ended, Diverged):
+        raise UserError(f"training diverged: {ended.reason}")
+    if isinstance(ended, Cancelled):
+        print(f"\ncancelled at epoch {ended.epoch}, batch {ended.batch}; nothing saved", file=sys.stderr)
+        return 130
+    print(f"test accuracy {ended.event.test_accuracy:.4f}; saved {out}", file=sys.stderr)
+    return 0
 
 
 def _command() -> str:

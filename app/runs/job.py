@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import signal
@@ -33,20 +32,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
-from app.feedback.store import FeedbackStore
 from app.reports import compute as reports
 from app.reports import eval_sets
-from app.runs.training import FEEDBACK_COPIES, dataset, feedback_examples, run_meta
+from app.runs import pipeline
+from app.runs.pipeline import RunData, RunSpec, Saved, build_data
 from app.settings import Settings
 from app.state.db import UnavailableError
 from app.state.store import Store
 from model.config import TrainConfig
-from model.mnist import Mnist, load_mnist
+from model.mnist import Mnist
 from model.network import Network
-from model.serialize import save_model
-from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train
+from model.train import BatchEnd, Cancelled, Diverged, EpochEnd
 
 BATCH_EVENTS_PER_S = 4.0  # batch losses are thinned to this rate
 CANCEL_POLL_S = 0.5  # the database's cancel flag is read this often (the signal is immediate)
@@ -64,6 +60,7 @@ class Run:
         self.start = time.monotonic()
         self.last_batch_event = 0.0
         self.last_poll = 0.0
+        self.n_batches = 1
         self.stop = False
         self.parent = os.getppid()
         self.orphaned = False
@@ -89,6 +86,7 @@ class Run:
                 "eta_s": round(elapsed / done * (1 - done), 2) if done else None}
 
     def batch(self, e: BatchEnd) -> None:
+        self.n_batches = e.n_batches
         now = time.monotonic()
         if now - self.last_batch_event < 1.0 / BATCH_EVENTS_PER_S and e.batch != e.n_batches:
             return
@@ -96,9 +94,9 @@ class Run:
         self.record("batch", {"epoch": e.epoch, "batch": e.batch, "n_batches": e.n_batches, "loss": e.loss,
                               "lr": e.lr, **self.progress(e.epoch, e.batch, e.n_batches)})
 
-    def epoch(self, e: EpochEnd, n_batches: int) -> None:
+    def epoch(self, e: EpochEnd) -> None:
         data = {k: v for k, v in dataclasses.asdict(e).items()}
-        self.record("epoch", {**data, **self.progress(e.epoch, n_batches, n_batches)})
+        self.record("epoch", {**data, **self.progress(e.epoch, self.n_batches, self.n_batches)})
 
     def record(self, kind: str, data: dict[str, Any]) -> None:
         """Store one progress event; while the database is away, progress is not kept (the outcome
@@ -132,20 +130,6 @@ class Heartbeat(threading.Thread):
                 return
 
 
-def _feedback(store: Store, params: dict[str, Any], seed: int
-              ) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, Any] | None]:
-    """The people's drawings the run was started with (their ids are in its parameters), drawn
-    FEEDBACK_COPIES times each; and what to record of them (None when the run uses none)."""
-    ids = params.get("feedback_ids")
-    if not ids:
-        return (np.empty((0, 784), np.float32), np.empty(0, np.uint8)), None
-    drawings = FeedbackStore(store, 0, 0).drawings(ids)
-    x, y = feedback_examples(drawings, FEEDBACK_COPIES, np.random.default_rng(seed))
-    labelled = json.dumps(list(zip(drawings["ids"], drawings["labels"].tolist(), strict=True)))
-    return (x, y), {"count": len(drawings["ids"]), "copies": FEEDBACK_COPIES, "ids": drawings["ids"],
-                    "sha256": hashlib.sha256(labelled.encode()).hexdigest()}
-
-
 def judged(store: Store, network: Network, mnist: Mnist, pendigits: str | None) -> dict[str, Any]:
     """What a new version is judged on, as its report (app.reports.compute): MNIST's test digits, the held-out
     people's drawings and, when the server knows where they are, the pen digits drawn as the page
@@ -154,21 +138,32 @@ def judged(store: Store, network: Network, mnist: Mnist, pendigits: str | None) 
     return reports.report(network, eval_sets.gather(store, mnist_test, pendigits))
 
 
-def finish(store: Store, run_id: str, cfg: TrainConfig, event: Finished, mnist: Mnist,
-           history: list[dict[str, Any]], feedback: dict[str, Any] | None = None,
-           pendigits: str | None = None) -> str:
-    """Save the trained network as a new version (atomic write) and record it with its scores, and
-    its report beside them in the version's row (not in the file: it is the server's judgement)."""
+def spec_of(params: dict[str, Any]) -> RunSpec:
+    """A server run's spec, from the parameters its route stored. The pen file the server knows
+    (DIGITNET_PENDIGITS) judges the new version; it is not trained on, as before the pipeline was shared."""
+    return RunSpec(TrainConfig.from_dict(params["config"]), params.get("data"),
+                   feedback_ids=tuple(params.get("feedback_ids") or ()))
+
+
+def finish(store: Store, run_id: str, spec: RunSpec, data: RunData, run: Run,
+           pendigits: str | None = None) -> Saved | Diverged | Cancelled:
+    """Train; save the trained network as a new version (atomic write) and record it with its
+    scores, and its report beside them in the version's row (not in the file: it is the server's
+    judgement)."""
     version_id = f"run-{run_id}"
-    path = store.versions.folder / f"{version_id}.npz"
-    report = _until_stored(lambda: judged(store, event.network, mnist, pendigits))
-    meta = run_meta(cfg, event, history, mnist.checksums, run_id=run_id, feedback=feedback,
-                    scores=reports.scores(report))
-    save_model(path, event.network, meta)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    _until_stored(lambda: store.versions.add(version_id, path, digest, event.test_accuracy,
-                                             {**meta, "report": report}, run_id))
-    return version_id
+    judgement: dict[str, Any] = {}
+
+    def origin(network: Network) -> dict[str, Any]:
+        judgement["report"] = _until_stored(lambda: judged(store, network, data.mnist, pendigits))
+        return {"run_id": run_id, "scores": reports.scores(judgement["report"])}
+
+    out = store.versions.folder / f"{version_id}.npz"
+    ended = pipeline.execute(spec, data, run, run.should_stop, out, origin)
+    if isinstance(ended, Saved):
+        digest = hashlib.sha256(ended.path.read_bytes()).hexdigest()
+        _until_stored(lambda: store.versions.add(version_id, ended.path, digest, ended.event.test_accuracy,
+                                                 {**ended.meta, "report": judgement["report"]}, run_id))
+    return ended
 
 
 def execute(store: Store, run_id: str) -> None:
@@ -185,36 +180,24 @@ def execute(store: Store, run_id: str) -> None:
 
 def _train(store: Store, run_id: str, run: Run, params: dict[str, Any]) -> None:
     """The run, from the moment its heartbeat beats: train, and record the outcome."""
-    cfg = run.cfg
     yield_cpu()
     signal.signal(signal.SIGUSR1, lambda *_: setattr(run, "stop", True))
     # blocked since the server started us (see the module docstring): a pending cancel arrives now
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     store.update_run(run_id, status="running", pid=os.getpid(), started_at=time.time())
-    mnist = load_mnist(params.get("data"))
-    feedback, used = _feedback(store, params, cfg.seed)
-    data = dataset(mnist, *feedback) if used else dataset(mnist)
-    history: list[dict[str, Any]] = []
-    n_batches = 1
-    for event in train(cfg, data, should_stop=run.should_stop):
-        if isinstance(event, BatchEnd):
-            n_batches = event.n_batches
-            run.batch(event)
-        elif isinstance(event, EpochEnd):
-            history.append(dataclasses.asdict(event))
-            run.epoch(event, n_batches)
-        elif isinstance(event, Finished):
-            version_id = finish(store, run_id, cfg, event, mnist, history, used,
-                                params.get("pendigits"))
-            end(store, run_id, "finished", None, version_id=version_id, test_accuracy=event.test_accuracy)
-        elif isinstance(event, Diverged):
-            end(store, run_id, "diverged", event.reason)
-        elif isinstance(event, Cancelled) and run.ended_elsewhere:
-            return  # its outcome is recorded already
-        elif isinstance(event, Cancelled) and run.orphaned:
-            end(store, run_id, "interrupted", "the server stopped during the run")
-        elif isinstance(event, Cancelled):
-            end(store, run_id, "cancelled", f"cancelled at epoch {event.epoch}, batch {event.batch}")
+    spec = spec_of(params)
+    ended = finish(store, run_id, spec, build_data(spec, store), run, params.get("pendigits"))
+    if isinstance(ended, Saved):
+        end(store, run_id, "finished", None, version_id=f"run-{run_id}",
+            test_accuracy=ended.event.test_accuracy)
+    elif isinstance(ended, Diverged):
+        end(store, run_id, "diverged", ended.reason)
+    elif run.ended_elsewhere:
+        return  # its outcome is recorded already
+    elif run.orphaned:
+        end(store, run_id, "interrupted", "the server stopped during the run")
+    else:
+        end(store, run_id, "cancelled", f"cancelled at epoch {ended.epoch}, batch {ended.batch}")
 
 
 def end(store: Store, run_id: str, status: str, reason: str | None, **fields: Any) -> None:

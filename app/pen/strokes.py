@@ -6,7 +6,7 @@ with a pen of ``line_width`` pixels, round caps and joins, anti-aliased by drawi
 drawing is scaled, keeping its aspect ratio, so that the ink's longer side spans ``fill`` of the
 canvas, and placed at ``position``: (0.5, 0.5) centres it, 0 or 1 puts it against an edge.
 
-``PAGE`` holds the options that copy static/app.js exactly: ink #111 on white, an opaque RGBA PNG,
+``PAGE`` holds the options that copy static/pad.js exactly: ink #111 on white, an opaque RGBA PNG,
 and each stroke drawn as quadratic curves through the midpoints of its points (``curves``).
 
 A whole number is several digits on one wide canvas: ``fit_height`` scales each digit's strokes to a
@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 CURVE_TOLERANCE = 0.25  # canvas pixels a curve may stray from the polyline that approximates it
 Point = tuple[float, float]
 Stroke = Sequence[Point]
-PAGE = {"ink": 0x11, "paper": 0xFF, "curves": True, "rgba": True}  # as static/app.js draws
+PAGE = {"ink": 0x11, "paper": 0xFF, "curves": True, "rgba": True}  # as static/pad.js draws
 
 
 def place(

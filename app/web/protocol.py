@@ -9,8 +9,8 @@ the connection gets a 408 and is closed. The body's own deadline is in app.web.l
 Every connection also gets TCP_NODELAY. asyncio sets it only on a connection whose listening socket
 says it is TCP (``proto`` 6); a socket bound with ``proto`` 0 leaves Nagle's algorithm on, so each
 answer's body waited until the client acknowledged its head, and the client delays that
-acknowledgement by up to 40 ms: with two workers the page's drawing took ~44 ms a request instead of
-~2 (uvicorn issue 3149; docs/performance.md, Serving). uvicorn's ``--workers N`` bound such a socket
+acknowledgement: with two workers the page's drawing took many times longer a request (uvicorn issue
+3149; the figures are in docs/performance.md, Serving). uvicorn's ``--workers N`` bound such a socket
 before 0.55; ``--fd``, systemd's socket activation and gunicorn may still hand one over.
 
 Two parsers, the same deadline: ``HeadDeadlineHttpToolsProtocol`` on httptools (llhttp, in C: what

@@ -13,13 +13,13 @@ A map, in the order a newcomer might read it:
 
     images.py        image bytes -> ink: decode PNG/JPEG safely; InputError, the one input error;
                      image_files.py what a file's structure costs to read, counted before Pillow
-    predictor.py     a loaded model: images or pixels -> Predictions (model.preprocess does the geometry)
+    predictor.py     a loaded model: images or pixels -> Predictions (geometry: model.images.preprocess)
     versions.py      which model version serves, checked before it does, following promotions
     reports.py       what a version gets wrong (model/evaluate.py) on the sets of eval_sets.py, stored;
                      report_views.py one version's report, or two compared, as the API shows them
     explain.py       why the network read what it read: saliency (backprop to the input), units
 
-    numbers.py       a row of digits in one image: segmentation (model/segment.py), then each digit
+    numbers.py       a row of digits in one image: segmentation (model/images/segment.py), then each digit
     feedback.py      drawings people send back with their label: kept, reviewed, held out, trained on
                      feedback_intake.py one post's checks (rate, size, strokes against picture)
 
@@ -43,6 +43,6 @@ and the in-flight limit gives it a slot once the body is whole (limits.py); the 
 serving ``Predictor`` once (deps.py, versions.py), reads the drawing and the image's header
 (routes/drawings.py, images.py) to decide whether to answer on the event loop or in a worker
 thread, and the predictor
-decodes it to ink, ``model.preprocess.to_mnist`` makes the 784 inputs, and the network reads them.
+decodes it to ink, ``model.images.preprocess.to_mnist`` makes the 784 inputs, and the network reads them.
 The answer is the digit, ten probabilities, the version that answered and the 28x28 input.
 """

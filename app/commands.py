@@ -30,8 +30,8 @@ from app.training import (
     run_meta,
 )
 from model.config import TrainConfig
-from model.download import MIRRORS, download_mnist
-from model.mnist import DataError, find_data_dir, load_mnist
+from model.data.download import MIRRORS, download_mnist
+from model.data.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model, save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, evaluate, train
 

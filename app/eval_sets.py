@@ -18,7 +18,7 @@ import numpy as np
 from app.feedback import FeedbackStore
 from app.pen_training import load_pen_data
 from app.store import Store
-from model.mnist import DataError, load_mnist
+from model.data.mnist import DataError, load_mnist
 
 # the names of the sets, in the order they are shown
 MNIST_TEST, HELD_OUT, PENDIGITS = "mnist_test", "held_out", "pendigits"

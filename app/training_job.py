@@ -42,7 +42,7 @@ from app.settings import Settings
 from app.store import Store
 from app.training import FEEDBACK_COPIES, dataset, feedback_examples, run_meta
 from model.config import TrainConfig
-from model.mnist import Mnist, load_mnist
+from model.data.mnist import Mnist, load_mnist
 from model.network import Network
 from model.serialize import save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train

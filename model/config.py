@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from model.architecture import LAYER_PRESETS, Architecture
-from model.augment import AugmentConfig
 from model.functions import HIDDEN_ACTIVATIONS
+from model.images.augment import AugmentConfig
 from model.optim import OPTIMIZERS, SCHEDULES
 
 

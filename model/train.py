@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.augment import augment_pieces
 from model.batches import BatchSource, as_float, split_validation
 from model.config import TrainConfig
+from model.images.augment import augment_pieces
 from model.network import Network
 from model.optim import make_optimizer, make_schedule
 

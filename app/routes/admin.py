@@ -28,8 +28,8 @@ from app.store import ACTIVE, FINAL, RunActiveError, Store
 from app.training import check_run_size, config_from, require_mnist
 from app.version_store import DEFAULT_VERSION, HistoryChangedError, NothingToRollBackError, VersionInUseError
 from app.versions import VersionError
+from model.data.mnist import DataError
 from model.evaluate import evaluate_network
-from model.mnist import DataError
 
 router = APIRouter(tags=["admin"])
 STREAM_POLL_S = 0.2

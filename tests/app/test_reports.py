@@ -17,7 +17,7 @@ from app import reports
 from app.feedback import FeedbackStore
 from app.settings import Settings
 from app.store import Store
-from model.mnist import load_mnist
+from model.data.mnist import load_mnist
 from model.serialize import load_model
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
 from tests.app.test_feedback import TINY_RUN, UNLIMITED, accepted_ones, app_client, wait_until_ended

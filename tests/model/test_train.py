@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 import model.train
-from model.augment import PIECE, AugmentConfig, augment_pieces
 from model.batches import as_float
 from model.config import PRESETS, TrainConfig
-from model.mnist import load_mnist
+from model.data.mnist import load_mnist
+from model.images.augment import PIECE, AugmentConfig, augment_pieces
 from model.train import BatchEnd, Cancelled, Dataset, Diverged, EpochEnd, Finished, evaluate, train
-from tests.model.augment_reference import augment_whole
+from tests.model.images.augment_reference import augment_whole
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +181,7 @@ def test_bad_config_is_refused(kwargs, message) -> None:
 
 
 def test_config_round_trips_through_a_dict() -> None:
-    from model.augment import AugmentConfig
+    from model.images.augment import AugmentConfig
 
     cfg = TrainConfig(hidden=(64, 32), augment=AugmentConfig(rotation=5.0), seed=9)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg

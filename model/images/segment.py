@@ -61,7 +61,7 @@ SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
 # the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
 MAX_HEIGHT = 280
-# the page's four-digit numbers make 5-40 inputs over at most ~0.3 M pixels (docs/numbers.md)
+# far above what the page's four-digit numbers need (their counts: docs/numbers.md)
 MAX_READS, MAX_READ_PIXELS = 256, 1 << 23
 
 

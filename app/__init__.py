@@ -13,6 +13,6 @@
 The path of a drawing: ``POST /predict`` (web/routes/predict.py) passes the head's deadline
 (web/protocol.py) and the body and in-flight limits (web/limits.py); the route takes the serving
 ``Predictor`` once (reading/serving.py), reads the drawing (reading/drawings.py, reading/images.py) on
-the event loop or in a worker thread (reading/work.py), and ``model.preprocess.to_mnist`` makes the 784
+the event loop or in a worker thread (reading/work.py), and ``model.images.preprocess.to_mnist`` makes the 784
 inputs the network reads. The answer is the digit, ten probabilities, the version and the 28x28 input.
 """

@@ -44,7 +44,7 @@ from app.reading.images import preprocess  # noqa: E402
 from app.runs.training import dataset, feedback_examples  # noqa: E402
 from benchmarks.holdout_model import FOLDS, PEN_FILE  # noqa: E402
 from model.config import PRESETS  # noqa: E402
-from model.mnist import Mnist, load_mnist  # noqa: E402
+from model.data.mnist import Mnist, load_mnist  # noqa: E402
 from model.network import Network  # noqa: E402
 from model.train import Finished, train  # noqa: E402
 

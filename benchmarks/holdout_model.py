@@ -28,7 +28,7 @@ from app.pen.digits import load_pen_data  # noqa: E402
 from app.pen.pendigits import parse  # noqa: E402
 from app.runs.training import dataset, run_meta  # noqa: E402
 from model.config import PRESETS  # noqa: E402
-from model.mnist import load_mnist  # noqa: E402
+from model.data.mnist import load_mnist  # noqa: E402
 from model.serialize import save_model  # noqa: E402
 from model.train import Finished, train  # noqa: E402
 

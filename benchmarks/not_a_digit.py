@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.pen.pendigits import Sample, parse  # noqa: E402
 from benchmarks import pendigits_eval  # noqa: E402  (the repository root is on sys.path from here)
-from model.mnist import load_mnist  # noqa: E402
+from model.data.mnist import load_mnist  # noqa: E402
 from model.novelty import energy, energy_threshold, logits_and_probabilities  # noqa: E402
 from model.serialize import load_model, save_model  # noqa: E402
 

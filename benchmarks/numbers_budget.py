@@ -1,6 +1,6 @@
 """What reading a number costs: the budget used by the page's numbers, and by images made to cost.
 
-Each reading gets model/segment.py's default budget (MAX_READS network inputs over MAX_READ_PIXELS
+Each reading gets model/images/segment.py's default budget (MAX_READS network inputs over MAX_READ_PIXELS
 pixels of crops); the table gives the inputs made, their pixels and the seconds of one core, for
 numbers_eval's numbers (four pen digits, as the page sends them and at twice that size) and for
 images of thin parallel slanted lines, every pair of which may lie over one another (the audit's
@@ -33,9 +33,9 @@ from app.reading.predictor import Predictor  # noqa: E402
 from app.web.schemas.feedback import MAX_POINTS, MAX_STROKES  # noqa: E402
 from benchmarks.holdout_model import PEN_FILE  # noqa: E402
 from benchmarks.numbers_eval import GAPS, TOUCHING, draw, make_number  # noqa: E402
-from model.budget import Budget, OverBudgetError  # noqa: E402
+from model.images.budget import Budget, OverBudgetError  # noqa: E402
+from model.images.segment import MAX_READ_PIXELS, MAX_READS, segment  # noqa: E402
 from model.novelty import logits  # noqa: E402
-from model.segment import MAX_READ_PIXELS, MAX_READS, segment  # noqa: E402
 
 LINES = [(2048, 2048, 64, 24, 600), (2048, 2048, 64, 16, 1000), (2048, 280, 64, 16, 1000),
          (2048, 280, 64, 30, 200), (1024, 280, 64, 8, 500)]  # width, height, lines, spacing, slant

@@ -32,8 +32,8 @@ from app.pen.digits import load_pen_data  # noqa: E402
 from app.pen.pendigits import parse  # noqa: E402
 from app.pen.strokes import render_image  # noqa: E402
 from model.config import PRESETS  # noqa: E402
-from model.mnist import load_mnist  # noqa: E402
-from model.preprocess import to_mnist  # noqa: E402
+from model.data.mnist import load_mnist  # noqa: E402
+from model.images.preprocess import to_mnist  # noqa: E402
 from model.train import Dataset, Finished, train  # noqa: E402
 
 PEN_FILE = ROOT.parent / "shared" / "pendigits" / "pendigits-orig-tra.txt"

@@ -2,7 +2,7 @@
 
 ``serve_wrk.py`` measures whole requests, where a change of 20 us in a 2 ms request is lost in the
 swings of a shared machine. This script loads two copies of ``app.reading.images`` (and the
-``model.preprocess`` it uses) into one process: the one in ``--old-root`` (e.g. ``git archive HEAD
+``model.images.preprocess`` it uses) into one process: the one in ``--old-root`` (e.g. ``git archive HEAD
 app model | tar -x -C /tmp/old``) and this checkout's. For the three image kinds of ``serve_wrk.py``
 (the page's 140x140 PNG, the 280x280 canvas, a 28x28 MNIST PNG) it first checks that both give the
 same bits at every step, then times each step on every drawing with each tree, in turns, rotating

@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from app.pen.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
 from app.pen.strokes import PAGE, render  # noqa: E402
 from benchmarks.serve_load import PAGE_PNG, SERVERS, THREAD_VARS, cpu_seconds, serve  # noqa: E402
-from model.mnist import read_idx  # noqa: E402
+from model.data.mnist import read_idx  # noqa: E402
 
 REFERENCE = "reference"
 PATHS = {"ours": "/predict", REFERENCE: "/predict/loop"}

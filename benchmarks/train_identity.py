@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def configs() -> dict[str, Any]:
     """name -> (TrainConfig, float digits?): short runs that cover the trainer's paths."""
-    from model.augment import AugmentConfig
     from model.config import PRESETS, TrainConfig
+    from model.images.augment import AugmentConfig
 
     return {
         "seed": (replace(PRESETS["seed"], epochs=3, limit=12_000), False),
@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(args.model_root.resolve()))
     import model
-    from model.mnist import load_mnist
+    from model.data.mnist import load_mnist
     from model.train import Dataset, as_float
 
     print(f"model from {Path(model.__file__).parent}")

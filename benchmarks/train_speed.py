@@ -51,7 +51,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.config import PRESETS
-from model.mnist import DataError, load_mnist
+from model.data.mnist import DataError, load_mnist
 from model.train import Cancelled, Dataset, Diverged, EpochEnd, as_float, make_schedule, train
 
 ROOT = Path(__file__).resolve().parents[1]

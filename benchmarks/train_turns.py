@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     old = import_from(args.old_root, "model.train")
     new = import_from(ROOT, "model.train")
-    from model.mnist import load_mnist
+    from model.data.mnist import load_mnist
 
     d = load_mnist(args.data)
     data = (d.train_images, d.train_labels, d.test_images, d.test_labels)

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from model.architecture import LAYER_PRESETS, Architecture
-from model.augment import AugmentConfig
 from model.functions import HIDDEN_ACTIVATIONS
+from model.images.augment import AugmentConfig
 from model.optim import OPTIMIZERS, SCHEDULES
 
 
@@ -122,7 +122,7 @@ PRESETS: dict[str, TrainConfig] = {
     ),
     # A small convolutional network (architecture.LAYER_PRESETS["conv-small"]: conv 5x5 16, pool,
     # conv 5x5 32, pool, 128, 10) trained as the default preset is, for fewer epochs: a step costs
-    # about ten times the dense network's per digit (docs/performance.md)
+    # many times the dense network's per digit (docs/performance.md)
     "conv": TrainConfig(
         **layer_fields(LAYER_PRESETS["conv-small"]), optimizer="adam", lr=1e-3, schedule="cosine",
         epochs=15, augment=AugmentConfig(),

@@ -23,7 +23,8 @@ product. Backward, from ``dz = dC/dz`` of shape (N, H', W', C_out)::
 
 The last line is the full convolution of dz with the kernel flipped in p and q (docs/math.md, section
 15). Channels last, because then a patch's rows are runs of k C_in contiguous numbers and im2col and
-col2im copy whole runs (both measured faster than with (N, C, H, W): docs/performance.md).
+col2im copy whole runs (both faster than with (N, C, H, W): benchmarks/conv_pieces.py, whose figures
+are in docs/performance.md, "Training a convolutional network").
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def padding_of(k: int, padding: str) -> int:
 class Scratch:
     """Arrays a layer reuses from one training step to the next, by name.
 
-    A fresh array of tens of megabytes costs its page faults at every step (conv-small's patches:
-    about 6 ms a step for im2col fresh against 2.4 ms into a reused array, docs/performance.md).
+    A fresh array of tens of megabytes costs its page faults at every step (conv-small's patches take
+    im2col well over twice as long fresh as reused: benchmarks/conv_pieces.py, docs/performance.md).
     A new array starts filled with ``fill``, so a padded image's border, never written, stays zero.
     """
 
@@ -100,9 +101,9 @@ def col2im(dz: Array, W: Array, pad: int, scratch: Scratch | None = None) -> Arr
     The plain form is ``dcols = dz W^T`` (N H' W', k k C_in), then for every offset (p, q) of the
     kernel ``dxp[:, p:p+H', q:q+W'] += dcols[..., p, q, :]``. Here the product is taken
     offset-major instead, ``blocks[p, q] = dz W[p, q]^T``, one batched product of the same cost,
-    so that each of the k k additions reads one contiguous block (for conv-small's second layer the
-    whole col2im about 1.8x faster: docs/performance.md). ``tests/model/test_conv.py`` checks the
-    two agree.
+    so that each of the k k additions reads one contiguous block (conv-small's second layer's col2im
+    is markedly faster so: benchmarks/conv_pieces.py, docs/performance.md). ``tests/model/test_conv.py``
+    checks the two agree.
     """
     n, h_out, w_out, c_out = dz.shape
     k, _, c_in, _ = W.shape
@@ -181,7 +182,8 @@ class Conv2D:
         assert self.cols is not None, "backward before forward"
         dz2 = dz.reshape(-1, self.c_out)  # (N, H', W', C_out) -> (N H' W', C_out)
         np.matmul(self.cols.T, dz2, out=self.dW.reshape(-1, self.c_out))  # (kkC_in, M) @ (M, C_out)
-        # db as 1^T dz: a matrix-vector product, over 10x faster than np.add.reduce down a tall dz
+        # db = sum of dz over its rows, written as 1^T dz: a matrix-vector product is much faster than a
+        # sum down a tall dz (benchmarks/conv_pieces.py, docs/performance.md); test_conv.py checks they agree
         ones = self.scratch.get("ones", (len(dz2),), dz2.dtype, fill=1.0)
         np.matmul(ones, dz2, out=self.db)  # (M,) @ (M, C_out) -> (C_out,)
         if not need_input_grad:

@@ -82,26 +82,6 @@ def tanh_derivative(z: Array, a: Array) -> Array:
     return 1.0 - a * a
 
 
-def row_max(z: Array) -> Array:
-    """(N, 1): the largest entry of each row of z (N, K), as ``z.max(axis=1, keepdims=True)``.
-
-    Taken down the columns of a (K, N) copy of z: NumPy reduces one long contiguous axis in a single
-    vector loop, but K = 10 entries at a time in one short loop per row, about half as fast for a
-    batch of 128 (docs/performance.md). A maximum is exact in any order, so it is the same number.
-    """
-    return np.maximum.reduce(np.ascontiguousarray(z.T), axis=0)[:, None]
-
-
-def picked(a: Array, y: Array) -> Array:
-    """(N,) flat indices of the entries ``a[i, y_i]`` of a C-ordered (N, K) array: i K + y_i.
-
-    ``a.reshape(-1)[picked(a, y)]`` reads the same numbers as ``a[np.arange(N), y]``, and can be
-    written through, with one index array instead of a pair (cheaper for NumPy to apply).
-    """
-    n, k = a.shape
-    return np.arange(0, n * k, k) + y
-
-
 def log_softmax(z: Array) -> Array:
     """log softmax(z)_k = (z_k - m) - log sum_j exp(z_j - m): the log-probabilities, never log(0).
 
@@ -109,10 +89,8 @@ def log_softmax(z: Array) -> Array:
     between numerator and denominator) but keeps every ``exp`` argument <= 0, so logits of +-1000
     neither overflow nor give NaN, and the sum is at least 1, so its log is finite.
     """
-    shifted = z - row_max(z)
-    log_sum = np.add.reduce(np.exp(shifted), axis=1, keepdims=True)  # (N, 1): .sum, less its wrapper
-    shifted -= np.log(log_sum, out=log_sum)  # in place: one (N, K) array fewer, the same numbers
-    return shifted
+    shifted = z - z.max(axis=1, keepdims=True)  # (N, K) - (N, 1): each row less its largest logit
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (N, K) - (N, 1)
 
 
 def softmax(z: Array) -> Array:
@@ -205,7 +183,7 @@ def cross_entropy_delta(z: Array, a: Array, y: Array, activation: Activation) ->
     one-hot matrix is formed, and ``activation`` (always softmax, see ``Architecture``) is unused.
     """
     dz = a.copy()
-    dz.reshape(-1)[picked(dz, y)] -= 1.0  # dz[i, y_i] -= 1
+    dz[np.arange(len(y)), y] -= 1.0  # probs - onehot(y), without forming onehot(y)
     dz /= len(y)
     return dz
 
@@ -215,18 +193,15 @@ def softmax_cross_entropy(z: Array, y: Array) -> tuple[float, Array]:
 
     The two read the same log-probabilities, so computing them once gives the same numbers, bit for
     bit, as calling both, for half the work (a softmax output layer with cross-entropy does this
-    every batch; docs/performance.md). The probabilities are exp taken in the log-probabilities' own
-    memory, after C has read them.
+    every batch).
 
     Parameters
     ----------
     z : (N, K) logits. y : (N,) integer class labels in [0, K).
     """
     log_probs = log_softmax(z)
-    # the float32 sum over N (a float32 scalar) divided by N: what .mean() computes, without its
-    # Python-level wrapper
-    loss = float(-(np.add.reduce(log_probs.reshape(-1)[picked(log_probs, y)]) / len(y)))
-    return loss, np.exp(log_probs, out=log_probs)
+    loss = float(-log_probs[np.arange(len(y)), y].mean())
+    return loss, np.exp(log_probs)
 
 
 def mean_squared_error(z: Array, a: Array, y: Array) -> float:

@@ -50,7 +50,7 @@ def logits_and_probabilities(network: Network, x: Array) -> tuple[Array, Array]:
 
 
 def logits(network: Network, x: Array) -> Array:
-    """The network's logits z (N, K) for inputs x (N, 784): what ``model.segment`` reads with."""
+    """The network's logits z (N, K) for inputs x (N, 784): what ``model.images.segment`` reads with."""
     return logits_and_probabilities(network, x)[0]
 
 

@@ -38,18 +38,13 @@ class Optimizer(Protocol):
 
 
 class SGD:
-    """Plain gradient descent: theta <- theta - lr g.
-
-    The step is formed in ``grad``'s own memory (grad <- -lr g): the next backward pass overwrites
-    the gradient anyway, and one pass less over theta's size is saved every batch.
-    """
+    """Plain gradient descent: theta <- theta - lr g."""
 
     def __init__(self, theta: Array) -> None:
         pass
 
     def step(self, theta: Array, grad: Array, lr: float) -> None:
-        np.multiply(grad, -lr, out=grad)
-        theta += grad
+        theta -= lr * grad
 
 
 class Momentum:
@@ -58,12 +53,10 @@ class Momentum:
     def __init__(self, theta: Array, mu: float = 0.9) -> None:
         self.mu = mu
         self.velocity = np.zeros_like(theta)
-        self._scratch = np.empty_like(theta)
 
     def step(self, theta: Array, grad: Array, lr: float) -> None:
-        self.velocity *= self.mu
-        np.multiply(grad, lr, out=self._scratch)
-        self.velocity -= self._scratch
+        self.velocity *= self.mu  # v <- mu v - lr g
+        self.velocity -= lr * grad
         theta += self.velocity
 
 
@@ -77,24 +70,17 @@ class Adam:
         self.m = np.zeros_like(theta)
         self.v = np.zeros_like(theta)
         self.t = 0
-        self._scratch = np.empty_like(theta)
 
     def step(self, theta: Array, grad: Array, lr: float) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        self.m *= b1
+        self.m *= b1  # m <- b1 m + (1 - b1) g
         self.m += (1.0 - b1) * grad
-        self.v *= b2
-        np.multiply(grad, grad, out=self._scratch)
-        self._scratch *= 1.0 - b2
-        self.v += self._scratch
-        # fold both bias corrections into one scalar step size
+        self.v *= b2  # v <- b2 v + (1 - b2) g^2
+        self.v += (1.0 - b2) * (grad * grad)
+        # both bias corrections folded into one scalar step size lr_t
         step_size = lr * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        np.sqrt(self.v, out=self._scratch)
-        self._scratch += self.eps
-        np.divide(self.m, self._scratch, out=self._scratch)
-        self._scratch *= step_size
-        theta -= self._scratch
+        theta -= step_size * (self.m / (np.sqrt(self.v) + self.eps))
 
 
 # name -> class; each is built from theta alone (its other hyperparameters have defaults)

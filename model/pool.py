@@ -52,8 +52,10 @@ def route(da: Array, where: Array) -> Array:
     """dx (N, H, W, C): each da (N, H/2, W/2, C) sent to the corner ``where`` of its window.
 
     Corner q of dx is ``da * (where == q)``: da where the maximum was, 0 elsewhere; one product per
-    corner, written straight into the strided corner of dx (about 4x faster than a select over the
-    (N, H/2, 2, W/2, 2, C) windows, docs/performance.md).
+    corner, written straight into the strided corner of dx. The plain form, a select over the
+    (N, H/2, 2, W/2, 2, C) windows, is several times slower (benchmarks/conv_pieces.py,
+    docs/performance.md); ``tests/model/test_pool.py`` checks the routing against the windows'
+    argmax.
     """
     n, h2, w2, c = da.shape
     dx = np.empty((n, 2 * h2, 2 * w2, c), dtype=da.dtype)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.augment import augment_pieces
 from model.batches import BatchSource, as_float, split_validation
 from model.config import TrainConfig
+from model.images.augment import augment_pieces
 from model.network import Network
 from model.optim import make_optimizer, make_schedule
 
@@ -38,9 +38,7 @@ class Dataset:
     test_y: Array
 
 
-# The events are slotted: one is made for every batch, and a slotted frozen dataclass is built in about
-# half the time (docs/performance.md).
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BatchEnd:
     epoch: int
     batch: int
@@ -49,7 +47,7 @@ class BatchEnd:
     lr: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EpochEnd:
     epoch: int
     epochs: int
@@ -62,21 +60,21 @@ class EpochEnd:
     samples_per_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Finished:
     network: Network
     test_accuracy: float
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Diverged:
     reason: str
     epoch: int
     batch: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Cancelled:
     epoch: int
     batch: int
@@ -145,11 +143,7 @@ def _training_data(
     """The first ``cfg.limit`` training digits (0: all), less ``cfg.validation`` held out at random.
 
     Returns ``(x, y), (val_x, val_y)``. uint8 digits stay uint8: ``BatchSource`` scales them a
-    batch at a time, ``augment_pieces`` a piece at a time. x is always an array of the run's own,
-    allocated by NumPy, which asks Linux to back arrays of 4 MB and more with huge pages: a batch
-    reads 128 rows at random from the whole set, and with 4 kB pages nearly every row costs a
-    TLB miss (the bytes as ``load_mnist`` read them from the file are not NumPy's; what the copy
-    saves is in docs/performance.md).
+    batch at a time, ``augment_pieces`` a piece at a time.
     """
     limit = cfg.limit or None
     (x, y), validation = split_validation(
@@ -157,8 +151,6 @@ def _training_data(
     )
     if x.dtype != np.uint8:
         x = as_float(x, np.dtype(cfg.dtype))
-    elif not x.flags.owndata:
-        x = x.copy()
     return (x, y), validation
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from model.preprocess import BOX, INK_THRESHOLD, centre_by_mass, normalise_stroke, resize_matrix
+from model.images.preprocess import BOX, INK_THRESHOLD, centre_by_mass, normalise_stroke, resize_matrix
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "img" / "preprocessing.png"
 CELL = 140

@@ -21,8 +21,8 @@ from app.runs.training import config_from
 from app.settings import Settings
 from app.state.store import StoreError
 from model.config import TrainConfig
-from model.download import MIRRORS, download_mnist
-from model.mnist import DataError, find_data_dir, load_mnist
+from model.data.download import MIRRORS, download_mnist
+from model.data.mnist import DataError, find_data_dir, load_mnist
 from model.serialize import ModelFileError, load_model
 from model.train import Cancelled, Diverged, evaluate
 

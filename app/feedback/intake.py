@@ -24,7 +24,7 @@ from app.feedback.store import FeedbackStore, Submission
 from app.pen.digits import page_digit
 from app.reading.images import InputError, decode_data_url, open_images, preprocess
 from app.web.schemas.feedback import MAX_POINTS, FeedbackRequest, too_many_points
-from model.preprocess import INK_THRESHOLD
+from model.images.preprocess import INK_THRESHOLD
 
 # 4,000 pen digits drawn both ways overlap 0.66 at the least, a 1's picture with a 7's strokes 0.54 at
 # the most (benchmarks/feedback_strokes.py; docs/feedback.md, Limits)

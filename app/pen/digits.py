@@ -17,7 +17,7 @@ import numpy as np
 
 from app.pen.pendigits import parse
 from app.pen.strokes import Stroke, render_canvas, render_image
-from model.preprocess import to_mnist
+from model.images.preprocess import to_mnist
 
 LINE_WIDTH = (10.0, 28.0)  # pen widths in canvas pixels (the page's pen is 18 on a 280 canvas)
 FILL = (0.45, 0.85)  # share of the canvas the drawing spans

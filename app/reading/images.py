@@ -1,6 +1,6 @@
 """From image bytes to ink: decode a PNG or JPEG safely, then grayscale ink in [0, 1].
 
-This module is the image side (Pillow). ``model.preprocess.to_mnist`` then does the geometry, in
+This module is the image side (Pillow). ``model.images.preprocess.to_mnist`` then does the geometry, in
 NumPy, the same code that training uses: crop to the ink, even out the stroke width, scale into
 20x20, centre by mass in 28x28. docs/preprocessing.md shows each step.
 
@@ -19,7 +19,7 @@ import numpy as np
 from PIL import ExifTags, Image, PngImagePlugin
 
 from app.reading.image_files import JPEG_SIGNATURE, MAX_PIECES, PNG_SIGNATURE, pieces, too_costly
-from model.preprocess import ink_of, to_mnist
+from model.images.preprocess import ink_of, to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 # Text chunks (tEXt, zTXt, iTXt) and ICC profiles are read, and decompressed, when a PNG's header is
@@ -106,7 +106,7 @@ def to_levels(image: Image.Image) -> np.ndarray:
     in [0, 1] when transparency weighs it; ``to_mnist`` reads either, and ``ink_of`` makes floats.
 
     Pillow does the colour conversions in C; NumPy then sees one 8-bit gray array, kept in 8 bits
-    until the crop is scaled (model/preprocess.py says why that gives the same bits): this runs
+    until the crop is scaled (model/images/preprocess.py says why that gives the same bits): this runs
     for every request.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

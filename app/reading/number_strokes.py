@@ -2,9 +2,9 @@
 
 The strokes come in the canvas' coordinates, as ``/feedback`` takes them; the image sent is the
 canvas scaled to the image's height, which is ``canvas_height`` on the canvas (the page's pad: 280,
-sent at 140). Strokes are grouped into digits by their column ranges (model/stroke_groups.py); each
+sent at 140). Strokes are grouped into digits by their column ranges (model/images/stroke_groups.py); each
 group is then drawn again, a little bolder than the ink's own pen (PEN_MARGIN pixels each side), in
-the frame ``model.segment`` reads the ink in (shrunk when higher than its MAX_HEIGHT), and the ink
+the frame ``model.images.segment`` reads the ink in (shrunk when higher than its MAX_HEIGHT), and the ink
 under that drawing is the group's. The work: at most MAX_STROKES groups, each drawn over at most
 its own box in that frame (at most MAX_HEIGHT x 2048 pixels), MAX_POINTS points in all.
 """
@@ -16,10 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from app.pen.strokes import render_canvas
-from model.pieces import Piece, shrink
-from model.preprocess import stroke_width
-from model.segment import MAX_HEIGHT, shrink_factor
-from model.stroke_groups import column_ranges, group_strokes
+from model.images.pieces import Piece, shrink
+from model.images.preprocess import stroke_width
+from model.images.segment import MAX_HEIGHT, shrink_factor
+from model.images.stroke_groups import column_ranges, group_strokes
 
 PEN_MARGIN = 2.0  # pixels: the anti-aliased edge of the ink lies within the redrawn pen
 MAX_PEN = MAX_HEIGHT / 4  # a pen estimated wider than this is a blot, not a pen: drawn this wide
@@ -29,7 +29,7 @@ def stroke_pieces(strokes: Sequence[Sequence[Sequence[float]]], canvas_height: f
                   ink: np.ndarray) -> list[Piece]:
     """Each group of ``strokes`` as a piece: its box and the area its strokes cover, in the frame of
     ``ink`` (H, W) shrunk by ``shrink_factor(H)``; pixels of that area without ink are left to
-    ``model.segment``, which keeps only the inked ones."""
+    ``model.images.segment``, which keeps only the inked ones."""
     factor = shrink_factor(ink.shape[0])
     small = shrink(ink, factor)
     scale = ink.shape[0] / canvas_height / factor  # canvas pixels -> pixels of the shrunk ink

@@ -1,10 +1,10 @@
 """A row of handwritten digits in one image: the number, and each digit with its box.
 
-The image side of ``model.segment``: the image is decoded to ink as for one digit (app.reading.images), the
-segmentation cuts the ink into digits asking the predictor's network when in doubt, and the
-predictor reads every digit's 28x28 input in one batch. docs/numbers.md says how it decides, and
-what one reading may cost: past that budget the image is refused (422), and past the request's
-deadline the reading stops (app/reading/work.py).
+The image side of ``model.images.segment``: the image is decoded to ink as for one digit
+(app.reading.images), the segmentation cuts the ink into digits asking the predictor's network
+when in doubt, and the predictor reads every digit's 28x28 input in one batch. docs/numbers.md
+says how it decides, and what one reading may cost: past that budget the image is refused (422),
+and past the request's deadline the reading stops (app/reading/work.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from app.reading.images import InputError, decode, to_ink
 from app.reading.number_strokes import stroke_pieces
 from app.reading.predictor import Prediction, Predictor
 from app.reading.work import check_deadline
-from model.budget import Budget, OverBudgetError
+from model.images.budget import Budget, OverBudgetError
+from model.images.segment import MAX_READ_PIXELS, MAX_READS, segment
 from model.novelty import logits
-from model.segment import MAX_READ_PIXELS, MAX_READS, segment
 
 Strokes = Sequence[Sequence[Sequence[float]]]  # [[[x, y], ...], ...]
 CANVAS_HEIGHT = 280.0  # the page's pad; it sends its drawing at half that

@@ -18,7 +18,7 @@ import numpy as np
 from app.feedback.store import FeedbackStore
 from app.pen.digits import load_pen_data
 from app.state.store import Store
-from model.mnist import DataError, load_mnist
+from model.data.mnist import DataError, load_mnist
 
 # the names of the sets, in the order they are shown
 MNIST_TEST, HELD_OUT, PENDIGITS = "mnist_test", "held_out", "pendigits"

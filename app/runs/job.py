@@ -40,7 +40,7 @@ from app.settings import Settings
 from app.state.db import UnavailableError
 from app.state.store import Store
 from model.config import TrainConfig
-from model.mnist import Mnist
+from model.data.mnist import Mnist
 from model.network import Network
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd
 

@@ -24,7 +24,7 @@ from app.pen.digits import load_pen_data
 from app.runs.training import FEEDBACK_COPIES, dataset, feedback_examples, read_feedback_export, run_meta
 from app.state.store import Store
 from model.config import TrainConfig
-from model.mnist import Mnist, load_mnist
+from model.data.mnist import Mnist, load_mnist
 from model.network import Network
 from model.serialize import save_model
 from model.train import BatchEnd, Cancelled, Diverged, EpochEnd, Finished, train

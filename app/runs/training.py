@@ -20,9 +20,9 @@ import numpy as np
 
 from app.pen.digits import draw_strokes
 from model.architecture import layer_list
-from model.augment import AugmentConfig
 from model.config import PRESETS, TrainConfig, layer_fields
-from model.mnist import FILES, DataError, Mnist, find_data_dir
+from model.data.mnist import FILES, DataError, Mnist, find_data_dir
+from model.images.augment import AugmentConfig
 from model.train import Dataset, Finished
 
 

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from app.main import create_app
 from app.settings import Settings
 from app.web.protocol import HeadDeadlineHttpToolsProtocol
-from model.mnist import load_mnist
+from model.data.mnist import load_mnist
 
 # the shipped model, unless DIGITNET_WEIGHTS names another
 WEIGHTS = Settings.from_env().weights

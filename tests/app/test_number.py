@@ -11,8 +11,8 @@ from PIL import Image, ImageDraw
 
 from app.pen.pendigits import parse
 from app.pen.strokes import PAGE, fit_height, ink_width, png, render_canvas
-from model import pieces, segment
-from model.preprocess import to_mnist
+from model.images import pieces, segment
+from model.images.preprocess import to_mnist
 from tests.app.test_api import check_answer, huge_png_header
 
 Strokes = list[list[tuple[int, int]]]

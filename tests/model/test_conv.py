@@ -131,6 +131,16 @@ def test_backward_without_input_gradient_writes_dw_and_db_only() -> None:
     np.testing.assert_allclose(conv.dW[1, 1, 0, :], [x.sum(), x.sum()])  # the centre sees every pixel
 
 
+def test_the_bias_gradient_as_a_product_is_the_plain_sum() -> None:
+    """db = 1^T dz (the form written, as a matrix-vector product) is db = sum of dz over n, i, j."""
+    conv = _conv(3, 2, 4, "same")
+    rng = np.random.default_rng(4)
+    conv.forward(rng.normal(size=(3, 5, 6, 2)))
+    dz = rng.normal(size=(3, 5, 6, 4))
+    conv.backward(dz, need_input_grad=False)
+    np.testing.assert_allclose(conv.db, dz.sum(axis=(0, 1, 2)), rtol=1e-12)
+
+
 def test_reused_arrays_give_the_answers_of_fresh_ones_step_after_step() -> None:
     """forward and backward reuse their patches, padded image and products (``Scratch``): batches of
     other sizes and values in turn must read as ``step`` and ``input_grad`` read them afresh."""

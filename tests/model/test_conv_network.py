@@ -8,8 +8,8 @@ import pytest
 from model.architecture import LAYER_PRESETS, Architecture, layer_list
 from model.config import TrainConfig
 from model.conv import Conv2D
+from model.data.mnist import load_mnist
 from model.functions import log_softmax
-from model.mnist import load_mnist
 from model.network import Network
 from model.pool import MaxPool
 from model.serialize import ModelFileError, load_model, save_model

@@ -36,7 +36,8 @@ def test_fsync_directory_closes_the_directory_when_fsync_is_refused(tmp_path: Pa
 
 def test_the_writers_share_one_atomic_write() -> None:
     from app.state import versions as version_store
-    from model import download, serialize
+    from model import serialize
+    from model.data import download
 
     assert download.atomic_write is serialize.atomic_write is version_store.atomic_write is atomic_write
 

@@ -151,23 +151,3 @@ def test_softmax_cross_entropy_is_softmax_and_cross_entropy_bit_for_bit() -> Non
     assert loss == fn.cross_entropy(z, fn.softmax(z), y)
     assert np.array_equal(probs.view(np.uint32), fn.softmax(z).view(np.uint32))
     assert np.array_equal(z, z_before)
-
-
-def test_row_max_is_each_rows_largest_entry_bit_for_bit() -> None:
-    rng = np.random.default_rng(8)
-    z = (rng.standard_normal((129, 10)) * 30).astype(np.float32)
-    z[3, 4], z[5] = np.inf, -np.inf
-    z[7, 2] = np.nan  # a NaN row max, as z.max gives, so a bad logit still shows in the loss
-    expected = z.max(axis=1, keepdims=True)
-    got = fn.row_max(z)
-    assert got.shape == (129, 1) and got.dtype == np.float32
-    assert np.array_equal(got, expected, equal_nan=True)
-
-
-def test_picked_indexes_each_rows_label_entry() -> None:
-    a = np.arange(12.0).reshape(4, 3)
-    y = np.array([2, 0, 1, 2])
-    flat = fn.picked(a, y)
-    np.testing.assert_array_equal(a.reshape(-1)[flat], a[np.arange(4), y])
-    a.reshape(-1)[flat] = -1.0  # written through: a C-ordered array's reshape(-1) is a view
-    np.testing.assert_array_equal(a[np.arange(4), y], [-1.0] * 4)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from model.architecture import Architecture
+from model.data.mnist import load_mnist
 from model.functions import log_softmax
-from model.mnist import load_mnist
 from model.network import Network
 from model.serialize import load_model
 from tests.model.gradcheck import numerical_gradient, relative_error

@@ -30,8 +30,8 @@ from app.state.store import ACTIVE, FINAL, RunActiveError, Store
 from app.state.versions import DEFAULT_VERSION, HistoryChangedError, NothingToRollBackError, VersionInUseError
 from app.web.schemas.common import StoredId
 from app.web.schemas.training import PromoteResponse, RunResponse, TrainRequest
+from model.data.mnist import DataError
 from model.evaluate import evaluate_network
-from model.mnist import DataError
 
 router = APIRouter(tags=["admin"])
 STREAM_POLL_S = 0.2

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.mnist import load_mnist
+from model.data.mnist import load_mnist
 from model.serialize import load_model
 from tests.app.conftest import drawn_one
 

@@ -101,7 +101,7 @@ def test_page_look_is_dark_ink_on_white_in_an_opaque_rgba_png() -> None:
 
 def test_pen_data_draws_each_sample_copies_times_in_mnist_form(pendigits_file) -> None:
     from app.pen.digits import load_pen_data
-    from model.preprocess import CENTRE
+    from model.images.preprocess import CENTRE
 
     pen = load_pen_data(pendigits_file, copies=2, seed=0, writers={12})
     n = pen.meta["samples"]

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from app.reading.images import InputError, decode, open_image, preprocess
-from model.preprocess import CENTRE
+from model.images.preprocess import CENTRE
 
 
 def encode(image: Image.Image, fmt: str = "PNG") -> bytes:

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.reading import numbers
 from app.settings import Settings
-from model import pieces, segment
+from model.images import pieces, segment
 from tests.app.conftest import WEIGHTS, drawn_one, serving
 from tests.app.test_number import slanted_lines
 from tests.waiting import wait_until

@@ -17,7 +17,7 @@ from app.feedback.store import FeedbackStore
 from app.reports import compute as reports
 from app.settings import Settings
 from app.state.store import Store
-from model.mnist import load_mnist
+from model.data.mnist import load_mnist
 from model.serialize import load_model
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
 from tests.app.feedback.test_store import TINY_RUN, UNLIMITED, accepted_ones, app_client, wait_until_ended

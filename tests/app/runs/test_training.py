@@ -9,9 +9,9 @@ import pytest
 
 from app.runs.training import config_from, dataset, require_mnist, run_meta
 from model.architecture import Architecture
-from model.augment import AugmentConfig
 from model.config import PRESETS
-from model.mnist import DataError, Mnist
+from model.data.mnist import DataError, Mnist
+from model.images.augment import AugmentConfig
 from model.network import Network
 from model.train import Finished
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from model.preprocess import CENTRE, TARGET_WIDTH, resize_matrix, stroke_width, to_mnist
+from model.images.preprocess import CENTRE, TARGET_WIDTH, resize_matrix, stroke_width, to_mnist
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -64,7 +64,7 @@ def test_thin_and_thick_pens_give_the_same_stroke_width(pen: int) -> None:
 
 
 def test_mnist_digits_pass_through_nearly_unchanged(mnist_dir) -> None:
-    from model.mnist import load_mnist
+    from model.data.mnist import load_mnist
 
     images = load_mnist(mnist_dir).test_images[:200] / 255.0
     diffs = [np.abs(to_mnist(x.reshape(28, 28).astype(np.float32)) - x).mean() for x in images]
@@ -72,8 +72,8 @@ def test_mnist_digits_pass_through_nearly_unchanged(mnist_dir) -> None:
 
 
 def test_centre_by_mass_is_the_bilinear_shift() -> None:
-    from model.augment import bilinear_sample
-    from model.preprocess import SIDE, centre_by_mass
+    from model.images.augment import bilinear_sample
+    from model.images.preprocess import SIDE, centre_by_mass
 
     rng = np.random.default_rng(4)
     for h, w in ((20, 20), (20, 7), (3, 20), (28, 28)):
@@ -90,7 +90,7 @@ def test_centre_by_mass_is_the_bilinear_shift() -> None:
 
 
 def test_levels_threshold_as_their_ink_does() -> None:
-    from model.preprocess import INK_THRESHOLD, LEVEL_THRESHOLD, ink_of
+    from model.images.preprocess import INK_THRESHOLD, LEVEL_THRESHOLD, ink_of
 
     levels = np.arange(256, dtype=np.uint8)
     np.testing.assert_array_equal(levels >= LEVEL_THRESHOLD, ink_of(levels) >= INK_THRESHOLD)
@@ -98,7 +98,7 @@ def test_levels_threshold_as_their_ink_does() -> None:
 
 @pytest.mark.parametrize(("radius", "pen"), [(60, 2), (30, 8), (15, 12)])  # dilated, as is, eroded
 def test_8_bit_levels_give_the_bits_of_their_ink(radius: int, pen: int) -> None:
-    from model.preprocess import ink_of
+    from model.images.preprocess import ink_of
 
     padded = np.pad(ring(280, radius, pen, (120, 150)), 1)  # a 3x3 blur: gray edges across the threshold
     blurred = sum(padded[i : i + 280, j : j + 280] for i in range(3) for j in range(3)) / 9
@@ -111,7 +111,7 @@ def test_8_bit_levels_give_the_bits_of_their_ink(radius: int, pen: int) -> None:
 def test_shift_matrix_is_two_weighted_diagonals_bit_for_bit() -> None:
     import math
 
-    from model.preprocess import SIDE, shift_matrix
+    from model.images.preprocess import SIDE, shift_matrix
 
     rng = np.random.default_rng(0)
     for n_in in range(1, SIDE + 1):
@@ -124,7 +124,7 @@ def test_shift_matrix_is_two_weighted_diagonals_bit_for_bit() -> None:
 
 @pytest.mark.parametrize("shape", [(37, 29), (1, 5), (5, 1), (2, 2)])
 def test_neighbours_pick_each_pixel_and_the_two_beside_it(shape: tuple[int, int]) -> None:
-    from model.preprocess import _neighbours
+    from model.images.preprocess import _neighbours
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (shape[0] + 2, shape[1] + 2)).astype(np.uint8)

@@ -1,6 +1,6 @@
 """How much work one request's reading may do: network inputs made, the pixels they cover, a deadline.
 
-Reading a number (model/segment.py) asks the network about pieces of ink until its rules are
+Reading a number (model/images/segment.py) asks the network about pieces of ink until its rules are
 satisfied; how many questions, and over how many pixels, depends on the ink, which a stranger
 chooses. A ``Budget`` counts each step (each ``to_mnist`` call, the costly part: its time grows
 with the pixels of its crop) and stops the work with ``OverBudgetError`` past either limit. Before each

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from model.stroke_groups import column_ranges, group_strokes, shared
+from model.images.stroke_groups import column_ranges, group_strokes, shared
 
 
 def stroke(*points: tuple[float, float]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Reading a row of digits: cut one drawing's ink into digits, left to right.
 
-The ink's connected components (model/components.py) are the starting pieces, or, when the client
-sent its strokes, the ink of each group of strokes (model/stroke_groups.py). Measured against the
+The ink's connected components (model/images/components.py) are the starting pieces, or, when the client
+sent its strokes, the ink of each group of strokes (model/images/stroke_groups.py). Measured against the
 line height ``h`` (the median height of the tall components: a whole digit is tall, a bar or a dot
 is not), four rules make digits of them; docs/numbers.md shows each at work:
 
@@ -14,7 +14,7 @@ is not), four rules make digits of them; docs/numbers.md shows each at work:
    (the bar of a 7, the flag of a 5, the two strokes of a 4 all lie over their digit's body). When
    both are tall and they overlap by at least ASK of the narrower width, the network decides: joined
    if it reads the whole at least as confidently as the least confident part.
-3. Splits (model/splits.py): a piece much wider than high holds several digits and is cut where its
+3. Splits (model/images/splits.py): a piece much wider than high holds several digits and is cut where its
    ink is thinnest; a piece about as wide as high is cut when the network reads its parts better
    than the whole and the whole is not sure, or looks less like a digit than its parts.
 4. Each digit's ink (its own pixels and their anti-aliased edge, GROW pixels around them) goes
@@ -35,9 +35,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from model.budget import Budget
-from model.components import components
-from model.pieces import (
+from model.images.budget import Budget
+from model.images.components import components
+from model.images.pieces import (
     Digit,
     Page,
     Piece,
@@ -52,8 +52,8 @@ from model.pieces import (
     tight,
     vector,
 )
-from model.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS
-from model.splits import SURE, TALL, split
+from model.images.preprocess import INK_THRESHOLD, MIN_EXTENT, MIN_INK_PIXELS
+from model.images.splits import SURE, TALL, split
 
 MAX_COMPONENTS = 64
 COVERED = 0.9  # the share of the ink that the strokes' groups must hold to be used
@@ -61,7 +61,7 @@ SMALL, NEAR, SPECK = 0.3, 0.3, 0.06
 JOIN, ASK = 0.75, 0.3
 # the page's pad is 280 px high (sent at 140): a line of digits that high is read as it is
 MAX_HEIGHT = 280
-# the page's four-digit numbers make 5-40 inputs over at most ~0.3 M pixels (docs/numbers.md)
+# far above what the page's four-digit numbers need (their counts: docs/numbers.md)
 MAX_READS, MAX_READ_PIXELS = 256, 1 << 23
 
 
@@ -69,7 +69,7 @@ def segment(ink: np.ndarray, read: Read, budget: Budget | None = None,
             owned: Sequence[Piece] | None = None) -> list[Digit]:
     """The digits of ``ink`` (H, W) in [0, 1], left to right; [] when it is blank.
 
-    ``owned``: the ink each group of the client's strokes drew (model/stroke_groups.py), boxes and
+    ``owned``: the ink each group of the client's strokes drew (model/images/stroke_groups.py), boxes and
     masks in the frame of the ink shrunk by ``shrink_factor(H)``; they are the starting pieces in
     place of the connected components, unless they miss more than 1 - COVERED of the ink (strokes
     that are not this drawing's). Raises ``OverBudgetError`` past ``budget`` (default: MAX_READS

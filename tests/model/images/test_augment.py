@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from model.augment import PIECE, AugmentConfig, augment, augment_pieces, bilinear_sample
-from tests.model.augment_reference import augment_whole
+from model.images.augment import PIECE, AugmentConfig, augment, augment_pieces, bilinear_sample
+from tests.model.images.augment_reference import augment_whole
 
 OFF = dict(rotation=0.0, scale=0.0, shear=0.0, shift=0.0, elastic_alpha=0.0, thickness=0.0)
 

@@ -32,7 +32,7 @@ import numpy as np
 
 SIDE = 28
 BOX = 20
-CENTRE = 14.0  # MNIST's own centre of mass, measured over its training set: 14.00 +- 0.29
+CENTRE = 14.0  # where MNIST's own digits have their centre of mass (docs/preprocessing.md, step 4)
 INK_THRESHOLD = 0.3  # a pixel with at least this much ink is part of the digit's shape
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is an empty canvas
 MIN_EXTENT = 0.08  # ink spanning less than this fraction of a large canvas is a dot, not a digit
@@ -79,10 +79,12 @@ def _neighbours(a: np.ndarray, pick: np.ufunc, axis: int) -> np.ndarray:
 
 
 def _row_neighbours(a: np.ndarray, pick: np.ufunc) -> np.ndarray:
-    """``_neighbours`` along rows, the rows laid end to end: two passes over one contiguous run
-    instead of three over the rows one by one (the 280x280 canvas's crop: ~3x quicker), then the
-    first and last columns redone from their own row alone. max and min pick one of their inputs,
-    so the result is the same whichever way it is gathered.
+    """``_neighbours`` along rows, the rows laid end to end, then the first and last columns redone
+    from their own row alone. The plain form is ``_neighbours``' own two passes with axis 1; this
+    one makes two passes over one contiguous run instead of three over the rows one by one, which
+    a large canvas's crop reads markedly faster (benchmarks/preprocess_turns.py; docs/performance.md,
+    the preprocessing on 8-bit levels). max and min pick one of their inputs, so the result is the
+    same whichever way it is gathered (``tests/model/images/test_preprocess.py`` checks it).
     """
     flat = a.reshape(-1)  # (h * w,); a copy if ``a`` is a view of a larger image
     pair = pick(flat[:-1], flat[1:])  # pair[i] = pick(flat[i], flat[i + 1])
@@ -165,8 +167,10 @@ def shift_matrix(n_in: int, offset: float) -> np.ndarray:
     """(28, n_in) matrix S with (S @ v)[r] = v read at r + offset, linearly interpolated, 0 outside.
 
     With k = floor(offset) and f = offset - k, row r takes (1 - f) of v[r + k] and f of v[r + k + 1]:
-    two diagonals, each written as one strided slice of the flat matrix (this runs twice for every
-    drawing; two ``np.eye`` per diagonal cost three times as much, for the same float32 weights).
+    two diagonals. The plain form is ``(1 - f) eye(28, n_in, k) + f eye(28, n_in, k + 1)``; each
+    diagonal is written here as one strided slice of the flat matrix instead, as this runs twice for
+    every drawing a request reads (benchmarks/preprocess_turns.py; docs/performance.md). The weights
+    are the same float32 numbers: ``tests/model/images/test_preprocess.py`` checks it bit for bit.
     """
     k = math.floor(offset)
     f = offset - k

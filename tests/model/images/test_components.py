@@ -1,6 +1,6 @@
 import numpy as np
 
-from model.components import components
+from model.images.components import components
 
 
 def flood_fill_labels(mask: np.ndarray) -> list[set[tuple[int, int]]]:

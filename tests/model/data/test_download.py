@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.download import download_mnist
-from model.mnist import FILES, DataError, load_mnist
+from model.data.download import download_mnist
+from model.data.mnist import FILES, DataError, load_mnist
 
 SMALL_COUNT = 5
 Files = dict[str, tuple[str, int]]
@@ -163,7 +163,7 @@ def test_all_mirrors_bad_raises_and_leaves_nothing(tmp_path, small_files, serve)
 
 def test_good_files_already_present_are_kept(tmp_path, small_files, serve, monkeypatch) -> None:
     src, files = small_files
-    monkeypatch.setattr("model.mnist.FILES", files)
+    monkeypatch.setattr("model.data.mnist.FILES", files)
     server = serve(src)
     dest = tmp_path / "mnist"
     dest.mkdir()

@@ -1,4 +1,4 @@
-"""The whole-set distortion formula as it was before ``model.augment`` worked in pieces.
+"""The whole-set distortion formula as it was before ``model.images.augment`` worked in pieces.
 
 Kept verbatim (bar names) as the reference that the pieces must reproduce bit for bit: trained models
 record only a seed, so the same seed must keep drawing the same distortions. It distorts all n
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.augment import SIDE, AugmentConfig, _gaussian_matrix, _max3, bilinear_sample
+from model.images.augment import SIDE, AugmentConfig, _gaussian_matrix, _max3, bilinear_sample
 
 Array = np.ndarray
 
@@ -65,7 +65,7 @@ def change_thickness(rng: np.random.Generator, images: Array, amount: float) -> 
 
 
 def augment_whole(images: Array, rng: np.random.Generator, cfg: AugmentConfig) -> Array:
-    """(n, 784) float32: all n images distorted at once, as ``model.augment.augment`` used to."""
+    """(n, 784) float32: all n images distorted at once, as ``model.images.augment.augment`` used to."""
     imgs = np.asarray(images, dtype=np.float32).reshape(-1, SIDE, SIDE)
     src_y, src_x = source_coordinates(rng, len(imgs), cfg)
     out = bilinear_sample(imgs, src_y, src_x)

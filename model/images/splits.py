@@ -1,4 +1,4 @@
-"""Rule 3 of model/segment.py: a piece of ink wider than a digit holds several, and is cut.
+"""Rule 3 of model/images/segment.py: a piece of ink wider than a digit holds several, and is cut.
 
 A piece wider than FORCE times its height holds several digits (touching ones); it is cut at the
 column of least ink, of those that leave each part at least MIN_PART * h wide and TALL * h high (h
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.pieces import Page, Piece, cut, scores
+from model.images.pieces import Page, Piece, cut, scores
 
 FORCE, TRY, SURE = 1.3, 0.7, 0.9
 PAIR_ENERGY = 2.0  # chosen on the held-out model's own writers (docs/numbers.md)

@@ -5,7 +5,7 @@ A digit is written with one to three strokes, and two strokes of one digit lie o
 side by side overlap by little, even when their inks touch. So strokes are grouped by their column
 ranges, pen included: two groups whose ranges overlap by at least STROKE_JOIN of the narrower one's
 width are one, until no two do. Each group's ink (the pixels its strokes drew, which the caller
-finds) is then one starting piece of ``model.segment``, in place of the ink's connected components:
+finds) is then one starting piece of ``model.images.segment``, in place of the ink's connected components:
 touching digits start apart, and the rules (specks, joins, splits) go on from there.
 
 The work is a few comparisons per pair of strokes: at most MAX_STROKES^2 per pass, and at most

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from model.budget import Budget, OverBudgetError
-from model.segment import MAX_HEIGHT, SURE, segment, shrink
+from model.images.budget import Budget, OverBudgetError
+from model.images.segment import MAX_HEIGHT, SURE, segment, shrink
 
 H, W, PEN = 140, 400, 9.0
 

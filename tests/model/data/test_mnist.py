@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.mnist import FILES, DataError, Mnist, find_data_dir, load_mnist, read_idx
+from model.data.mnist import FILES, DataError, Mnist, find_data_dir, load_mnist, read_idx
 
 TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -154,7 +154,7 @@ def test_find_data_dir_prefers_explicit_then_env_then_cache(tmp_path: Path, monk
 
 
 def test_find_data_dir_uses_the_development_copy_when_there_is_no_cache(tmp_path, monkeypatch) -> None:
-    import model.mnist as mnist_module
+    import model.data.mnist as mnist_module
 
     monkeypatch.delenv("DIGITNET_DATA", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -3,7 +3,7 @@
 A ``Piece`` is a box in the ink being read and a mask of its own pixels inside it. Pieces are
 merged (two pieces' ink as one), cut at a column, and turned into the network's input: the piece's
 own pixels and their anti-aliased edge (GROW pixels around them) go through ``to_mnist`` alone, as a
-digit drawn alone does (model/preprocess.py: size, stroke width and centring), each call counted on
+digit drawn alone does (model/images/preprocess.py: size, stroke width and centring), each call counted on
 the page's ``Budget``. NumPy only.
 """
 
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.budget import Budget
-from model.components import Components
 from model.functions import softmax
+from model.images.budget import Budget
+from model.images.components import Components
+from model.images.preprocess import to_mnist
 from model.novelty import energy
-from model.preprocess import to_mnist
 
 Read = Callable[[np.ndarray], np.ndarray]  # the network: (n, 784) inputs -> (n, 10) logits z
 GROW = 2

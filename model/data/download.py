@@ -1,6 +1,6 @@
 """Fetching the four MNIST files from public mirrors, safely.
 
-For each file in ``model.mnist.FILES`` the downloader
+For each file in ``model.data.mnist.FILES`` the downloader
 
 1. keeps the copy already in ``dest`` if its SHA-256 is the official one;
 2. otherwise tries each mirror in turn: the body is streamed into a hidden temporary file in
@@ -27,9 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from model import mnist
+from model.data import mnist
+from model.data.mnist import DataError, sha256_file
 from model.files import atomic_write
-from model.mnist import DataError, sha256_file
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -59,7 +59,7 @@ def download_mnist(
     mirrors : base URLs tried in order; a file's URL is the base followed by its name.
     progress : called as ``progress(name, bytes_so_far, total_or_None)`` while a file streams.
     timeout : seconds to wait for a connection or for the next bytes before giving up on a mirror.
-    files : name -> (sha256, count); ``model.mnist.FILES`` when None.
+    files : name -> (sha256, count); ``model.data.mnist.FILES`` when None.
 
     Returns
     -------

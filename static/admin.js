@@ -1,37 +1,28 @@
-// The admin page: start runs, watch their events stream in, promote model versions.
-"use strict";
+// The admin page: start runs, watch their events stream in, promote model versions. Its compare view
+// is report.js, its review queue review.js.
+import { $, api, apiResponse, forgetToken, setToken, token, whenRefused } from "./admin-api.js";
+import { drawChart } from "./chart.js";
+import { refreshReport } from "./report.js";
+import { refreshReview } from "./review.js";
 
-const TOKEN_KEY = "digitnet-admin-token";
 const FINAL = document.body.dataset.finalStatuses.split(" "); // from the server's list of statuses
-const $ = (id) => document.getElementById(id);
 let watching = null; // { id, controller }
 
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
-
-async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${token()}`, ...(options.headers || {}) };
-  const response = await fetch(path, { ...options, headers });
-  if (response.status === 401) { showLogin("The token was refused."); throw new Error("401"); }
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
-  return body;
-}
-
 function showLogin(message = "") {
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
   $("login").hidden = false; $("panel").hidden = true; $("login-error").textContent = message;
 }
 
 async function showPanel() {
   $("login").hidden = true; $("panel").hidden = false;
   await refresh();
-  if (window.refreshReview) await window.refreshReview();  // review.js, when feedback is on
+  await refreshReview();
 }
 
 $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
-  try { await api("/versions"); await showPanel(); } catch (e) { if (e.message !== "401") showLogin(e.message); }
+  setToken($("token").value.trim());
+  try { await api("/versions"); await showPanel(); } catch (e) { if (e.status !== 401) showLogin(e.message); }
 });
 
 function formBody(form) {
@@ -106,8 +97,13 @@ async function watch(id) {
   const controller = new AbortController();
   watching = { id, controller };
   const view = resetView(id);
-  const response = await fetch(`/train/${id}/events`, {
-    headers: { Authorization: `Bearer ${token()}` }, signal: controller.signal });
+  let response;
+  try {
+    response = await apiResponse(`/train/${id}/events`, { signal: controller.signal });
+  } catch (e) {
+    if (e.name !== "AbortError") $("progress-text").textContent = e.message;  // aborted: another run is watched
+    return;
+  }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "", kind = "message", data = "";
   for (;;) {
@@ -163,7 +159,7 @@ async function refresh() {
                            v.id === "default" ? "shipped model" : when(v.created_at)], ...actions));
   }
   for (const tr of vbody.children) tr.classList.toggle("serving", tr.firstChild.textContent === versions.serving);
-  if (window.refreshReport) window.refreshReport(versions);  // report.js: the compare view
+  refreshReport(versions);
   const rbody = $("runs"); rbody.replaceChildren();
   for (const r of runs) rbody.appendChild(row([r.id, r.status, pct(r.test_accuracy), when(r.started_at), r.host || "–"],
                                               button("Show", () => watch(r.id))));
@@ -198,4 +194,5 @@ async function promote(id, serving) {
   refresh();
 }
 
+whenRefused(() => showLogin("The token was refused."));
 if (token()) showPanel().catch(() => {}); else showLogin();

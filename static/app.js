@@ -1,5 +1,8 @@
-// The drawing page: a drawing pad (pad.js), live predictions from POST /predict.
-"use strict";
+// The digit pad: a drawing pad (pad.js), read live by POST /predict (or by the route explain.js
+// chooses). It tells the page's other modules on the document: "digitnet:answer" (detail: the
+// answer, the PNG sent and the strokes in the pad's 0..280 coordinates) and "digitnet:cleared".
+import { requestJson } from "./http.js";
+import { DrawingPad, LatestRequest } from "./pad.js";
 
 const EXPORT_SIZE = 140;      // the PNG sent is this many pixels square: a quarter of the decoding of 280
 const THROTTLE_MS = 150;      // while drawing, at most one prediction request per this interval
@@ -13,12 +16,12 @@ const versionEl = document.getElementById("model-version");
 const undoButton = document.getElementById("undo");
 const clearButton = document.getElementById("clear");
 
-// Other scripts of the page listen on the document for "digitnet:answer" (detail: the answer, the
-// PNG sent and the strokes in the pad's 0..280 coordinates) and "digitnet:cleared". They may set
-// digitnet.endpoint to another route that answers as /predict does (more fields are fine).
-window.digitnet = { endpoint: "/predict" };
+let endpoint = "/predict";
 
-const pad = new DrawingPad(document.getElementById("canvas"), { onChange: changed });
+// Read the drawings with another route that answers as /predict does (more fields are fine).
+export function setEndpoint(path) { endpoint = path; }
+
+export const pad = new DrawingPad(document.getElementById("canvas"), { onChange: changed });
 const strokes = pad.strokes;
 
 function updateButtons() {
@@ -33,15 +36,6 @@ function changed() {
 
 undoButton.addEventListener("click", () => pad.undo());
 clearButton.addEventListener("click", () => pad.clear());
-document.addEventListener("keydown", (event) => {
-  if (document.body.dataset.mode === "number") return;  // number.js's pad has the keys then
-  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
-    event.preventDefault();
-    pad.undo();
-  } else if (event.key === "Escape" || event.key === "Delete") {
-    pad.clear();
-  }
-});
 
 // --- predictions: throttled, one request in flight, the latest drawing always wins (pad.js) ---
 // body[data-state] is "busy" while a drawing waits for its answer, "idle" once the page shows it.
@@ -57,11 +51,7 @@ async function sendPrediction() {
   try {
     const body = await pad.exportPng(EXPORT_SIZE);
     const sentStrokes = pad.strokeList();
-    const response = await fetch(window.digitnet.endpoint, {
-      method: "POST", headers: { "Content-Type": "image/png" }, body,
-    });
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.detail || `HTTP ${response.status}`);
+    const answer = await requestJson(endpoint, { method: "POST", headers: { "Content-Type": "image/png" }, body });
     if (strokes.length > 0) {
       showAnswer(answer);
       document.dispatchEvent(new CustomEvent("digitnet:answer",

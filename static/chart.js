@@ -1,6 +1,4 @@
 // A small line chart drawn by hand on a canvas: series of (x, y) points, axes with a few ticks.
-"use strict";
-
 // Size the canvas's pixels to the screen's (devicePixelRatio), so lines and text stay sharp on a
 // high-density display; drawing then happens in CSS pixels. The width and height attributes in the
 // page give the chart's shape; ``minHeight`` keeps a wide chart readable on a narrow screen.
@@ -15,7 +13,7 @@ function fitToScreen(canvas, minHeight = 0) {
   return { ctx, w, h };
 }
 
-function drawChart(canvas, series, options = {}) {
+export function drawChart(canvas, series, options = {}) {
   const { ctx, w, h } = fitToScreen(canvas);
   const pad = { l: 46, r: 10, t: 10, b: 24 };
   ctx.clearRect(0, 0, w, h);
@@ -46,7 +44,7 @@ function drawChart(canvas, series, options = {}) {
 
 // Accuracy per digit as pairs of bars, a's and b's, 0 to 100%, with b - a in points above each pair
 // (red where b is worse). perDigit: [{digit, a, b, difference}] as GET /versions/compare gives them.
-function drawDigitBars(canvas, perDigit, colors) {
+export function drawDigitBars(canvas, perDigit, colors) {
   const { ctx, w, h } = fitToScreen(canvas, 200);
   const pad = { l: 40, r: 6, t: 22, b: 22 };
   ctx.clearRect(0, 0, w, h);
@@ -79,7 +77,7 @@ function drawDigitBars(canvas, perDigit, colors) {
 // A confusion matrix as a heat map with its counts: rows are the digit it is, columns what was read.
 // Each cell's colour is its share of its row (green on the diagonal, red off it), so a digit with few
 // examples shows its confusions as plainly as a common one.
-function drawConfusion(canvas, confusion) {
+export function drawConfusion(canvas, confusion) {
   const { ctx, w, h } = fitToScreen(canvas);
   const pad = { l: 34, t: 30 }, n = confusion.length;
   const cell = Math.min((w - pad.l - 2) / n, (h - pad.t - 2) / n);

@@ -1,9 +1,8 @@
 // A drawing pad: strokes drawn with a mouse, a finger or a pen on a canvas, kept in logical
 // coordinates (0..width, 0..height whatever the size on screen), with undo, clear and PNG export.
 // The single-digit canvas and any other drawing area of the page are DrawingPads.
-"use strict";
 
-class DrawingPad {
+export class DrawingPad {
   constructor(canvas, { width = 280, height = 280, scale = 2, lineWidth = 18, onChange = () => {} } = {}) {
     this.canvas = canvas;
     this.width = width;
@@ -137,7 +136,7 @@ class DrawingPad {
 // Reading a drawing while it is drawn: requests start at least `throttleMs` apart and never overlap,
 // and the newest drawing is always the last one sent. `send` makes one request (it reads the
 // drawing as it is then); `onState(busy)` hears whether a drawing still waits for its answer.
-class LatestRequest {
+export class LatestRequest {
   constructor(send, { throttleMs = 150, onState = () => {} } = {}) {
     this.send = send;
     this.throttleMs = throttleMs;
@@ -172,4 +171,18 @@ class LatestRequest {
       this.onState(this.busy);
     }
   }
+}
+
+// The keys of a drawing page, one handler for all its pads: Ctrl+Z (Cmd+Z on a Mac) undoes the last
+// stroke, Esc or Delete clears. `activePad()` names the pad they act on now (the one on screen).
+export function bindPadKeys(activePad) {
+  document.addEventListener("keydown", (event) => {
+    const pad = activePad();
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      pad.undo();
+    } else if (event.key === "Escape" || event.key === "Delete") {
+      pad.clear();
+    }
+  });
 }

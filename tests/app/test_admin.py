@@ -15,6 +15,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.app.conftest import ADMIN_TOKEN, drawn_one, raw_http
+from tests.waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TINY = {"preset": "seed", "hidden": [32], "epochs": 2, "limit": 600, "lr": 0.5}
@@ -185,13 +186,14 @@ def test_promote_and_rollback_while_predicting(live_server, finished_run) -> Non
 
     thread = threading.Thread(target=predict_loop)
     thread.start()
-    try:
-        time.sleep(0.3)
+    try:  # each step waits for an answer from the version it serves, however long that takes
+        wait_until(lambda: "default" in answers, what="an answer from the shipped model")
         promoted = httpx.post(f"{live_server}/versions/{version_id}/promote", headers=AUTH)
         assert promoted.json() == {"promoted": version_id, "previous": "default"}
-        time.sleep(0.3)
+        wait_until(lambda: version_id in answers, what="an answer from the promoted version")
         assert httpx.post(f"{live_server}/versions/rollback", headers=AUTH).json()["promoted"] == "default"
-        time.sleep(0.3)
+        after = len(answers)
+        wait_until(lambda: "default" in answers[after:], what="an answer after the rollback")
     finally:
         stop.set()
         thread.join()

@@ -87,11 +87,13 @@ INJECT_INLINE_SCRIPT = """() => { const s = document.createElement("script");
 
 
 def open_watched(browser, url: str, viewport: dict):
-    """A page at ``url`` that records CSP violations, console CSP messages and uncaught errors."""
+    """A page at ``url`` that records CSP violations, console errors (a module that failed to load
+    says so only there) and uncaught errors."""
     page = browser.new_context(viewport=viewport).new_page()
     page.add_init_script(VIOLATION_PROBE)
     complaints: list[str] = []
-    page.on("console", lambda m: complaints.append(m.text) if "Content Security Policy" in m.text else None)
+    noted = lambda m: m.type == "error" or "Content Security Policy" in m.text  # noqa: E731
+    page.on("console", lambda m: complaints.append(m.text) if noted(m) else None)
     page.on("pageerror", lambda e: complaints.append(str(e)))
     response = page.goto(url)
     assert_secured_headers(response.headers)

@@ -1,6 +1,7 @@
 // "Inside the network": while the panel is open the digit pad asks POST /explain instead of
 // /predict (same throttle, app.js), and this draws why: the saliency over the input, the first
-// hidden layer, the top units. Clicking a digit's bar explains that digit instead ("why not 8?").
+// hidden (dense) layer, the top units, or for a convolutional network its first convolution's
+// feature maps. Clicking a digit's bar explains that digit instead ("why not 8?").
 // Closed, the pad asks /predict.
 import { setEndpoint } from "./app.js";
 import { requestJson } from "./http.js";
@@ -61,7 +62,7 @@ async function drawSaliency(answer, mine) {
   ctx.putImageData(out, 0, 0);
 }
 
-function drawLayer(layer, units) {
+function drawLayer(layer, units, name) {
   const n = layer.activations.length;
   const cols = Math.ceil(Math.sqrt(2 * n)), rows = Math.ceil(n / cols);
   const cell = Math.max(2, Math.floor(280 / cols));
@@ -85,12 +86,26 @@ function drawLayer(layer, units) {
     ctx.strokeRect(x - 1, y - 1, cell + 1, cell + 1);
   }
   const lit = layer.activations.filter((a) => a > 0).length;
-  layerCaption.textContent = `the first hidden layer: ${n} units, ${lit} of them fire for your drawing ` +
+  layerCaption.textContent = `${name}: ${n} units, ${lit} of them fire for your drawing ` +
     "(brighter: stronger)";
   layerCanvas.dataset.units = String(n);
 }
 
+// A convolution's channels: where in the drawing each kernel finds what it looks for.
+function drawMaps(maps) {
+  unitList.dataset.kind = "feature-maps";
+  unitList.replaceChildren(...maps.map((map) => {
+    const li = document.createElement("li");
+    const img = document.createElement("img");
+    img.src = map.image;
+    img.alt = `feature map ${map.channel}`;
+    li.append(img, `map ${map.channel}`);
+    return li;
+  }));
+}
+
 function drawUnits(units) {
+  unitList.dataset.kind = "units";
   unitList.replaceChildren(...units.map((unit) => {
     const li = document.createElement("li");
     const img = document.createElement("img");
@@ -117,10 +132,20 @@ function show(answer, mine) {
   const peak = answer.saliency.gradient.reduce((m, g) => (Math.abs(g) > Math.abs(m) ? g : m), 0);
   peakText.textContent = `inked fully, it would change log p(${k}) by about ${peak >= 0 ? "+" : ""}` +
     `${peak.toPrecision(2)}` + (answer.probabilities[k] > 0.99 ? ` (it is ${sure} sure: little can move it)` : "");
-  if (answer.layers.length > 0) drawLayer(answer.layers[0], answer.units);
-  drawUnits(answer.units);
-  unitsLead.textContent = `The units that push most towards ${k} (outlined above). Each fires for ink ` +
-    "on its blue pixels and is held back by ink on its red ones:";
+  const maps = answer.feature_maps;
+  if (answer.layers.length > 0) {
+    drawLayer(answer.layers[0], answer.units,
+              maps.length > 0 ? "the first dense layer, after the convolutions" : "the first hidden layer");
+  }
+  if (maps.length > 0) {
+    drawMaps(maps);
+    unitsLead.textContent = `The first convolution's ${maps.length} feature maps: each of its kernels slides ` +
+      "over your drawing and is blue where it finds the stroke it looks for (each map scaled to its own strongest):";
+  } else {
+    drawUnits(answer.units);
+    unitsLead.textContent = `The units that push most towards ${k} (outlined above). Each fires for ink ` +
+      "on its blue pixels and is held back by ink on its red ones:";
+  }
   panel.dataset.explained = String(k);
 }
 

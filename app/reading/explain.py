@@ -14,6 +14,9 @@ gives, in one forward and one backward pass:
   the first-order change of log p_k if unit j fell silent (a_j -> 0), with the sign flipped: how
   much of log p_k that unit's firing holds up. Each comes with its incoming weights ``W[:, j]`` as a
   28x28 picture (blue where ink excites the unit, red where it inhibits it).
+- for a convolutional network, whose first layer reads patches rather than the 784 pixels, the
+  first convolution's feature maps instead: channel c's activations ``a[:, :, c]``, one small
+  picture each, showing where in the drawing its kernel found what it looks for.
 
 Nothing here writes to the network (``input_gradient`` works on local arrays), so explanations may
 run beside predictions on the same model. docs/math.md, section 14.
@@ -33,6 +36,7 @@ from PIL import Image
 from app.reading.images import preprocess
 from app.reading.predictor import PNG_END, PNG_SIGNATURE, Prediction, Predictor, pixel_vectors, png_chunk
 from app.reading.work import check_deadline
+from model.conv import Conv2D
 from model.layers import Dense
 from model.network import Network
 
@@ -65,6 +69,13 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class FeatureMap:
+    channel: int
+    peak: float
+    image: str
+
+
+@dataclass(frozen=True)
 class Explanation(Prediction):
     """A ``Prediction`` and why: all None for a blank drawing (nothing was read, nothing to explain)."""
 
@@ -72,6 +83,7 @@ class Explanation(Prediction):
     layers: list[Layer] | None = None
     saliency: Saliency | None = None
     units: list[Unit] | None = None
+    feature_maps: list[FeatureMap] | None = None
 
 
 def explain_images(predictor: Predictor, images: list[bytes] | list[Image.Image],
@@ -103,6 +115,7 @@ def explain_vectors(predictor: Predictor, vectors: list[np.ndarray | None],
     # a convolutional network's first layer reads patches, not the 784 pixels: its units have no
     # 28x28 picture (the saliency, d log p / dx, is the same math through every kind of layer)
     reads_pixels = isinstance(network.layers[0], Dense)
+    first_conv = next((i for i, layer in enumerate(network.layers) if isinstance(layer, Conv2D)), None)
     predictions = iter(predictor.answers(vectors, result.a[-1], result.z))
     explained, i = [], 0
     for v in vectors:
@@ -124,9 +137,18 @@ def explain_vectors(predictor: Predictor, vectors: list[np.ndarray | None],
                     for layer, a in zip(network.layers, result.a[:-1], strict=False)
                     if isinstance(layer, Dense)],  # the dense layers' units; feature maps are not listed
             saliency=Saliency(k, result.dx[i].tolist(), signed_png(result.dx[i])), units=units,
+            feature_maps=[] if first_conv is None else feature_maps(result.a[first_conv][i]),
         ))
         i += 1
     return explained
+
+
+def feature_maps(a: np.ndarray) -> list[FeatureMap]:
+    """A convolution's activations for one drawing, (H', W', C_out) -> one ``FeatureMap`` a channel:
+    ``a[:, :, c]`` as an H' x W' ``signed_png``, each scaled by its own peak (its largest magnitude),
+    which is given beside it so that maps can still be compared."""
+    return [FeatureMap(c, round(float(np.abs(a[:, :, c]).max()), DECIMALS), signed_png(a[:, :, c]))
+            for c in range(a.shape[2])]
 
 
 def unit_picture(network: Network, j: int) -> str:
@@ -140,19 +162,22 @@ def unit_picture(network: Network, j: int) -> str:
 
 
 def signed_png(values: np.ndarray) -> str:
-    """784 signed numbers -> a 28x28 PNG data URL: blue for positive, red for negative, white for 0,
-    each scaled by the largest magnitude (the picture shows where, not how much).
+    """Signed numbers -> a PNG data URL: blue for positive, red for negative, white for 0, each scaled
+    by the largest magnitude (the picture shows where, not how much). 784 numbers make a 28x28
+    picture; an (H, W) array, an H x W one.
 
     Written by hand as ``input_png`` is: one byte a pixel indexing a fixed palette of 65 colours
     (PNG colour type 3), stored without compression (docs/performance.md, Explaining).
     """
     peak = float(np.abs(values).max())
     scaled = values / peak if peak > 0 else np.zeros_like(values)
-    rows = np.zeros((28, 1 + 28), dtype=np.uint8)  # filter byte 0, then 28 palette indices
-    rows[:, 1:] = np.rint(scaled.reshape(28, 28) * LEVELS + LEVELS).astype(np.uint8)
+    h, w = values.shape if values.ndim == 2 else (28, 28)
+    rows = np.zeros((h, 1 + w), dtype=np.uint8)  # filter byte 0, then w palette indices
+    rows[:, 1:] = np.rint(scaled.reshape(h, w) * LEVELS + LEVELS).astype(np.uint8)
     deflate = zlib.compressobj(0, zlib.DEFLATED, 10, 1)
     idat = deflate.compress(rows.tobytes()) + deflate.flush()
-    png = PNG_SIGNATURE + PALETTE_HEADER + png_chunk(b"IDAT", idat) + PNG_END
+    header = PALETTE_HEADER if (h, w) == (28, 28) else palette_header(h, w)
+    png = PNG_SIGNATURE + header + png_chunk(b"IDAT", idat) + PNG_END
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
@@ -164,5 +189,9 @@ def _palette() -> bytes:
     return np.rint(255 + t * (end - 255)).astype(np.uint8).tobytes()  # 65 RGB triples
 
 
-PALETTE_HEADER = (png_chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 3, 0, 0, 0))  # 8-bit palette
-                  + png_chunk(b"PLTE", _palette()))
+def palette_header(h: int, w: int) -> bytes:
+    """A PNG's IHDR (w x h, 8-bit palette indices) and PLTE chunks."""
+    return png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)) + png_chunk(b"PLTE", _palette())
+
+
+PALETTE_HEADER = palette_header(28, 28)

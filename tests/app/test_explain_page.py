@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.settings import ROOT, Settings
 from tests.app import test_page
+from tests.app.conftest import ADMIN_TOKEN, serving
 from tests.app.test_page import ONE, SEVEN, SHOTS, mouse_stroke, open_page, touch_stroke, wait_idle
 
 browser = test_page.browser  # the same Chromium fixture
@@ -132,3 +134,32 @@ def test_a_bar_is_a_button_for_the_keyboard(browser, live_server, key) -> None:
     page.keyboard.press(key)
     explained(page, 2)  # the panel opened itself to answer
     assert page.get_by_test_id("inside").evaluate("(el) => el.open")
+
+
+@pytest.fixture(scope="module")
+def conv_server(tmp_path_factory, mnist_dir):
+    """The shipped convolutional network (weights/conv.npz) serving as the default, on a real server."""
+    settings = Settings(weights=ROOT / "weights" / "conv.npz", home=tmp_path_factory.mktemp("conv-home"),
+                        data_dir=str(mnist_dir), admin_token=ADMIN_TOKEN)
+    with serving(settings) as url:
+        yield url
+
+
+def test_a_conv_network_shows_its_first_convolutions_feature_maps(browser, conv_server) -> None:
+    page, _ = open_page(browser, conv_server, viewport={"width": 1280, "height": 800})
+    mouse_stroke(page, SEVEN)
+    wait_idle(page)
+    page.locator("#inside summary").click()
+    explained(page, 7)
+    page.wait_for_function("""() => { const imgs = [...document.querySelectorAll('#units img')];
+        return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth === 28); }""")
+    maps = page.get_by_test_id("units")
+    assert maps.get_attribute("data-kind") == "feature-maps"
+    assert maps.locator("li").all_inner_texts() == [f"map {c}" for c in range(16)]  # conv5x5x16, 'same'
+    assert "feature maps" in page.locator("#units-lead").inner_text()
+    assert page.get_by_test_id("hidden-layer").get_attribute("data-units") == "128"
+    assert page.locator("#layer-caption").inner_text().startswith("the first dense layer")
+    colours = saliency_colours(page)  # the saliency through the convolutions: both colours
+    assert colours["blue"] > 0 and colours["red"] > 0, colours
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "desktop-inside-conv-feature-maps.png"), full_page=True)

@@ -33,6 +33,15 @@ class UnitContribution(BaseModel):
                                      "excites the unit, red where it inhibits it, scaled by the largest")
 
 
+class FeatureMapPicture(BaseModel):
+    channel: int = Field(description="the channel of the first convolution, from 0")
+    peak: float = Field(description="the largest magnitude of its activations for this input, rounded "
+                                    "to 4 decimals: the picture is scaled by it")
+    image: str = Field(description="its activations a[:, :, channel] as a PNG data URL as large as the "
+                                   "layer's output (28x28 with 'same' padding): blue where the kernel "
+                                   "finds what it looks for, white where it finds nothing")
+
+
 class ExplainResponse(PredictResponse):
     """An answer as /predict gives it, and why; the explanation is null for a blank drawing."""
 
@@ -40,8 +49,11 @@ class ExplainResponse(PredictResponse):
 
     logits: list[float] | None = Field(description="the ten output pre-activations z (before softmax)")
     layers: list[LayerActivations] | None = Field(description="every hidden dense layer, first to last "
-                                                              "(a convolution's feature maps are not listed)")
+                                                              "(a convolution's are in feature_maps)")
     saliency: SaliencyMap | None = Field(description="which input pixels push towards the digit, which away")
     units: list[UnitContribution] | None = Field(
         description="the first hidden layer's units that contribute most to the digit (none without one, "
                     "nor for a convolutional network, whose first layer reads patches, not the 784 pixels)")
+    feature_maps: list[FeatureMapPicture] | None = Field(
+        description="a convolutional network's first convolution, one picture per channel (an empty "
+                    "list for a dense network)")

@@ -197,3 +197,31 @@ def test_openapi_documents_explain_with_its_bodies_and_class(client) -> None:
     assert parameter["name"] == "class" and parameter["schema"] == {"type": "integer", "minimum": 0,
                                                                     "maximum": 9}
     assert {"200", "400", "413", "415", "422"} <= set(operation["responses"])
+
+
+def test_a_conv_network_shows_its_first_convolutions_feature_maps(mnist_samples) -> None:
+    network = Network(Architecture.from_layers(["conv3x3x4", "pool", "conv3x3x2", "pool", "dense10"]), dtype=np.float32)
+    network.initialize(np.random.default_rng(0))
+    predictor = Predictor(SavedModel(network, {}), "small")
+    images, _ = mnist_samples
+    (answer,) = explain_pixels(predictor, [(images[0] / 255).tolist()])
+    maps = network.input_gradient((images[:1] / 255).astype(np.float32)).a[1][0]  # (28, 28, 4): conv 1
+    assert [m.channel for m in answer.feature_maps] == [0, 1, 2, 3] and answer.units == []
+    for m in answer.feature_maps:
+        rgb = picture(m.image)  # 28x28: 'same' padding keeps the input's size
+        a = maps[:, :, m.channel]
+        assert m.peak == pytest.approx(np.abs(a).max(), abs=1e-4)
+        white = (rgb == 255).all(axis=2)
+        np.testing.assert_array_equal(white, np.abs(a) < np.abs(a).max() / 64)  # the palette's middle
+    (dense,) = explain_pixels(Predictor(SavedModel(Network(Architecture((784, 10))), {}), "d"),
+                              [(images[0] / 255).tolist()])
+    assert dense.feature_maps == []
+
+
+def test_signed_pictures_take_any_size() -> None:
+    values = np.zeros((14, 7))
+    values[3, 5] = -1.0
+    header, _, payload = signed_png(values).partition(",")
+    rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(payload))).convert("RGB"))
+    assert rgb.shape == (14, 7, 3) and rgb[3, 5].tolist() == [0xB2, 0x18, 0x2B]
+    assert rgb[0, 0].tolist() == [255, 255, 255]

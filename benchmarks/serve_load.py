@@ -156,19 +156,21 @@ def free_port() -> int:
 
 @contextmanager
 def serve(name: str, blas_threads: int, home: str, uvicorn_args: list[str] | None = None,
-          cwd: Path = ROOT, workers: int = 1) -> Iterator[Server]:
+          cwd: Path = ROOT, workers: int = 1, weights: Path | None = None) -> Iterator[Server]:
     """Run one server in a uvicorn subprocess until /readyz answers 200; always stop it afterwards.
 
     The app keeps state (versions, the promoted one, an admin token) in DIGITNET_HOME: an empty
     ``home`` makes it serve the shipped model, as the reference does, and leaves the user's alone.
     ``uvicorn_args`` (default ``SERVERS[name]``) from ``cwd`` (another checkout serves its own code),
-    with ``workers`` uvicorn worker processes (more than one: a supervisor process and its children).
+    with ``workers`` uvicorn worker processes (more than one: a supervisor process and its children);
+    ``weights``: another model file to serve as the default (DIGITNET_WEIGHTS).
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
     env.update(dict.fromkeys(THREAD_VARS, str(blas_threads)) if blas_threads else {})
     token = secrets.token_urlsafe(32)
     env.update(DIGITNET_HOME=home, DIGITNET_ADMIN_TOKEN=token)  # no token file, no log
+    env.update({"DIGITNET_WEIGHTS": str(weights)} if weights else {})
     command = [sys.executable, "-m", "uvicorn", *(uvicorn_args or SERVERS[name]), "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     proc = subprocess.Popen(command, cwd=cwd, env=env)

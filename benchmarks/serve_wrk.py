@@ -18,6 +18,8 @@ costs the server's machine little; the Lua script cycles through the bodies), af
 p50/p90/p99 the median over the rounds of wrk's percentiles; errors the non-2xx answers and socket
 errors of all rounds; srv ms the server's CPU time a request (/proc/PID/stat, all its threads: less
 swayed by a busy machine than requests/s). ours/ref is our requests/s over the reference's.
+``--conv PATH`` also serves our app with another model file (e.g. weights/conv.npz) as a third server
+in the same turns ("ours, conv", its own state directory); conv/ours is its CPU a request over ours.
 
     .venv/bin/python benchmarks/serve_wrk.py [--seconds 5] [--rounds 3] [--clients 16] [--json]
 """
@@ -55,6 +57,7 @@ from model.data.mnist import read_idx  # noqa: E402
 REFERENCE = "reference"
 PATHS = {"ours": "/predict", REFERENCE: "/predict/loop"}
 BEFORE = "before"  # --before: our app as an older checkout serves it
+CONV = "ours, conv"  # --conv: our app serving another model file
 REFERENCE_H11 = "reference, h11"  # --reference-as-before: the reference on h11 and asyncio's loop
 # how an older checkout's app is served: the h11 protocol with the head deadline, asyncio's loop (its
 # code cannot name a newer protocol class; uvicorn's "auto" would give it uvloop, installed now)
@@ -98,6 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         + " ".join(SERVERS["ours"][2:]) + "): old and new code on the same server")
     parser.add_argument("--reference-as-before", action="store_true",
                         help="also the reference on h11 and asyncio's loop (no httptools, no uvloop)")
+    parser.add_argument("--conv", type=Path, metavar="PATH",
+                        help="also serve our app with this model file (e.g. weights/conv.npz)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if min(args.count, args.seconds, args.rounds, args.clients, args.blas_threads) < 1 or args.warmup < 0:
@@ -150,7 +155,7 @@ def write_scripts(kinds: dict[str, list[bytes]], folder: Path) -> dict[str, Path
 
 
 def check(urls: dict[str, str], kinds: dict[str, list[bytes]]) -> dict[str, int]:
-    """One request of each kind to each server: all 200, the same digit from all."""
+    """One request of each kind to each server: all 200, the same digit from all (but another model's)."""
     digits = {}
     for kind, payloads in kinds.items():
         answers = {}
@@ -159,7 +164,8 @@ def check(urls: dict[str, str], kinds: dict[str, list[bytes]]) -> dict[str, int]
             r = httpx.post(url, content=payloads[0], headers=headers, timeout=30)
             if r.status_code != 200:
                 raise RuntimeError(f"{name} answered {kind} with {r.status_code}: {r.text[:200]}")
-            answers[name] = r.json()["digit"]
+            if name != CONV:
+                answers[name] = r.json()["digit"]
         if len(set(answers.values())) != 1:
             raise RuntimeError(f"the servers read the first {kind} body differently: {answers}")
         digits[kind] = answers["ours"]
@@ -239,6 +245,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                                                         before_args(args), args.before.resolve(),
                                                         args.workers))
             paths[BEFORE] = PATHS["ours"]
+        if args.conv:  # its own state directory too: its 'default' is another file
+            conv_home = stack.enter_context(tempfile.TemporaryDirectory(prefix="digitnet-wrk-"))
+            servers[CONV] = stack.enter_context(serve(CONV, args.blas_threads, conv_home, SERVERS["ours"],
+                                                      workers=args.workers, weights=args.conv.resolve()))
+            paths[CONV] = PATHS["ours"]
         if args.reference_as_before:
             h11 = [*SERVERS["reference"], "--http", "h11", "--loop", "asyncio"]
             servers[REFERENCE_H11] = stack.enter_context(serve(REFERENCE_H11, args.blas_threads, home, h11,
@@ -267,7 +278,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                        for k, v in kinds.items()},
             "checked_digits": digits, "payloads": results,
             "ratio": {k: r["ours"]["rps"] / r["reference"]["rps"] for k, r in results.items()},
-            "ratios": {k: ratios(r) for k, r in results.items()}}
+            "ratios": {k: ratios(r) for k, r in results.items()},
+            "conv_cpu_over_ours": {k: r[CONV]["server_cpu_ms"] / r["ours"]["server_cpu_ms"]
+                                   for k, r in results.items()} if args.conv else None}
 
 
 def ratios(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -294,6 +307,9 @@ def report(result: dict) -> None:
             print(f"{kind:<11}{name:<16}{result['bodies'][kind]['mean_bytes']:>7}{row['rps']:>9.1f}"
                   f"{row['p50']:>9.2f}{row['p90']:>9.2f}{row['p99']:>9.2f}{row['errors']:>8}"
                   f"{row['server_cpu_ms']:>8.2f}{cells}")
+    if result["conv_cpu_over_ours"]:
+        print("\nconv/ours, the server's CPU a request: " + ", ".join(
+            f"{kind} {ratio:.2f}" for kind, ratio in result["conv_cpu_over_ours"].items()))
     print("\nsrv ms: the server's CPU time a request (all its threads and worker processes), ms; "
           "/ref: requests/s over the reference's (/ref h11: over the reference on h11 and asyncio's loop)")
 

@@ -42,11 +42,20 @@ from model.serialize import load_model
 
 def check_can_start(settings: Settings) -> None:
     """What a worker needs at start, checked once before the server starts: the state directory and
-    its database, the admin token, the shipped model. Raises StoreError, ModelFileError or OSError
-    with a message naming the file and what to do."""
+    its database, the admin token, the shipped model and the extra ones. Raises StoreError,
+    ModelFileError or OSError with a message naming the file and what to do."""
     Store(settings.home, settings.database_url)
     load_or_create_token(settings.home, settings.admin_token)
-    load_model(settings.weights)
+    for path in (settings.weights, *(path for _, path in settings.extra_models)):
+        load_model(path)
+
+
+def offer_extra_models(store: Store, settings: Settings) -> None:
+    """Each of ``DIGITNET_EXTRA_MODELS`` (e.g. weights/conv.npz) as a version the admin may promote,
+    once per file (``Versions.offer``)."""
+    for name, path in settings.extra_models:
+        saved = load_model(path)
+        store.versions.offer(name, path, saved.meta.get("test_accuracy"), saved.meta)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store(settings.home, settings.database_url)
         store.recover()
+        offer_extra_models(store, settings)
         holder = ModelHolder(store, settings.weights)
         work = WorkPools.of(settings)
         app.state.services = Services(

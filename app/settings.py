@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,20 @@ SWITCH = {**dict.fromkeys(("on", "true", "yes", "1"), True),
           **dict.fromkeys(("off", "false", "no", "0"), False)}
 
 
+EXTRA_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a version id (app/state/versions.py)
+
+
+def _models(text: str) -> tuple[tuple[str, Path], ...]:
+    """``name=path,name=path`` -> ((name, Path(path)), ...)."""
+    pairs = []
+    for item in text.split(","):
+        name, sep, path = item.strip().partition("=")
+        if not sep or not path.strip():
+            raise ValueError(item)
+        pairs.append((name.strip(), Path(path.strip())))
+    return tuple(pairs)
+
+
 def _switch(text: str) -> bool:
     try:
         return SWITCH[text.strip().lower()]
@@ -66,6 +81,7 @@ class Settings:
     admin_token: str | None = _setting("DIGITNET_ADMIN_TOKEN")
     data_dir: str | None = _setting("DIGITNET_DATA")
     weights: Path = _setting("DIGITNET_WEIGHTS", Path, default=SHIPPED_WEIGHTS)
+    extra_models: tuple[tuple[str, Path], ...] = _setting("DIGITNET_EXTRA_MODELS", _models, default=())
     max_in_flight: int = _setting("DIGITNET_MAX_IN_FLIGHT", _whole, default=64)
     request_timeout_s: float = _setting("DIGITNET_REQUEST_TIMEOUT", float, default=10.0)
     inference_threads: int = _setting("DIGITNET_INFERENCE_THREADS", _whole, default=1)
@@ -101,6 +117,10 @@ class Settings:
             (self.database_url is None or self.database_url.startswith(("postgresql://", "postgres://")),
              "database_url", "a PostgreSQL URL (postgresql://user:password@host:port/database)"),
         ]
+        for name, _ in self.extra_models:
+            if name == "default" or EXTRA_MODEL_ID.fullmatch(name) is None:
+                raise SettingsError(f"DIGITNET_EXTRA_MODELS must be name=path pairs whose names are letters, "
+                                    f"digits, '-' and '_' (at most 64, not 'default'), got {name!r}")
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:
             raise SettingsError(f"DIGITNET_ADMIN_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
                                 f"(it has {len(self.admin_token)}); or unset it to have one generated")
@@ -132,4 +152,6 @@ def env_name(field_name: str) -> str:
 
 
 def _kind(annotation: Any) -> str:
-    return {"int": "a whole number", "float": "a number", "bool": "on or off"}.get(str(annotation), "a value")
+    kinds = {"int": "a whole number", "float": "a number", "bool": "on or off",
+             "tuple[tuple[str, Path], ...]": "name=path pairs separated by commas"}
+    return kinds.get(str(annotation), "a value")

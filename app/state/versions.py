@@ -69,15 +69,24 @@ class Versions:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise ValueError(f"{path} does not match the SHA-256 given for version {version_id}")
         with self.db.write() as db:
-            known = db.execute("SELECT sha256 FROM versions WHERE id = ?", (version_id,)).fetchone()
-            if known is not None:
-                if known["sha256"] != sha256:
-                    raise ValueError(f"version {version_id} exists already, with another model file")
-                return
-            db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", (
-                version_id, time.time(), run_id, f"versions/{version_id}.npz", sha256, test_accuracy,
-                json.dumps(meta)))
-            db.execute("INSERT INTO version_files VALUES (?, ?)", (version_id, data))
+            _insert(db, version_id, data, sha256, test_accuracy, meta, run_id)
+
+    def offer(self, version_id: str, path: Path, test_accuracy: float | None, meta: dict[str, Any]) -> bool:
+        """A model file shipped beside the default one (``DIGITNET_EXTRA_MODELS``) as a version the
+        admin may promote. Each file is offered once: a version the admin deleted is not offered
+        again at the next start, nor a file whose id another file holds. True if added now."""
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        offered = f"offered:{version_id}:{sha256}"
+        with self.db.write() as db:
+            if db.execute("SELECT 1 FROM settings WHERE key = ?", (offered,)).fetchone() is not None:
+                return False
+            _set(db, offered, str(time.time()))
+            try:
+                _insert(db, version_id, data, sha256, test_accuracy, meta, None)
+            except ValueError:  # the id is another file's: keep it, offer nothing
+                return False
+        return True
 
     def get(self, version_id: str) -> dict[str, Any]:
         with self.db.connect() as db:
@@ -187,6 +196,21 @@ class Versions:
             _set(db, "promoted", history.pop())
             _set_history(db, history)
         return row[0] if row else DEFAULT_VERSION
+
+
+def _insert(db: Any, version_id: str, data: bytes, sha256: str, test_accuracy: float | None,
+            meta: dict[str, Any], run_id: str | None) -> None:
+    """The version's row and its file's bytes; nothing if the same file is there under that id
+    already, a ValueError if another one is."""
+    known = db.execute("SELECT sha256 FROM versions WHERE id = ?", (version_id,)).fetchone()
+    if known is not None:
+        if known["sha256"] != sha256:
+            raise ValueError(f"version {version_id} exists already, with another model file")
+        return
+    db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)", (
+        version_id, time.time(), run_id, f"versions/{version_id}.npz", sha256, test_accuracy,
+        json.dumps(meta)))
+    db.execute("INSERT INTO version_files VALUES (?, ?)", (version_id, data))
 
 
 def _set(db: Any, key: str, value: str) -> None:

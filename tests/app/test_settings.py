@@ -27,12 +27,13 @@ def test_every_variable_is_read() -> None:
         "DIGITNET_DATA": "/data/mnist", "DIGITNET_WEIGHTS": "/models/m.npz", "DIGITNET_MAX_IN_FLIGHT": "8",
         "DIGITNET_REQUEST_TIMEOUT": "2.5", "DIGITNET_INFERENCE_THREADS": "2",
         "DIGITNET_MAX_BODY_BYTES": "4096", "DIGITNET_MAX_COSTLY_IN_FLIGHT": "3",
-        "DIGITNET_COSTLY_THREADS": "2",
+        "DIGITNET_COSTLY_THREADS": "2", "DIGITNET_EXTRA_MODELS": "conv=weights/conv.npz, big=/m/b.npz",
     })
     assert settings == Settings(home=Path("/srv/digitnet"), admin_token="a-token-of-some-length",
                                 data_dir="/data/mnist", weights=Path("/models/m.npz"), max_in_flight=8,
                                 request_timeout_s=2.5, inference_threads=2, max_body_bytes=4096,
-                                max_costly_in_flight=3, costly_threads=2)
+                                max_costly_in_flight=3, costly_threads=2,
+                                extra_models=(("conv", Path("weights/conv.npz")), ("big", Path("/m/b.npz"))))
 
 
 @pytest.mark.parametrize("variable, value", [
@@ -42,6 +43,9 @@ def test_every_variable_is_read() -> None:
     ("DIGITNET_MAX_COSTLY_IN_FLIGHT", "0"), ("DIGITNET_COSTLY_THREADS", "65"),
     ("DIGITNET_ADMIN_TOKEN", "a"), ("DIGITNET_ADMIN_TOKEN", "fifteen-chars-x"),
     ("DIGITNET_FEEDBACK", "maybe"), ("DIGITNET_FEEDBACK_RATE", "0"),
+    ("DIGITNET_EXTRA_MODELS", "weights/conv.npz"), ("DIGITNET_EXTRA_MODELS", "conv="),
+    ("DIGITNET_EXTRA_MODELS", "default=weights/conv.npz"),
+    ("DIGITNET_EXTRA_MODELS", "../up=weights/conv.npz"),
 ])
 def test_a_bad_value_names_its_variable_and_what_it_must_be(variable: str, value: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -87,6 +91,8 @@ def test_a_state_that_cannot_be_used_is_one_line_naming_it(tmp_path: Path) -> No
         ({"DIGITNET_HOME": str(not_a_dir / "home")}, [str(not_a_dir / "home"), "DIGITNET_HOME"]),
         ({"DIGITNET_HOME": str(tmp_path / "ok"), "DIGITNET_WEIGHTS": str(tmp_path / "none.npz")},
          [str(tmp_path / "none.npz")]),
+        ({"DIGITNET_HOME": str(tmp_path / "ok"), "DIGITNET_EXTRA_MODELS": f"conv={tmp_path / 'gone.npz'}"},
+         [str(tmp_path / "gone.npz")]),
     ]
     for env, words in cases:
         done = serve({"HOME": str(tmp_path), "DIGITNET_ADMIN_TOKEN": "t" * 16, **env})

@@ -200,7 +200,8 @@ def test_openapi_documents_explain_with_its_bodies_and_class(client) -> None:
 
 
 def test_a_conv_network_shows_its_first_convolutions_feature_maps(mnist_samples) -> None:
-    network = Network(Architecture.from_layers(["conv3x3x4", "pool", "conv3x3x2", "pool", "dense10"]), dtype=np.float32)
+    layers = ["conv3x3x4", "pool", "conv3x3x2", "pool", "dense10"]
+    network = Network(Architecture.from_layers(layers), dtype=np.float32)
     network.initialize(np.random.default_rng(0))
     predictor = Predictor(SavedModel(network, {}), "small")
     images, _ = mnist_samples

@@ -162,22 +162,28 @@ def test_data_download_offline_says_so(tmp_path: Path) -> None:
     assert "offline" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_choices_are_the_registries_names() -> None:
-    """The parser spells the names before NumPy loads; they must be the registries' own."""
-    from app.cli import arguments as cli
-    from model.architecture import LAYER_FORMS, LAYER_PRESETS
-    from model.config import DEFAULT_PRESET, PRESETS
-    from model.functions import COSTS, HIDDEN_ACTIVATIONS
-    from model.optim import OPTIMIZERS, SCHEDULES
+def test_the_choices_are_model_names() -> None:
+    """The parser takes the names from model.names, in its order (the registries' own, test_names.py)."""
+    from app.cli.arguments import build_parser
+    from model import names
 
-    assert set(cli.PRESETS) == set(PRESETS) and cli.DEFAULT_PRESET == DEFAULT_PRESET
-    assert set(cli.LAYER_PRESETS) == set(LAYER_PRESETS)
-    assert LAYER_FORMS in " ".join(digitnet("train", "--help").stdout.split())
-    assert set(cli.ACTIVATIONS) == set(HIDDEN_ACTIVATIONS)
-    assert set(cli.COSTS) == set(COSTS)
-    assert set(cli.OPTIMIZERS) == set(OPTIMIZERS)
-    assert set(cli.SCHEDULES) == set(SCHEDULES)
-    train = cli.build_parser()._subparsers._group_actions[0].choices["train"]
-    choices = {a.dest: set(a.choices) for a in train._actions if a.choices}
-    assert choices == {"preset": set(PRESETS), "activation": set(HIDDEN_ACTIVATIONS), "cost": set(COSTS),
-                       "optimizer": set(OPTIMIZERS), "schedule": set(SCHEDULES)}
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {a.dest: list(a.choices) for a in train._actions if a.choices}
+    assert choices == {"preset": list(names.PRESETS), "activation": list(names.HIDDEN_ACTIVATIONS),
+                       "cost": list(names.COSTS), "optimizer": list(names.OPTIMIZERS),
+                       "schedule": list(names.SCHEDULES)}
+    assert train.get_default("preset") == names.DEFAULT_PRESET
+    help_text = " ".join(digitnet("train", "--help").stdout.split())
+    assert names.LAYER_FORMS in help_text and ", ".join(names.LAYER_PRESETS) in help_text
+
+
+def test_the_arguments_are_parsed_before_numpy_loads() -> None:
+    """``serve`` sets BLAS's thread count after parsing, which is too late once NumPy is loaded."""
+    probe = ("import sys; from app.cli.arguments import build_parser; "
+             "build_parser().parse_args(['train', '--preset', 'conv', '--optimizer', 'adam']); "
+             "build_parser().parse_args(['serve', '--port', '8001']); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'numpy'))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

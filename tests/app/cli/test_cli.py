@@ -16,7 +16,7 @@ from PIL import Image
 
 from model.data.mnist import load_mnist
 from model.serialize import load_model
-from tests.app.conftest import drawn_one
+from tests.app.conftest import WEIGHTS, drawn_one, mnist_png, png_bytes
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "weights" / "digitnet.npz"
@@ -97,11 +97,26 @@ def test_shipped_model_reads_a_png(tmp_path: Path, mnist_dir: Path) -> None:
     assert right >= 9
 
 
-def test_blank_image_is_no_digit(tmp_path: Path, small_model: Path) -> None:
-    path = tmp_path / "blank.png"
-    Image.new("L", (100, 100), 255).save(path)
-    result = digitnet("predict", str(path), "--weights", str(small_model), "--json")
-    assert result.returncode == 0 and json.loads(result.stdout)["digit"] is None
+@pytest.mark.parametrize("drawing", ["one", "mnist", "blank"])
+def test_predict_answers_as_the_api_does(drawing: str, tmp_path: Path, client, mnist_samples) -> None:
+    """One file through the command and through POST /predict on the app: the same digit and the same
+    probabilities (rounded to 6 places both ways); a blank drawing is None and ten 0.1s in both."""
+    png = {"one": drawn_one, "mnist": lambda: mnist_png(mnist_samples[0][0]),
+           "blank": lambda: png_bytes(Image.new("L", (280, 280), 255))}[drawing]()
+    path = tmp_path / "drawing.png"
+    path.write_bytes(png)
+    read = digitnet("predict", str(path), "--weights", str(WEIGHTS), "--json")
+    assert read.returncode == 0, read.stderr
+    by_cli = json.loads(read.stdout)
+    by_api = client.post("/predict", content=png, headers={"content-type": "image/png"}).json()
+    assert by_cli["digit"] == by_api["digit"]
+    assert by_cli["probabilities"] == pytest.approx(by_api["probabilities"], abs=1e-6)
+    if drawing == "blank":
+        assert by_cli == {"digit": None, "probabilities": [0.1] * 10}
+        assert digitnet("predict", str(path), "--weights", str(WEIGHTS)).stdout == (
+            "no digit found (the image is blank)\n")
+    else:
+        assert by_cli["digit"] is not None
 
 
 @pytest.mark.parametrize(
@@ -112,6 +127,8 @@ def test_blank_image_is_no_digit(tmp_path: Path, small_model: Path) -> None:
         (["train", "--data", "/nonexistent/mnist"], "does not exist"),
         (["predict", "/nonexistent.png"], "cannot read"),
         (["predict", "README.md"], "cannot decode"),
+        (["predict", "/dev/null"], "the image is empty"),
+        (["predict", "weights/digitnet.npz"], "not a PNG or JPEG"),
         (["train", "--layers", "conv5x5x16, pool, dense5"], "dense10, not dense5"),
         (["train", "--layers", "conv5x5x16, bogus, dense10"], "unknown image layer 'bogus'"),
     ],

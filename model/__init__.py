@@ -6,6 +6,8 @@ its forward and backward steps), ``architecture`` (layer sizes, activations, cos
 as floats, mini-batches), ``train`` (the training loop), then ``serialize``. docs/math.md walks
 through the equations. ``conv``, ``pool`` and ``build`` add the convolutional layers; ``evaluate``
 and ``novelty`` read what a trained network gets right and how digit-like a drawing looks to it.
+``names`` spells the names a user can choose (presets, activations, costs, optimisers, schedules),
+once, without NumPy: the registries are keyed by them and the command line parses with them.
 
 Two subpackages hold what is about digits rather than the network: ``model.images`` (a drawing's
 ink to the network's 784 inputs, a row of digits cut into digits, the distortions used in

@@ -12,8 +12,8 @@ first dense layer. Layers are named as the command line and the forms spell them
     pool                        2x2 max pooling, stride 2 (H and W even): H' = H / 2
     dense<n>                    a dense layer of n units (the last one is the output)
 
-e.g. ``conv5x5x16, pool, conv5x5x32, pool, dense128, dense10``; ``LAYER_PRESETS`` names a few. A
-convolution holds k k C_in C_out kernel weights and C_out biases. theta holds every layer's, so::
+e.g. ``conv5x5x16, pool, conv5x5x32, pool, dense128, dense10``; ``names.LAYER_PRESETS`` names a few.
+A convolution holds k k C_in C_out kernel weights and C_out biases. theta holds every layer's, so::
 
     n_params = sum over convolutions of k k C_in C_out + C_out + sum over dense layers of n_in n_out + n_out
 
@@ -31,15 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.functions import ACTIVATIONS, COSTS, HIDDEN_ACTIVATIONS
+from model.names import LAYER_FORMS, LAYER_PRESETS
 
 MNIST_IMAGE = (28, 28, 1)  # (H, W, C) of a digit
 CONV = re.compile(r"conv(\d+)x(\d+)x(\d+)(-valid)?")
 DENSE = re.compile(r"dense(\d+)")
-LAYER_FORMS = "conv<k>x<k>x<channels> (optionally -valid), pool or dense<units>"
-LAYER_PRESETS: dict[str, tuple[str, ...]] = {
-    "conv-small": ("conv5x5x16", "pool", "conv5x5x32", "pool", "dense128", "dense10"),
-    "conv-large": ("conv5x5x32", "pool", "conv5x5x64", "pool", "dense256", "dense10"),
-}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Hyperparameters of a training run, validated when constructed."""
+"""Hyperparameters of a training run, validated when constructed, and the presets that name a few.
+
+The names a config may hold (activations, optimisers, schedules) are checked against ``names``, the
+one spelling of them, so that this module needs none of the optimisers themselves."""
 
 from __future__ import annotations
 
@@ -6,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from model.architecture import LAYER_PRESETS, Architecture
-from model.functions import HIDDEN_ACTIVATIONS
+from model.architecture import Architecture
 from model.images.augment import AugmentConfig
-from model.optim import OPTIMIZERS, SCHEDULES
+from model.names import DEFAULT_PRESET as DEFAULT_PRESET  # the preset a run starts from, beside PRESETS
+from model.names import HIDDEN_ACTIVATIONS, LAYER_PRESETS, OPTIMIZERS, SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ def layer_fields(layers: Sequence[str]) -> dict[str, Any]:
     return {"image_layers": arch.image_layers, "hidden": arch.sizes[1:-1]}
 
 
+# keyed by names.PRESETS; a run that names none starts from names.DEFAULT_PRESET, "seed": the small,
+# fast network
 PRESETS: dict[str, TrainConfig] = {
     # The shipped model: two wide hidden layers trained on distorted digits (see docs/training.md).
     "default": TrainConfig(
@@ -120,7 +125,7 @@ PRESETS: dict[str, TrainConfig] = {
     "seed": TrainConfig(
         hidden=(128,), optimizer="sgd", lr=0.8, schedule="cosine", epochs=10, batch_size=128
     ),
-    # A small convolutional network (architecture.LAYER_PRESETS["conv-small"]: conv 5x5 16, pool,
+    # A small convolutional network (names.LAYER_PRESETS["conv-small"]: conv 5x5 16, pool,
     # conv 5x5 32, pool, 128, 10) trained as the default preset is, for fewer epochs: a step costs
     # many times the dense network's per digit (docs/performance.md)
     "conv": TrainConfig(
@@ -128,4 +133,3 @@ PRESETS: dict[str, TrainConfig] = {
         epochs=15, augment=AugmentConfig(),
     ),
 }
-DEFAULT_PRESET = "seed"  # what a run starts from when none is named: the small, fast network

@@ -22,8 +22,8 @@ Each cost gives its value and its *output delta* dC/dz of the last layer (Nielse
 ``delta(z, a, y)``), which is where backpropagation starts.
 
 Activations are registered by name in ``ACTIVATIONS`` (``HIDDEN_ACTIVATIONS`` names those a hidden
-layer may use) and costs in ``COSTS``, so that a network can be described (and saved) as plain
-strings.
+layer may use) and costs in ``COSTS``, keyed by the names of ``names``, so that a network can be
+described (and saved) as plain strings.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+
+# those a hidden layer may use: all but softmax, which makes a row of probabilities (an output)
+from model.names import HIDDEN_ACTIVATIONS as HIDDEN_ACTIVATIONS
 
 Array = np.ndarray
 LEAKY_SLOPE = 0.01
@@ -150,8 +153,6 @@ ACTIVATIONS: dict[str, Activation] = {
     # softmax couples a row's units: its backward step is a Jacobian-vector product, not f'(z) * da.
     "softmax": Activation(softmax, softmax_jacobian_vector),
 }
-# softmax makes a row of probabilities: an output, never a hidden layer.
-HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(name for name in ACTIVATIONS if name != "softmax")
 # a = z, dz = da: the "activation" of layers that have none (pooling, reshape); not a user's choice,
 # so not registered.
 IDENTITY = Activation(lambda z: z, lambda z, a, da: da)

@@ -12,20 +12,19 @@ all the network's parameters:
 
 A schedule gives the learning rate as a function of training progress (fraction of all steps done).
 
-Both are registered by name (``OPTIMIZERS``, ``SCHEDULES``); ``make_optimizer`` and
-``make_schedule`` build the ones a ``TrainConfig`` names.
+Both are registered by name (``OPTIMIZERS``, ``SCHEDULES``, keyed by the names of ``names``);
+``make_optimizer`` and ``make_schedule`` build the ones a ``TrainConfig`` names.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # config imports this module's registries to validate names
-    from model.config import TrainConfig
+from model.config import TrainConfig
 
 Array = np.ndarray
 

@@ -1,8 +1,8 @@
 """The ``digitnet`` command: train, evaluate, predict, serve, data download and verify.
 
 This module only parses the arguments (app.cli.commands does the work), and parses them before NumPy
-loads: ``serve`` must set BLAS's thread count first. So the names a user can choose are spelled
-here once more than in their registries; tests/app/cli/test_cli.py pins them to the registries.
+loads: ``serve`` must set BLAS's thread count first. So the names a user can choose come from
+model.names, which the registries are keyed by and which imports nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -13,28 +13,26 @@ import sys
 from collections.abc import Sequence
 
 from app.settings import SHIPPED_WEIGHTS
-
-# The registries' names (model.config.PRESETS, model.architecture.LAYER_PRESETS,
-# model.functions.HIDDEN_ACTIVATIONS and COSTS, model.optim.OPTIMIZERS and SCHEDULES), pinned to them
-# by a test
-PRESETS = ("default", "seed", "conv")
-LAYER_PRESETS = ("conv-small", "conv-large")
-DEFAULT_PRESET = "seed"
-ACTIVATIONS = ("sigmoid", "relu", "leaky_relu", "tanh")
-COSTS = ("cross_entropy", "mse")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "step", "cosine")
+from model.names import (
+    COSTS,
+    DEFAULT_PRESET,
+    HIDDEN_ACTIVATIONS,
+    LAYER_FORMS,
+    LAYER_PRESETS,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+)
 
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a network on MNIST and save it")
     p.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
-                   help="start from a preset; the options below override it (default: seed)")
+                   help=f"start from a preset; the options below override it (default: {DEFAULT_PRESET})")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden layer sizes, e.g. --hidden 800 800")
     p.add_argument("--layers", help=f"the whole network instead: {', '.join(LAYER_PRESETS)}, or a list "
-                                    "of conv<k>x<k>x<channels> (optionally -valid), pool or dense<units>, "
-                                    "e.g. 'conv5x5x16, pool, dense128, dense10'")
-    p.add_argument("--activation", choices=ACTIVATIONS)
+                                    f"of {LAYER_FORMS}, e.g. 'conv5x5x16, pool, dense128, dense10'")
+    p.add_argument("--activation", choices=HIDDEN_ACTIVATIONS)
     p.add_argument("--cost", choices=COSTS)
     p.add_argument("--optimizer", choices=OPTIMIZERS)
     p.add_argument("--lr", type=float, help="(peak) learning rate")

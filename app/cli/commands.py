@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from app.cli.progress import ProgressBar
-from app.reading.images import InputError, preprocess
+from app.reading.images import InputError, open_images
+from app.reading.predictor import Predictor
 from app.runs.pipeline import RunSpec, build_data, execute
 from app.runs.training import config_from
 from app.settings import Settings
@@ -109,17 +110,16 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 
 def predict_command(args: argparse.Namespace) -> int:
+    """Read the digit in an image file with the server's own ``Predictor``, as ``POST /predict`` reads
+    a drawing: the same file gets the same digit and probabilities from both (a blank one: None and
+    ten 0.1s). The header is read first, so a file that is no image is said before the model loads."""
     try:
         data = Path(args.image).read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {args.image}: {exc.strerror}") from exc
-    pixels = preprocess(data)
-    saved = load_model(args.weights)
-    if pixels is None:
-        digit, probs = None, [0.0] * 10
-    else:
-        p = saved.network.predict_proba(pixels[None, :])[0]
-        digit, probs = int(p.argmax()), [round(float(v), 6) for v in p]
+    opened = open_images([data])  # the server's checks; its pixel budget is for requests, not files
+    answer = Predictor.from_file(args.weights).predict_images(opened)[0]
+    digit, probs = answer.digit, answer.probabilities
     if args.json:
         print(json.dumps({"digit": digit, "probabilities": probs}))
     elif digit is None:

@@ -1,7 +1,8 @@
 """A loaded model and the way to ask it: images or MNIST-form pixels in, ``Prediction``s out.
 
-The routes call only this: it preprocesses (``app.reading.images``), runs the network once on the whole batch
-and writes each answer, with the 28x28 input the network saw as a small PNG data URL.
+The routes and ``digitnet predict`` call only this: it preprocesses (``app.reading.images``), runs the
+network once on the whole batch and writes each answer, with the 28x28 input the network saw as a
+small PNG data URL.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from PIL import Image
 
 from model.data.mnist import load_mnist
 from model.serialize import load_model
-from tests.app.conftest import drawn_one
+from tests.app.conftest import WEIGHTS, drawn_one, mnist_png, png_bytes
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "weights" / "digitnet.npz"
@@ -97,11 +97,26 @@ def test_shipped_model_reads_a_png(tmp_path: Path, mnist_dir: Path) -> None:
     assert right >= 9
 
 
-def test_blank_image_is_no_digit(tmp_path: Path, small_model: Path) -> None:
-    path = tmp_path / "blank.png"
-    Image.new("L", (100, 100), 255).save(path)
-    result = digitnet("predict", str(path), "--weights", str(small_model), "--json")
-    assert result.returncode == 0 and json.loads(result.stdout)["digit"] is None
+@pytest.mark.parametrize("drawing", ["one", "mnist", "blank"])
+def test_predict_answers_as_the_api_does(drawing: str, tmp_path: Path, client, mnist_samples) -> None:
+    """One file through the command and through POST /predict on the app: the same digit and the same
+    probabilities (rounded to 6 places both ways); a blank drawing is None and ten 0.1s in both."""
+    png = {"one": drawn_one, "mnist": lambda: mnist_png(mnist_samples[0][0]),
+           "blank": lambda: png_bytes(Image.new("L", (280, 280), 255))}[drawing]()
+    path = tmp_path / "drawing.png"
+    path.write_bytes(png)
+    read = digitnet("predict", str(path), "--weights", str(WEIGHTS), "--json")
+    assert read.returncode == 0, read.stderr
+    by_cli = json.loads(read.stdout)
+    by_api = client.post("/predict", content=png, headers={"content-type": "image/png"}).json()
+    assert by_cli["digit"] == by_api["digit"]
+    assert by_cli["probabilities"] == pytest.approx(by_api["probabilities"], abs=1e-6)
+    if drawing == "blank":
+        assert by_cli == {"digit": None, "probabilities": [0.1] * 10}
+        assert digitnet("predict", str(path), "--weights", str(WEIGHTS)).stdout == (
+            "no digit found (the image is blank)\n")
+    else:
+        assert by_cli["digit"] is not None
 
 
 @pytest.mark.parametrize(
@@ -112,6 +127,8 @@ def test_blank_image_is_no_digit(tmp_path: Path, small_model: Path) -> None:
         (["train", "--data", "/nonexistent/mnist"], "does not exist"),
         (["predict", "/nonexistent.png"], "cannot read"),
         (["predict", "README.md"], "cannot decode"),
+        (["predict", "/dev/null"], "the image is empty"),
+        (["predict", "weights/digitnet.npz"], "not a PNG or JPEG"),
         (["train", "--layers", "conv5x5x16, pool, dense5"], "dense10, not dense5"),
         (["train", "--layers", "conv5x5x16, bogus, dense10"], "unknown image layer 'bogus'"),
     ],
@@ -162,22 +179,28 @@ def test_data_download_offline_says_so(tmp_path: Path) -> None:
     assert "offline" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_the_choices_are_the_registries_names() -> None:
-    """The parser spells the names before NumPy loads; they must be the registries' own."""
-    from app.cli import arguments as cli
-    from model.architecture import LAYER_FORMS, LAYER_PRESETS
-    from model.config import DEFAULT_PRESET, PRESETS
-    from model.functions import COSTS, HIDDEN_ACTIVATIONS
-    from model.optim import OPTIMIZERS, SCHEDULES
+def test_the_choices_are_model_names() -> None:
+    """The parser takes the names from model.names, in its order (the registries' own, test_names.py)."""
+    from app.cli.arguments import build_parser
+    from model import names
 
-    assert set(cli.PRESETS) == set(PRESETS) and cli.DEFAULT_PRESET == DEFAULT_PRESET
-    assert set(cli.LAYER_PRESETS) == set(LAYER_PRESETS)
-    assert LAYER_FORMS in " ".join(digitnet("train", "--help").stdout.split())
-    assert set(cli.ACTIVATIONS) == set(HIDDEN_ACTIVATIONS)
-    assert set(cli.COSTS) == set(COSTS)
-    assert set(cli.OPTIMIZERS) == set(OPTIMIZERS)
-    assert set(cli.SCHEDULES) == set(SCHEDULES)
-    train = cli.build_parser()._subparsers._group_actions[0].choices["train"]
-    choices = {a.dest: set(a.choices) for a in train._actions if a.choices}
-    assert choices == {"preset": set(PRESETS), "activation": set(HIDDEN_ACTIVATIONS), "cost": set(COSTS),
-                       "optimizer": set(OPTIMIZERS), "schedule": set(SCHEDULES)}
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {a.dest: list(a.choices) for a in train._actions if a.choices}
+    assert choices == {"preset": list(names.PRESETS), "activation": list(names.HIDDEN_ACTIVATIONS),
+                       "cost": list(names.COSTS), "optimizer": list(names.OPTIMIZERS),
+                       "schedule": list(names.SCHEDULES)}
+    assert train.get_default("preset") == names.DEFAULT_PRESET
+    help_text = " ".join(digitnet("train", "--help").stdout.split())
+    assert names.LAYER_FORMS in help_text and ", ".join(names.LAYER_PRESETS) in help_text
+
+
+def test_the_arguments_are_parsed_before_numpy_loads() -> None:
+    """``serve`` sets BLAS's thread count after parsing, which is too late once NumPy is loaded."""
+    probe = ("import sys; from app.cli.arguments import build_parser; "
+             "build_parser().parse_args(['train', '--preset', 'conv', '--optimizer', 'adam']); "
+             "build_parser().parse_args(['serve', '--port', '8001']); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'numpy'))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -126,7 +126,7 @@ class FeedbackStore:
             row = db.execute(f"SELECT {COLUMNS}, image, strokes FROM feedback WHERE id = ?",
                              (feedback_id,)).fetchone()
         if row is None:
-            raise NotFoundError(feedback_id)
+            raise NotFoundError("drawing", feedback_id)
         return {**_item(row), "image": row["image"], "strokes": json.loads(row["strokes"] or "null")}
 
     def review(self, feedback_id: str, status: str | None, label: int | None) -> dict[str, Any]:
@@ -137,14 +137,14 @@ class FeedbackStore:
             done = db.execute(f"UPDATE feedback SET {names}, reviewed_at = ? WHERE id = ?",
                               (*changes.values(), time.time(), feedback_id)).rowcount
         if not done:
-            raise NotFoundError(feedback_id)
+            raise NotFoundError("drawing", feedback_id)
         return self.get(feedback_id)
 
     def delete(self, feedback_id: str) -> None:
         with self.db.write() as db:
             row = db.execute("SELECT size FROM feedback WHERE id = ?", (feedback_id,)).fetchone()
             if row is None:
-                raise NotFoundError(feedback_id)
+                raise NotFoundError("drawing", feedback_id)
             db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,))
             db.execute("UPDATE feedback_totals SET drawings = drawings - 1, bytes = bytes - ?",
                        (row["size"],))

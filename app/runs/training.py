@@ -58,6 +58,21 @@ MAX_RUN_MULTIPLY_ADDS = 4_000_000
 MAX_RUN_PATCH_BYTES = 512 << 20
 
 
+class RunConfigError(ValueError):
+    """A run the server was asked for cannot be: its config is not valid, or too big to train here."""
+
+
+def server_config(preset: str, changes: Mapping[str, Any], augment: bool | None) -> TrainConfig:
+    """``config_from``, checked to be small enough for the server (``check_run_size``);
+    RunConfigError saying why not."""
+    try:
+        config = config_from(preset, changes, augment)
+        check_run_size(config)
+    except ValueError as exc:
+        raise RunConfigError(str(exc)) from exc
+    return config
+
+
 def check_run_size(cfg: TrainConfig) -> None:
     """ValueError, saying why, if a run from the server would be too big to train in reasonable time."""
     arch = cfg.architecture()

@@ -1,7 +1,8 @@
 """POST /feedback (anyone: a drawing and the digit it really is) and the admin's review of them.
 
 Both routers are included only when feedback is on (``DIGITNET_FEEDBACK``); otherwise every path
-here is a 404. The admin dependency is attached where ``admin`` is included, in app.main.
+here is a 404. The admin dependency is attached where ``admin`` is included, in app.main. A post
+past its sender's rate, a full store or no such drawing answer by their classes (app/web/errors.py).
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.deps import Services, ServicesDep
-from app.feedback.intake import RateError, admit, keep, sender_of
-from app.feedback.store import RIGHT_OVER, FeedbackStore, FullError
+from app.feedback.intake import admit, keep, sender_of
+from app.feedback.store import RIGHT_OVER, FeedbackStore
 from app.pen.digits import page_digit
 from app.reading.drawings import body_doc, json_bytes, validate_json
 from app.reading.predictor import BLANK_PNG, input_png
-from app.state.db import NotFoundError
 from app.web.schemas.common import ErrorResponse, StoredId
 from app.web.schemas.feedback import (
     FeedbackCreated,
@@ -36,7 +36,6 @@ from app.web.schemas.feedback import (
 
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
-RATE_WINDOW_S = 60  # the rate is counted per minute (FeedbackStore.count_post)
 # /feedback's own places in worker threads (Services.feedback_limiter, feedback_thread): posts wait
 # on the database there, never on the event loop, and never in the prediction threads
 FEEDBACK_THREADS = 2
@@ -100,14 +99,9 @@ async def feedback_thread(services: Services) -> AsyncIterator[None]:
 
 def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:
     """One post, in a worker thread (app/feedback/intake.py): its status and answer."""
-    try:
-        admit(feedback, services.settings.feedback_rate, raw, client)
-        body: FeedbackRequest = validate_json(raw, FeedbackRequest)
-        feedback_id, new = keep(services, feedback, body, client)
-    except RateError as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": str(RATE_WINDOW_S)}) from exc
-    except FullError as exc:
-        raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
+    admit(feedback, services.settings.feedback_rate, raw, client)
+    body: FeedbackRequest = validate_json(raw, FeedbackRequest)
+    feedback_id, new = keep(services, feedback, body, client)
     kept = feedback.get(feedback_id)  # for a duplicate, the drawing sent before: its label stands
     return (201 if new else 200), {"id": feedback_id, "status": kept["status"], "duplicate": not new,
                                    "label": kept["label"]}
@@ -138,10 +132,7 @@ def export_feedback(feedback: FeedbackDep) -> Response:
 
 @admin.patch("/feedback/{feedback_id}", summary="Accept, reject or relabel a drawing")
 def review_feedback(feedback_id: StoredId, body: FeedbackReview, feedback: FeedbackDep) -> dict[str, Any]:
-    try:
-        item = feedback.review(feedback_id, body.status, body.label)
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
+    item = feedback.review(feedback_id, body.status, body.label)
     return _with_image({k: v for k, v in item.items() if k != "image"})
 
 
@@ -156,10 +147,7 @@ def clear_rejected(feedback: FeedbackDep,
 
 @admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")
 def delete_feedback(feedback_id: StoredId, feedback: FeedbackDep) -> None:
-    try:
-        feedback.delete(feedback_id)
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
+    feedback.delete(feedback_id)
 
 
 def _with_image(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,30 +1,28 @@
 """POST /feedback (anyone: a drawing and the digit it really is) and the admin's review of them.
 
 Both routers are included only when feedback is on (``DIGITNET_FEEDBACK``); otherwise every path
-here is a 404. The admin dependency is attached where ``admin`` is included, in app.main. A post
-past its sender's rate, a full store or no such drawing answer by their classes (app/web/errors.py).
+here is a 404. The admin dependency is attached where ``admin`` is included, in app.main. The
+drawings, their checks and their export file belong to app/feedback/; a post past its sender's
+rate, a full store or no such drawing answer by their classes (app/web/errors.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.deps import Services, ServicesDep
+from app.feedback.accepted import EXPORT_NAME, export_file
 from app.feedback.intake import admit, keep, sender_of
-from app.feedback.store import RIGHT_OVER, FeedbackStore
-from app.pen.digits import page_digit
+from app.feedback.reader import RIGHT_OVER, STATUSES, KeptDrawing, pictures
+from app.feedback.store import FeedbackStore
 from app.reading.drawings import body_doc, json_bytes, validate_json
-from app.reading.predictor import BLANK_PNG, input_png
 from app.web.schemas.common import ErrorResponse, StoredId
 from app.web.schemas.feedback import (
     FeedbackCreated,
@@ -103,15 +101,16 @@ def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -
     body: FeedbackRequest = validate_json(raw, FeedbackRequest)
     feedback_id, new = keep(services, feedback, body, client)
     kept = feedback.get(feedback_id)  # for a duplicate, the drawing sent before: its label stands
-    return (201 if new else 200), {"id": feedback_id, "status": kept["status"], "duplicate": not new,
-                                   "label": kept["label"]}
+    return (201 if new else 200), {"id": feedback_id, "status": kept.status, "duplicate": not new,
+                                   "label": kept.label}
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")
 def list_feedback(feedback: FeedbackDep, status: FeedbackStatus | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 60,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    items = [_with_image(item) for item in feedback.page(status, limit, offset)]
+    statuses = STATUSES if status is None else (status,)  # no status asked for: every status
+    items = [_shown(drawing) for drawing in feedback.page(statuses, limit, offset)]
     return {"items": items, "counts": feedback.counts(), "right": feedback.right_share(RIGHT_OVER)}
 
 
@@ -121,19 +120,13 @@ def export_feedback(feedback: FeedbackDep) -> Response:
     """``digits`` (n, 28, 28) uint8 as MNIST, ``labels`` (n,), ``ids``, ``held_out`` (never train on
     those), ``strokes`` (JSON text, a list with null where none were sent). ``digitnet train
     --feedback FILE`` reads it."""
-    kept = feedback.accepted()
-    buf = io.BytesIO()
-    np.savez_compressed(buf, digits=kept["digits"].reshape(-1, 28, 28), labels=kept["labels"],
-                        ids=np.array(kept["ids"], dtype=str), held_out=kept["held_out"],
-                        strokes=np.array(json.dumps(kept["strokes"])))
-    return Response(buf.getvalue(), media_type="application/octet-stream",
-                    headers={"Content-Disposition": 'attachment; filename="digitnet-feedback.npz"'})
+    return Response(export_file(feedback.accepted()), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{EXPORT_NAME}"'})
 
 
 @admin.patch("/feedback/{feedback_id}", summary="Accept, reject or relabel a drawing")
 def review_feedback(feedback_id: StoredId, body: FeedbackReview, feedback: FeedbackDep) -> dict[str, Any]:
-    item = feedback.review(feedback_id, body.status, body.label)
-    return _with_image({k: v for k, v in item.items() if k != "image"})
+    return _shown(feedback.review(feedback_id, body.status, body.label))
 
 
 @admin.delete("/feedback", summary="Erase every rejected drawing at once",
@@ -150,11 +143,10 @@ def delete_feedback(feedback_id: StoredId, feedback: FeedbackDep) -> None:
     feedback.delete(feedback_id)
 
 
-def _with_image(item: dict[str, Any]) -> dict[str, Any]:
-    """The 28x28 the admin reviews, and beside it what a run learns from: the strokes drawn as the
-    page drew them (both as PNG data URLs; no strokes: the run learns from the 28x28 itself)."""
-    digit, strokes = item.pop("digit28"), item.pop("strokes", None)
-    item["image"] = input_png(np.frombuffer(digit, np.uint8) / 255.0) if digit else BLANK_PNG
-    drawn = page_digit([[(x, y) for x, y in stroke] for stroke in strokes]) if strokes else None
-    item["strokes_image"] = input_png(drawn) if drawn is not None else None
-    return item
+def _shown(drawing: KeptDrawing) -> dict[str, Any]:
+    """A drawing as the admin's list shows it (``FeedbackItem``), its pictures as PNG data URLs."""
+    image, strokes_image = pictures(drawing)
+    return {"id": drawing.id, "created_at": drawing.created_at, "label": drawing.label,
+            "predicted": drawing.predicted, "model_version": drawing.model_version, "status": drawing.status,
+            "held_out": drawing.held_out, "reviewed_at": drawing.reviewed_at, "image": image,
+            "strokes_image": strokes_image}

@@ -16,7 +16,7 @@ from starlette.routing import Match, Router
 from starlette.types import Receive, Scope, Send
 
 from app.deps import SettingsDep
-from app.feedback.store import RIGHT_OVER
+from app.feedback.reader import RIGHT_OVER
 from app.runs.training import MAX_RUN_EPOCHS
 from app.settings import TEMPLATES
 from app.state.runs import FINAL

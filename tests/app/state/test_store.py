@@ -226,13 +226,13 @@ def test_feedback_rows_round_trip_on_both_databases(store: Store) -> None:
     feedback_id, new = feedback.add(sub)
     assert new and feedback.add(sub) == (feedback_id, False)  # the same PNG: kept once
     kept = feedback.get(feedback_id)
-    assert (kept["label"], kept["predicted"], kept["image"], kept["digit28"], kept["strokes"]) == (
+    assert (kept.label, kept.predicted, kept.image, kept.digit28, kept.strokes) == (
         3, 5, b"\x89PNG...", digit, [[[1.0, 2.0], [3.0, 4.0]]])
     assert [feedback.count_post("c1") for _ in range(2)] == [1, 2] and feedback.count_post("c2") == 1
     assert feedback.counts()["pending"] == 1
     assert feedback.right_share(10) == {"default": {"count": 1, "right": 0.0}}
     feedback.review(feedback_id, "accepted", None)
-    assert feedback.accepted()["digits"].tobytes() == digit
+    assert feedback.accepted().digits.tobytes() == digit
 
 
 def test_one_active_run_among_many_asking_at_once(store: Store) -> None:

@@ -1,7 +1,7 @@
 """digitnet's web service and command line, around the network in ``model/`` (which never imports this).
 
     main.py, settings.py, deps.py   the app factory, every DIGITNET_* setting, the typed dependencies
-    web/       the HTTP doors: routers, schemas, the admin token, headers, limits, metrics
+    web/       the HTTP doors: routers, schemas, errors' statuses, the admin token, headers, limits, metrics
     reading/   drawings to answers: images, the predictor and which version serves, numbers, explain
     runs/      training runs: what a run is, its own process, starting and cancelling it
     state/     the stored state: databases, runs and events, model versions

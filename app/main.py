@@ -13,29 +13,25 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.requests import ClientDisconnect
 
 from app.deps import Services
 from app.feedback.store import FeedbackStore
-from app.reading.images import InputError
 from app.reading.serving import ModelHolder
 from app.reading.work import WorkPools
 from app.reports import compute as reports
 from app.runs import control as run_control
 from app.settings import STATIC, Settings
-from app.state.db import RefusedValueError, UnavailableError
 from app.state.store import Store
+from app.web import errors
 from app.web.auth import load_or_create_token, require_admin
 from app.web.limits import BodyLimitMiddleware, InFlightLimitMiddleware
-from app.web.metrics import CLIENT_LEFT, Metrics, MetricsMiddleware
+from app.web.metrics import Metrics, MetricsMiddleware
 from app.web.routes import admin, feedback, health, number, pages, predict
 from app.web.routes import reports as report_routes
 from app.web.routes.explain import router as explain_router
-from app.web.schemas.common import one_error_shape, validation_message
+from app.web.schemas.common import one_error_shape
 from app.web.security import SecurityHeadersMiddleware
 from model.serialize import load_model
 
@@ -97,11 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,  # pages.SlashRedirect does it, with a path for Location
     )
     app.router.default = pages.SlashRedirect(app.router)
-    app.add_exception_handler(InputError, input_error)
-    app.add_exception_handler(UnavailableError, database_unavailable)
-    app.add_exception_handler(RefusedValueError, input_error)
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(ClientDisconnect, client_left)
+    errors.add_handlers(app)  # each exception's status, by its class
     app.include_router(predict.router)
     app.include_router(explain_router)
     app.include_router(number.router)
@@ -124,27 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return with_one_error_shape(app)
 
 
-async def input_error(request: Request, exc: Exception) -> JSONResponse:
-    """What the client sent cannot be read: its status (4xx) and the reason, as every error says it."""
-    status = exc.status if isinstance(exc, InputError) else 422
-    return JSONResponse({"detail": str(exc)}, status_code=status)
-
-
-async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database is away (PostgreSQL restarting, the network): what needs it answers 503 and
-    says so; predictions go on with the model in memory."""
-    return JSONResponse({"detail": f"the database is unavailable, try again shortly ({exc})"},
-                        status_code=503, headers={"Retry-After": "5"})
-
-
-async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 in the API's one error shape, a ``detail`` string, without the offending input
-    echoed back: an input may not even be JSON (a NaN would make the answer itself fail) and need
-    not be repeated to the client that sent it."""
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    return JSONResponse({"detail": validation_message(errors)}, status_code=422)
-
-
 def with_one_error_shape(app: FastAPI) -> FastAPI:
     """The app whose OpenAPI document says what its 422s are: ``ErrorResponse`` (schemas.common)."""
     generate = app.openapi
@@ -156,9 +127,3 @@ def with_one_error_shape(app: FastAPI) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
-
-
-async def client_left(request: Request, exc: Exception) -> Response:
-    """The client closed its connection before its body was whole: nothing went wrong here, so no
-    traceback, and no answer can reach it; counted as CLIENT_LEFT (app.web.metrics)."""
-    return Response(status_code=CLIENT_LEFT)

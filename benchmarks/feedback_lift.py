@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from app.feedback.accepted import AcceptedDrawings  # noqa: E402
 from app.pen.digits import load_pen_data  # noqa: E402
 from app.pen.pendigits import Sample, parse  # noqa: E402
 from app.pen.strokes import PAGE, place, png, render_canvas  # noqa: E402
@@ -124,8 +125,10 @@ def one_seed(args: argparse.Namespace, mnist: Mnist, samples: list[Sample], seed
     noise = page_accuracy(reseeded, page["x"][test], page["y"][test], page["blank"][test]) - before
     read = base.network.predict_proba(page["x"]).argmax(axis=1)
     sent = np.flatnonzero(page["feedback"] & ~page["blank"] & (read != page["y"]))  # blanks: a 422
-    drawings = {"digits": np.rint(page["x"][sent] * 255).astype(np.uint8), "labels": page["y"][sent],
-                "strokes": [page["strokes"][i] for i in sent]}
+    strokes = [page["strokes"][i] for i in sent]
+    drawings = AcceptedDrawings(ids=[str(i) for i in sent], labels=page["y"][sent].astype(np.uint8),
+                                digits=np.rint(page["x"][sent] * 255).astype(np.uint8), strokes=strokes,
+                                held_out=np.zeros(len(sent), bool))
     rows = []
     for copies in args.copies:
         fb_x, fb_y = feedback_examples(drawings, copies, np.random.default_rng(seed))

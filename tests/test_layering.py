@@ -55,3 +55,17 @@ def test_only_the_settings_read_digitnet_variables() -> None:
     for path in sorted((ROOT / "app").rglob("*.py")):
         if path.name != "settings.py":
             assert not read.search(path.read_text()), path.name
+
+
+def test_routes_only_translate_http() -> None:
+    """No NumPy in the routes (the arrays belong to the parts they call: app/feedback/ owns the
+    drawings and their export file), and no status picked by matching an exception's message (the
+    statuses go by class, in app/web/errors.py)."""
+    files = sorted((ROOT / "app" / "web" / "routes").glob("*.py"))
+    assert len(files) >= 8
+    by_message = re.compile(r"\bin str\((exc|e|error)\)")
+    assert by_message.search('404 if "no version" in str(exc) else 422')
+    for path in files:
+        name = path.relative_to(ROOT)
+        assert "numpy" not in _imports(path), f"{name} imports NumPy"
+        assert not by_message.search(path.read_text()), f"{name} picks a status by an exception's message"

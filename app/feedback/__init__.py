@@ -1,1 +1,2 @@
-"""Drawings people send back with their label: kept and reviewed (store), one post's checks (intake)."""
+"""Drawings people send back with their label: read (reader), kept and reviewed (store), one post's
+checks (intake), the accepted ones as arrays and their export file (accepted)."""

@@ -38,6 +38,9 @@ MAX_PIXELS = 560 * 560
 MAX_PNG_BYTES = 64 * 1024
 
 
+RATE_WINDOW_S = 60  # the rate is counted per minute (FeedbackStore.count_post)
+
+
 class RateError(Exception):
     """The sender has posted its share of this minute."""
 

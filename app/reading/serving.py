@@ -30,6 +30,10 @@ class VersionError(Exception):
     """The version cannot serve: unknown id, or a file that fails its checks."""
 
 
+class UnknownVersionError(VersionError):
+    """There is no version by that id."""
+
+
 class ModelHolder:
     """The Predictor this worker serves (``current``), and why it is not the promoted version when
     it cannot be (``problem``: None while it is). A version that could not serve is tried again
@@ -58,7 +62,7 @@ class ModelHolder:
         try:
             path = self.store.versions.file(version_id)
         except NotFoundError as exc:
-            raise VersionError(f"no version {version_id!r}") from exc
+            raise UnknownVersionError(str(exc)) from exc
         except (VersionFileError, UnavailableError) as exc:
             raise VersionError(str(exc)) from exc
         try:

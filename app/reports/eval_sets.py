@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.feedback.store import FeedbackStore
+from app.feedback.reader import FeedbackReader
 from app.pen.digits import load_pen_data
 from app.state.store import Store
 from model.data.mnist import DataError, load_mnist
@@ -82,12 +82,8 @@ def pendigits_from(path: str) -> EvalSet | None:
 
 def held_out(store: Store) -> EvalSet:
     """The accepted drawings that are never trained on, ordered by id, as they are now."""
-    kept = FeedbackStore(store, 0, 0).accepted()
-    keep = kept["held_out"]
-    ids = [i for i, k in zip(kept["ids"], keep, strict=True) if k]
-    labels = kept["labels"][keep]
-    return EvalSet(HELD_OUT, kept["digits"][keep], labels,
-                   _key(json.dumps(list(zip(ids, labels.tolist(), strict=True))).encode()), ids)
+    held = FeedbackReader(store).accepted(strokes=False).held_out_part()
+    return EvalSet(HELD_OUT, held.digits, held.labels, _key(json.dumps(held.labelled()).encode()), held.ids)
 
 
 def gather(store: Store, mnist: EvalSet | None, pendigits: str | None) -> list[EvalSet]:

@@ -19,10 +19,10 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
 
 from app.state.db import UnavailableError
-from app.state.store import ACTIVE, Store
+from app.state.runs import RunRecord
+from app.state.store import Store
 
 log = logging.getLogger("digitnet")
 
@@ -77,10 +77,10 @@ def _reap(store: Store, run_id: str, proc: subprocess.Popen[bytes]) -> None:
             output.unlink()
 
 
-def cancel(store: Store, run_id: str) -> dict[str, Any]:
+def cancel(store: Store, run_id: str) -> RunRecord:
     """Ask a run to stop between two batches: the flag in the store, and at once by signal."""
     run = store.request_cancel(run_id)
-    if run["status"] in ACTIVE and run["pid"] and run["host"] == store.host:  # a pid means nothing elsewhere
+    if run.active and run.pid and run.host == store.host:  # a pid means nothing elsewhere
         with contextlib.suppress(ProcessLookupError):
-            os.kill(run["pid"], signal.SIGUSR1)
+            os.kill(run.pid, signal.SIGUSR1)
     return run

@@ -167,7 +167,7 @@ def finish(store: Store, run_id: str, spec: RunSpec, data: RunData, run: Run,
 
 
 def execute(store: Store, run_id: str) -> None:
-    params = store.get_run(run_id)["params"]
+    params = store.get_run(run_id).params
     cfg = TrainConfig.from_dict(params["config"])
     run = Run(store, run_id, cfg)
     heartbeat = Heartbeat(store, run)

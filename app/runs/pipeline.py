@@ -19,9 +19,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.feedback.store import FeedbackStore
+from app.feedback.accepted import AcceptedDrawings, read_export
+from app.feedback.reader import FeedbackReader
 from app.pen.digits import load_pen_data
-from app.runs.training import FEEDBACK_COPIES, dataset, feedback_examples, read_feedback_export, run_meta
+from app.runs.training import FEEDBACK_COPIES, dataset, feedback_examples, run_meta
 from app.state.store import Store
 from model.config import TrainConfig
 from model.data.mnist import Mnist, load_mnist
@@ -81,17 +82,18 @@ def build_data(spec: RunSpec, store: Store | None = None) -> RunData:
     return RunData(mnist, examples, {"pen_data": pen_meta, "feedback": feedback_meta})
 
 
-def _feedback(spec: RunSpec, store: Store | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """People's drawings the run trains on, and what the model file records of them (None, None if none)."""
+def _feedback(spec: RunSpec, store: Store | None) -> tuple[AcceptedDrawings | None, dict[str, Any] | None]:
+    """People's drawings the run trains on (never the held-out ones), and what the model file records
+    of them (None, None if none)."""
     if spec.feedback_file:
-        drawings = read_feedback_export(spec.feedback_file)
+        drawings = read_export(spec.feedback_file).training_part()
     elif spec.feedback_ids and store is not None:
-        drawings = FeedbackStore(store, 0, 0).drawings(list(spec.feedback_ids))
+        drawings = FeedbackReader(store).drawings(list(spec.feedback_ids))
     else:
         return None, None
-    labelled = json.dumps(list(zip(drawings["ids"], np.asarray(drawings["labels"]).tolist(), strict=True)))
+    labelled = json.dumps(drawings.labelled())
     meta = {"file": Path(spec.feedback_file).name if spec.feedback_file else None,
-            "count": len(drawings["ids"]), "copies": FEEDBACK_COPIES, "ids": drawings["ids"],
+            "count": len(drawings), "copies": FEEDBACK_COPIES, "ids": drawings.ids,
             "sha256": hashlib.sha256(labelled.encode()).hexdigest()}
     return drawings, meta
 

@@ -9,8 +9,6 @@ with the same metadata whichever way it was started (``run_meta``).
 from __future__ import annotations
 
 import dataclasses
-import json
-import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from app.feedback.accepted import AcceptedDrawings
 from app.pen.digits import draw_strokes
 from model.architecture import layer_list
 from model.config import PRESETS, TrainConfig, layer_fields
@@ -56,6 +55,21 @@ MAX_RUN_EPOCHS = 100
 # batch copies into memory (4 bytes a number); conv-small at batch 128: 3.0 M and 40 MB
 MAX_RUN_MULTIPLY_ADDS = 4_000_000
 MAX_RUN_PATCH_BYTES = 512 << 20
+
+
+class RunConfigError(ValueError):
+    """A run the server was asked for cannot be: its config is not valid, or too big to train here."""
+
+
+def server_config(preset: str, changes: Mapping[str, Any], augment: bool | None) -> TrainConfig:
+    """``config_from``, checked to be small enough for the server (``check_run_size``);
+    RunConfigError saying why not."""
+    try:
+        config = config_from(preset, changes, augment)
+        check_run_size(config)
+    except ValueError as exc:
+        raise RunConfigError(str(exc)) from exc
+    return config
 
 
 def check_run_size(cfg: TrainConfig) -> None:
@@ -115,13 +129,15 @@ def dataset(mnist: Mnist, extra_x: np.ndarray | None = None, extra_y: np.ndarray
 FEEDBACK_COPIES = 20
 
 
-def feedback_examples(drawings: dict[str, Any], copies: int, rng: np.random.Generator
+def feedback_examples(drawings: AcceptedDrawings, copies: int, rng: np.random.Generator
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Training examples from people's drawings (``FeedbackStore.drawings`` or an export):
-    ``copies`` renderings of each, (n * copies, 784) float32 in [0, 1] and their labels."""
+    """Training examples from people's drawings (``FeedbackReader.drawings`` or an export's
+    training part): ``copies`` renderings of each, (n * copies, 784) float32 in [0, 1] and their
+    labels."""
     images, labels = [], []
-    every = zip(drawings["digits"], drawings["labels"], drawings["strokes"], strict=True)
-    for digit, label, strokes in every:
+    every = zip(drawings.digits, drawings.labels, drawings.strokes, strict=True)
+    for digit, label, sent in every:
+        strokes = [[(x, y) for x, y in stroke] for stroke in sent] if sent else None
         for _ in range(copies):
             drawn = draw_strokes(strokes, rng) if strokes else None
             images.append(drawn if drawn is not None else digit.reshape(784) / np.float32(255.0))
@@ -129,20 +145,6 @@ def feedback_examples(drawings: dict[str, Any], copies: int, rng: np.random.Gene
     if not images:
         return np.empty((0, 784), np.float32), np.empty(0, np.uint8)
     return np.stack(images).astype(np.float32), np.array(labels, dtype=np.uint8)
-
-
-def read_feedback_export(path: str) -> dict[str, Any]:
-    """A file from ``GET /feedback/export``, its held-out drawings left out, as ``feedback_examples``
-    takes it; ValueError naming the file if it is not one."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            keep = ~f["held_out"]
-            strokes = json.loads(str(f["strokes"]))
-            return {"ids": f["ids"][keep].tolist(), "digits": f["digits"][keep].reshape(-1, 784),
-                    "labels": f["labels"][keep].astype(np.uint8),
-                    "strokes": [s for s, k in zip(strokes, keep, strict=True) if k]}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path} is not a feedback export from GET /feedback/export ({exc})") from exc
 
 
 def run_meta(cfg: TrainConfig, done: Finished, history: list[dict[str, Any]],

@@ -56,7 +56,15 @@ class RefusedValueError(ValueError):
 
 
 class NotFoundError(Exception):
-    """No row with that id: no such run, or no such version."""
+    """No row with that id: no such run, version or drawing. The message names which ("no run 'x'");
+    ``key`` is the id asked for."""
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(what, key)
+        self.what, self.key = what, key
+
+    def __str__(self) -> str:
+        return f"no {self.what} {self.key!r}"
 
 
 class Rows(Protocol):

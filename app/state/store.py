@@ -29,12 +29,8 @@ from typing import Any
 
 from app.state.db import Connection, Database, IntegrityError, NotFoundError, UnavailableError, open_database
 from app.state.migrations import migrate
+from app.state.runs import ACTIVE, RunRecord
 from app.state.versions import Versions
-
-# A run's status: it is starting or running, then ends in exactly one of the final statuses
-ACTIVE = ("starting", "running")
-FINAL = ("finished", "diverged", "cancelled", "failed", "interrupted")
-RUN_STATUSES = ACTIVE + FINAL
 
 
 class StoreError(Exception):
@@ -87,11 +83,10 @@ class Store:
         self.versions.remove_temp_files()
         interrupted = []
         for run in self.list_runs(limit=1000):
-            if run["status"] in ACTIVE and run["host"] in (self.host, None) and run["pid"] is not None \
-                    and not _alive(run["pid"]) \
-                    and self.end_if_active(run["id"], "interrupted",
+            if run.active and run.host in (self.host, None) and run.pid is not None and not _alive(run.pid) \
+                    and self.end_if_active(run.id, "interrupted",
                                            "the server or the training process stopped during the run"):
-                interrupted.append(run["id"])
+                interrupted.append(run.id)
         return interrupted
 
     def silent_runs(self, timeout_s: float) -> list[str]:
@@ -145,26 +140,26 @@ class Store:
         with self.db.connect() as db:
             db.execute(f"UPDATE runs SET {names} WHERE id = ?", (*fields.values(), run_id))
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
+    def get_run(self, run_id: str) -> RunRecord:
         with self.db.connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise NotFoundError(run_id)
-        return _run_dict(row)
+            raise NotFoundError("run", run_id)
+        return RunRecord.from_row(row)
 
-    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
         with self.db.connect() as db:
             rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
-        return [_run_dict(r) for r in rows]
+        return [RunRecord.from_row(r) for r in rows]
 
     def count_runs_by_status(self) -> dict[str, int]:
         with self.db.connect() as db:
             return {r[0]: r[1] for r in db.execute("SELECT status, COUNT(*) FROM runs GROUP BY status")
                     .fetchall()}
 
-    def request_cancel(self, run_id: str) -> dict[str, Any]:
+    def request_cancel(self, run_id: str) -> RunRecord:
         run = self.get_run(run_id)
-        if run["status"] in ACTIVE:
+        if run.active:
             self.update_run(run_id, cancel_requested=1)
         return self.get_run(run_id)
 
@@ -225,10 +220,3 @@ def _alive(pid: int | None) -> bool:
             return f.read().split(") ")[-1][:1] != "Z"
     except OSError:
         return True
-
-
-def _run_dict(row: Any) -> dict[str, Any]:
-    d = dict(row)
-    d["params"] = json.loads(d["params"])
-    d["cancel_requested"] = bool(d["cancel_requested"])
-    return d

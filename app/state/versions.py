@@ -92,7 +92,7 @@ class Versions:
         with self.db.connect() as db:
             row = db.execute("SELECT * FROM versions WHERE id = ?", (version_id,)).fetchone()
         if row is None:
-            raise NotFoundError(version_id)
+            raise NotFoundError("version", version_id)
         return {**dict(row), "meta": json.loads(row["meta"])}
 
     def file(self, version_id: str) -> Path:
@@ -140,7 +140,7 @@ class Versions:
             row = db.execute("SELECT id FROM versions WHERE id = ?", (version_id,)).fetchone()
             promoted = db.execute("SELECT value FROM settings WHERE key = 'promoted'").fetchone()
             if row is None:
-                raise NotFoundError(version_id)
+                raise NotFoundError("version", version_id)
             if promoted and promoted[0] == version_id:
                 raise VersionInUseError(version_id)
             db.execute("DELETE FROM versions WHERE id = ?", (version_id,))

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.feedback.store import RIGHT_OVER, FeedbackStore
+from app.feedback.reader import RIGHT_OVER, FeedbackReader
 from app.reading.serving import ModelHolder
 from app.state.store import Store
 
@@ -57,7 +57,7 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def watch(self, store: Store, holder: ModelHolder, feedback: FeedbackStore | None = None) -> None:
+    def watch(self, store: Store, holder: ModelHolder, feedback: FeedbackReader | None = None) -> None:
         """Report the serving version, the runs by outcome and the feedback, read when scraped (the
         collector is registered once per registry; a second start of the same app replaces its sources)."""
         if self.state_collector is None:
@@ -70,7 +70,7 @@ class Metrics:
 class _StateCollector:
     store: Store
     holder: ModelHolder
-    feedback: FeedbackStore | None = None
+    feedback: FeedbackReader | None = None
 
     def collect(self) -> Iterator[Metric]:
         holder, store = self.holder, self.store
@@ -86,7 +86,7 @@ class _StateCollector:
             yield from _feedback_metrics(self.feedback)
 
 
-def _feedback_metrics(feedback: FeedbackStore) -> Iterator[Metric]:
+def _feedback_metrics(feedback: FeedbackReader) -> Iterator[Metric]:
     kept = GaugeMetricFamily("digitnet_feedback_drawings", "drawings sent back, by status", labels=["status"])
     for status, count in feedback.counts().items():
         kept.add_metric([status], float(count))

@@ -57,8 +57,8 @@ def test_a_conv_run_becomes_a_version_that_serves_every_route(client: TestClient
     started = client.post("/train", json=TINY_CONV, headers=AUTH)
     assert started.status_code == 202, started.text
     run = wait_until_ended(client.app.state.services.store, started.json()["id"], timeout=300)
-    assert run["status"] == "finished", run["reason"]
-    version = run["version_id"]
+    assert run.status == "finished", run.reason
+    version = run.version_id
     promoted = client.post(f"/versions/{version}/promote", params={"force": True}, headers=AUTH)
     assert promoted.status_code == 200, promoted.text
 

@@ -136,6 +136,7 @@ SENDER = textwrap.dedent("""
 
 
 def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -> None:
+    from app.feedback.reader import STATUSES
     from app.feedback.store import FeedbackStore
 
     rng = random.Random(1)
@@ -149,14 +150,15 @@ def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -
         with store.db.connect() as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         feedback = FeedbackStore(store, max_count=10**9, max_bytes=10**12)
-        items = feedback.page(None, 10**6, 0)
+        items = feedback.page(STATUSES, 10**6, 0)
         for item in items:  # every kept row is whole: its image and strokes are what was written
-            full = feedback.get(item["id"])
-            i = int.from_bytes(full["image"][:8], "big")
-            assert full["image"] == i.to_bytes(8, "big") * 2000
-            assert full["strokes"] == [[[i, i], [i + 1, i + 2]]]
-            assert item["label"] in (i % 10, (i + 2) % 10)
-        sizes = sum(len(feedback.get(i["id"])["image"]) + len(json.dumps(feedback.get(i["id"])["strokes"]))
+            full = feedback.get(item.id)
+            assert full.image is not None
+            i = int.from_bytes(full.image[:8], "big")
+            assert full.image == i.to_bytes(8, "big") * 2000
+            assert full.strokes == [[[i, i], [i + 1, i + 2]]]
+            assert item.label in (i % 10, (i + 2) % 10)
+        sizes = sum(len(feedback.get(i.id).image or b"") + len(json.dumps(feedback.get(i.id).strokes))
                     for i in items)
         assert feedback.totals() == (len(items), sizes)  # the running totals are the rows'
         assert len(items) >= seen  # nothing kept is lost

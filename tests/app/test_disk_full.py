@@ -54,6 +54,6 @@ def test_failed_save_keeps_the_serving_model_and_says_why(small_disk: Path, mnis
     fill(small_disk, leave=200_000)  # room for the database, not for a 784-256-10 model (0.8 MB)
     assert main(["training_job", str(small_disk), run_id]) == 1
     run = store.get_run(run_id)
-    assert run["status"] == "failed" and "No space left on device" in run["reason"]
+    assert run.status == "failed" and "No space left on device" in run.reason
     assert [p.name for p in store.versions.folder.iterdir()] == ["v1.npz"]  # no half file, no temp file
     assert ModelHolder(store, WEIGHTS).current.version == "v1"

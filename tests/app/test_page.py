@@ -291,7 +291,7 @@ def test_the_whole_feedback_loop_teaches_the_network_a_drawing(browser, live_ser
     version reads the drawing as corrected."""
     import httpx
 
-    from app.feedback.store import held_out
+    from app.feedback.accepted import held_out
     from tests.app.conftest import ADMIN_TOKEN
 
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

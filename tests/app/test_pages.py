@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.state.store import FINAL, RUN_STATUSES
+from app.state.runs import FINAL, RUN_STATUSES
 from model.config import DEFAULT_PRESET, PRESETS
 from model.functions import COSTS, HIDDEN_ACTIVATIONS
 from model.optim import OPTIMIZERS, SCHEDULES

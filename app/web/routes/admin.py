@@ -1,7 +1,9 @@
 """Admin routes: start and cancel training runs, stream their events, list and promote versions.
 
 The admin dependency (a bearer token) is attached where this router is included, in app.main. The
-run's process is started, cancelled and reaped by app.runs.control; these routes only call it.
+run's process is started, cancelled and reaped by app.runs.control; these routes only call it. What
+they raise (no such run, a run already going, a version that cannot serve) answers with the status
+app/web/errors.py gives its class.
 """
 
 from __future__ import annotations
@@ -18,19 +20,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.deps import HolderDep, ServicesDep, StoreDep
 from app.reading.predictor import Predictor
-from app.reading.serving import VersionError
 from app.reports import compute as reports
 from app.reports import eval_sets
 from app.reports.eval_sets import HELD_OUT
 from app.reports.views import summary_line
 from app.runs import control as run_control
-from app.runs.training import check_run_size, config_from, require_mnist
-from app.state.db import NotFoundError, UnavailableError
-from app.state.store import ACTIVE, FINAL, RunActiveError, Store
-from app.state.versions import DEFAULT_VERSION, HistoryChangedError, NothingToRollBackError, VersionInUseError
+from app.runs.training import require_mnist, server_config
+from app.state.db import UnavailableError
+from app.state.runs import FINAL, RunRecord
+from app.state.store import Store
+from app.state.versions import DEFAULT_VERSION
 from app.web.schemas.common import StoredId
 from app.web.schemas.training import PromoteResponse, RunResponse, TrainRequest
-from model.data.mnist import DataError
 from model.evaluate import evaluate_network
 
 router = APIRouter(tags=["admin"])
@@ -42,17 +43,10 @@ PROMOTE_MARGIN = 0.02  # a version may read the held-out drawings this much wors
 @router.post("/train", status_code=202, response_model=RunResponse, summary="Start a training run",
              responses={409: {"description": "a run is already going"},
                         503: {"description": "the MNIST files are not there"}})
-def start_training(body: TrainRequest, store: StoreDep, services: ServicesDep) -> dict[str, Any]:
+def start_training(body: TrainRequest, store: StoreDep, services: ServicesDep) -> RunRecord:
     changes = body.model_dump(exclude_none=True, exclude={"preset", "augment", "feedback"})
-    try:
-        config = config_from(body.preset, changes, body.augment)
-        check_run_size(config)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    try:
-        data_dir = require_mnist(services.settings.data_dir)
-    except DataError as exc:
-        raise HTTPException(503, str(exc)) from exc
+    config = server_config(body.preset, changes, body.augment)
+    data_dir = require_mnist(services.settings.data_dir)
     params: dict[str, Any] = {"config": config.to_dict(), "data": str(data_dir),
                               "pendigits": services.settings.pendigits}
     if body.feedback:
@@ -62,43 +56,33 @@ def start_training(body: TrainRequest, store: StoreDep, services: ServicesDep) -
         if not params["feedback_ids"]:
             raise HTTPException(422, "there are no accepted drawings to train on yet (the held-out "
                                      "share is never trained on)")
-    try:
-        run_id = store.create_run(params)
-    except RunActiveError as exc:
-        raise HTTPException(409, f"run {exc} is still going; cancel it or wait") from exc
+    run_id = store.create_run(params)
     run_control.start(store, run_id)
     return store.get_run(run_id)
 
 
-def _run_or_404(store: Store, run_id: str) -> dict[str, Any]:
-    try:
-        return store.get_run(run_id)
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no run {run_id!r}") from exc
-
-
 @router.get("/train/{run_id}", response_model=RunResponse, summary="One run")
-def get_run(run_id: StoredId, store: StoreDep) -> dict[str, Any]:
-    return _run_or_404(store, run_id)
+def get_run(run_id: StoredId, store: StoreDep) -> RunRecord:
+    return store.get_run(run_id)
 
 
 @router.get("/runs", response_model=list[RunResponse], summary="Recent runs, newest first")
-def list_runs(store: StoreDep) -> list[dict[str, Any]]:
+def list_runs(store: StoreDep) -> list[RunRecord]:
     return store.list_runs()
 
 
 @router.post("/train/{run_id}/cancel", status_code=202, response_model=RunResponse,
              summary="Stop a run between two batches")
-def cancel_run(run_id: StoredId, store: StoreDep) -> dict[str, Any]:
-    run = _run_or_404(store, run_id)
-    if run["status"] not in ACTIVE:
-        raise HTTPException(409, f"run {run_id} is already {run['status']}")
+def cancel_run(run_id: StoredId, store: StoreDep) -> RunRecord:
+    run = store.get_run(run_id)
+    if not run.active:
+        raise HTTPException(409, f"run {run_id} is already {run.status}")
     return run_control.cancel(store, run_id)
 
 
 async def streamed_run(run_id: StoredId, store: StoreDep) -> str:
     """The run whose events are asked for: a 404 here, before the stream's 200, if there is none."""
-    _run_or_404(store, run_id)
+    store.get_run(run_id)
     return run_id
 
 
@@ -146,10 +130,7 @@ def promote(version_id: StoredId, holder: HolderDep, services: ServicesDep,
             force: Annotated[bool, Query(description="promote even if it reads the held-out drawings "
                                                      "worse than the serving version")] = False
             ) -> dict[str, str]:
-    try:
-        candidate = holder.load(version_id)
-    except VersionError as exc:
-        raise HTTPException(404 if "no version" in str(exc) else 422, str(exc)) from exc
+    candidate = holder.load(version_id)
     if services.feedback is not None and not force:
         _check_held_out(services.store, candidate, holder.current)
     return {"promoted": version_id, "previous": holder.promote(version_id, candidate)}
@@ -175,16 +156,7 @@ def _check_held_out(store: Store, candidate: Predictor, serving: Predictor) -> N
 def delete_version(version_id: StoredId, store: StoreDep) -> None:
     if version_id == DEFAULT_VERSION:
         raise HTTPException(409, "the shipped model 'default' cannot be deleted")
-    try:
-        store.versions.delete(version_id)
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no version {version_id!r}") from exc
-    except VersionInUseError as exc:
-        raise HTTPException(409, f"version {version_id} is promoted; promote another one first") from exc
-
-
-NOTHING_TO_ROLL_BACK = ("nothing to roll back to: no earlier version served, or those that did were "
-                        "deleted since")
+    store.versions.delete(version_id)
 
 
 @router.post("/versions/rollback", response_model=PromoteResponse,
@@ -193,16 +165,8 @@ NOTHING_TO_ROLL_BACK = ("nothing to roll back to: no earlier version served, or 
 def rollback(holder: HolderDep) -> dict[str, str]:
     """Going back is the admin's call: no held-out check. Each rollback takes one step back through
     the promotions, never forward again."""
-    try:
-        promoted, replaced = holder.roll_back()
-    except NothingToRollBackError as exc:
-        raise HTTPException(409, NOTHING_TO_ROLL_BACK) from exc
-    except HistoryChangedError as exc:
-        raise HTTPException(409, "another promotion came first; look again and retry") from exc
-    except VersionError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    promoted, replaced = holder.roll_back()
     return {"promoted": promoted, "previous": replaced}
-
 
 
 @router.get("/metrics", response_class=PlainTextResponse,

@@ -1,30 +1,28 @@
 """POST /feedback (anyone: a drawing and the digit it really is) and the admin's review of them.
 
 Both routers are included only when feedback is on (``DIGITNET_FEEDBACK``); otherwise every path
-here is a 404. The admin dependency is attached where ``admin`` is included, in app.main.
+here is a 404. The admin dependency is attached where ``admin`` is included, in app.main. The
+drawings, their checks and their export file belong to app/feedback/; a post past its sender's
+rate, a full store or no such drawing answer by their classes (app/web/errors.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import anyio
-import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.deps import Services, ServicesDep
-from app.feedback.intake import RateError, admit, keep, sender_of
-from app.feedback.store import RIGHT_OVER, FeedbackStore, FullError
-from app.pen.digits import page_digit
+from app.feedback.accepted import EXPORT_NAME, export_file
+from app.feedback.intake import admit, keep, sender_of
+from app.feedback.reader import RIGHT_OVER, STATUSES, KeptDrawing, pictures
+from app.feedback.store import FeedbackStore
 from app.reading.drawings import body_doc, json_bytes, validate_json
-from app.reading.predictor import BLANK_PNG, input_png
-from app.state.db import NotFoundError
 from app.web.schemas.common import ErrorResponse, StoredId
 from app.web.schemas.feedback import (
     FeedbackCreated,
@@ -36,7 +34,6 @@ from app.web.schemas.feedback import (
 
 public = APIRouter(tags=["feedback"])
 admin = APIRouter(tags=["admin"])
-RATE_WINDOW_S = 60  # the rate is counted per minute (FeedbackStore.count_post)
 # /feedback's own places in worker threads (Services.feedback_limiter, feedback_thread): posts wait
 # on the database there, never on the event loop, and never in the prediction threads
 FEEDBACK_THREADS = 2
@@ -100,24 +97,20 @@ async def feedback_thread(services: Services) -> AsyncIterator[None]:
 
 def take(services: Services, feedback: FeedbackStore, raw: bytes, client: str) -> tuple[int, dict[str, Any]]:
     """One post, in a worker thread (app/feedback/intake.py): its status and answer."""
-    try:
-        admit(feedback, services.settings.feedback_rate, raw, client)
-        body: FeedbackRequest = validate_json(raw, FeedbackRequest)
-        feedback_id, new = keep(services, feedback, body, client)
-    except RateError as exc:
-        raise HTTPException(429, str(exc), headers={"Retry-After": str(RATE_WINDOW_S)}) from exc
-    except FullError as exc:
-        raise HTTPException(507, f"{exc}: nothing was kept; the admin can delete or export drawings") from exc
+    admit(feedback, services.settings.feedback_rate, raw, client)
+    body: FeedbackRequest = validate_json(raw, FeedbackRequest)
+    feedback_id, new = keep(services, feedback, body, client)
     kept = feedback.get(feedback_id)  # for a duplicate, the drawing sent before: its label stands
-    return (201 if new else 200), {"id": feedback_id, "status": kept["status"], "duplicate": not new,
-                                   "label": kept["label"]}
+    return (201 if new else 200), {"id": feedback_id, "status": kept.status, "duplicate": not new,
+                                   "label": kept.label}
 
 
 @admin.get("/feedback", response_model=FeedbackList, summary="Drawings sent back, disagreements first")
 def list_feedback(feedback: FeedbackDep, status: FeedbackStatus | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 60,
                   offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
-    items = [_with_image(item) for item in feedback.page(status, limit, offset)]
+    statuses = STATUSES if status is None else (status,)  # no status asked for: every status
+    items = [_shown(drawing) for drawing in feedback.page(statuses, limit, offset)]
     return {"items": items, "counts": feedback.counts(), "right": feedback.right_share(RIGHT_OVER)}
 
 
@@ -127,22 +120,13 @@ def export_feedback(feedback: FeedbackDep) -> Response:
     """``digits`` (n, 28, 28) uint8 as MNIST, ``labels`` (n,), ``ids``, ``held_out`` (never train on
     those), ``strokes`` (JSON text, a list with null where none were sent). ``digitnet train
     --feedback FILE`` reads it."""
-    kept = feedback.accepted()
-    buf = io.BytesIO()
-    np.savez_compressed(buf, digits=kept["digits"].reshape(-1, 28, 28), labels=kept["labels"],
-                        ids=np.array(kept["ids"], dtype=str), held_out=kept["held_out"],
-                        strokes=np.array(json.dumps(kept["strokes"])))
-    return Response(buf.getvalue(), media_type="application/octet-stream",
-                    headers={"Content-Disposition": 'attachment; filename="digitnet-feedback.npz"'})
+    return Response(export_file(feedback.accepted()), media_type="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{EXPORT_NAME}"'})
 
 
 @admin.patch("/feedback/{feedback_id}", summary="Accept, reject or relabel a drawing")
 def review_feedback(feedback_id: StoredId, body: FeedbackReview, feedback: FeedbackDep) -> dict[str, Any]:
-    try:
-        item = feedback.review(feedback_id, body.status, body.label)
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
-    return _with_image({k: v for k, v in item.items() if k != "image"})
+    return _shown(feedback.review(feedback_id, body.status, body.label))
 
 
 @admin.delete("/feedback", summary="Erase every rejected drawing at once",
@@ -156,17 +140,13 @@ def clear_rejected(feedback: FeedbackDep,
 
 @admin.delete("/feedback/{feedback_id}", status_code=204, summary="Erase a drawing")
 def delete_feedback(feedback_id: StoredId, feedback: FeedbackDep) -> None:
-    try:
-        feedback.delete(feedback_id)
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no drawing {feedback_id!r}") from exc
+    feedback.delete(feedback_id)
 
 
-def _with_image(item: dict[str, Any]) -> dict[str, Any]:
-    """The 28x28 the admin reviews, and beside it what a run learns from: the strokes drawn as the
-    page drew them (both as PNG data URLs; no strokes: the run learns from the 28x28 itself)."""
-    digit, strokes = item.pop("digit28"), item.pop("strokes", None)
-    item["image"] = input_png(np.frombuffer(digit, np.uint8) / 255.0) if digit else BLANK_PNG
-    drawn = page_digit([[(x, y) for x, y in stroke] for stroke in strokes]) if strokes else None
-    item["strokes_image"] = input_png(drawn) if drawn is not None else None
-    return item
+def _shown(drawing: KeptDrawing) -> dict[str, Any]:
+    """A drawing as the admin's list shows it (``FeedbackItem``), its pictures as PNG data URLs."""
+    image, strokes_image = pictures(drawing)
+    return {"id": drawing.id, "created_at": drawing.created_at, "label": drawing.label,
+            "predicted": drawing.predicted, "model_version": drawing.model_version, "status": drawing.status,
+            "held_out": drawing.held_out, "reviewed_at": drawing.reviewed_at, "image": image,
+            "strokes_image": strokes_image}

@@ -16,10 +16,10 @@ from starlette.routing import Match, Router
 from starlette.types import Receive, Scope, Send
 
 from app.deps import SettingsDep
-from app.feedback.store import RIGHT_OVER
+from app.feedback.reader import RIGHT_OVER
 from app.runs.training import MAX_RUN_EPOCHS
 from app.settings import TEMPLATES
-from app.state.store import FINAL
+from app.state.runs import FINAL
 from model.architecture import LAYER_PRESETS
 from model.config import DEFAULT_PRESET, PRESETS, TrainConfig
 from model.functions import HIDDEN_ACTIVATIONS

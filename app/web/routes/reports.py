@@ -2,19 +2,18 @@
 
 The admin dependency is attached where this router is included, in app.main. The figures are
 stored with each version; a request computes only the held-out drawings' figures again, and only
-when the drawings changed since (app.reports.compute).
+when the drawings changed since (app.reports.compute). No such version answers 404, a file that
+fails its checks 422, the shipped model's report still being made 503 (app/web/errors.py).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from app.deps import ServicesDep
-from app.reading.serving import VersionError
-from app.reports.views import NotReadyError, Reports
-from app.state.db import NotFoundError
+from app.reports.views import Reports
 from app.state.versions import VERSION_ID
 from app.web.schemas.common import StoredId
 from app.web.schemas.reports import VersionComparison, VersionReport
@@ -30,28 +29,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"description": "the shipped model's report is still being computed (at start)"}}
 
 
-def _answer(services: ServicesDep, make: Any) -> dict[str, Any]:
-    """``make(Reports)``, its errors as statuses."""
-    try:
-        return make(Reports(services.store, services.holder, services.settings))
-    except NotFoundError as exc:
-        raise HTTPException(404, f"no version {str(exc)!r}") from exc
-    except NotReadyError as exc:
-        raise HTTPException(503, "the shipped model's report is still being computed; try again shortly",
-                            headers={"Retry-After": "5"}) from exc
-    except VersionError as exc:
-        raise HTTPException(422, str(exc)) from exc
-
-
 @router.get("/versions/compare", response_model=VersionComparison, responses=ERRORS,
             summary="Version b beside version a: per digit, and what one reads right and the other wrong")
 def compare_versions(services: ServicesDep, b: VersionQuery, a: VersionQuery | None = None,
                      shown: Shown = 24) -> dict[str, Any]:
     """``a`` defaults to the version this worker serves: what would change if b were promoted."""
-    return _answer(services, lambda r: r.comparison(a or services.holder.current.version, b, shown))
+    return _reports(services).comparison(a or services.holder.current.version, b, shown)
 
 
 @router.get("/versions/{version_id}/report", response_model=VersionReport, responses=ERRORS,
             summary="A version's report: per digit, the confusion matrix, the misread examples")
 def version_report(version_id: StoredId, services: ServicesDep, shown: Shown = 24) -> dict[str, Any]:
-    return _answer(services, lambda r: r.report(version_id, shown))
+    return _reports(services).report(version_id, shown)
+
+
+def _reports(services: ServicesDep) -> Reports:
+    return Reports(services.store, services.holder, services.settings)

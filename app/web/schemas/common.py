@@ -51,7 +51,7 @@ def validation_message(errors: Iterable[Mapping[str, Any]]) -> str:
 
 def one_error_shape(schema: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document with FastAPI's list-shaped 422 (``HTTPValidationError``) replaced by
-    ``ErrorResponse``, which is what every 422 is (app.main.invalid_request)."""
+    ``ErrorResponse``, which is what every 422 is (app.web.errors.invalid_request)."""
     listed = "#/components/schemas/HTTPValidationError"
     for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
         content = operation.get("responses", {}).get("422", {}).get("content", {})

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.feedback.store import STATUSES as FEEDBACK_STATUSES
+from app.feedback.reader import STATUSES as FEEDBACK_STATUSES
 from app.web.schemas.common import RequestBody, StoredId
 
 # from the registry that defines it (app/web/schemas/__init__.py)

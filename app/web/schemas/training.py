@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.runs.training import MAX_RUN_EPOCHS
-from app.state.store import RUN_STATUSES
+from app.state.runs import RUN_STATUSES
 from app.web.schemas.common import RequestBody
 from model.architecture import LAYER_FORMS, LAYER_PRESETS
 from model.config import DEFAULT_PRESET, PRESETS

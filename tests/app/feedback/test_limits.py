@@ -248,7 +248,8 @@ def test_a_run_reads_only_the_accepted_drawings_it_trains_on(
         tmp_path: Path, database_url: str | None) -> None:
     """Pending, rejected and held-out drawings are not read for a run, even when their ids are asked
     for (rejected since the run started)."""
-    from app.feedback.store import FeedbackStore, Submission, held_out
+    from app.feedback.accepted import held_out
+    from app.feedback.store import FeedbackStore, Submission
     from app.state.store import Store
 
     feedback = FeedbackStore(Store(tmp_path, database_url), max_count=100, max_bytes=1 << 20)
@@ -258,5 +259,5 @@ def test_a_run_reads_only_the_accepted_drawings_it_trains_on(
         feedback.review(feedback_id, "accepted", None)
     feedback.review(ids[0], "rejected", None)
     read = feedback.drawings(ids)
-    assert read["ids"] == [i for i in ids[1:8] if not held_out(i)]
-    assert read["strokes"] == [[[[n, n]]] for n, i in enumerate(ids) if i in read["ids"]]
+    assert read.ids == [i for i in ids[1:8] if not held_out(i)]
+    assert read.strokes == [[[[n, n]]] for n, i in enumerate(ids) if i in read.ids]

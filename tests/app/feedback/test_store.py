@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from PIL.PngImagePlugin import PngInfo
 
-from app.feedback.store import HELD_OUT_PERCENT, FeedbackStore, Submission, held_out
+from app.feedback.accepted import HELD_OUT_PERCENT, held_out
+from app.feedback.store import FeedbackStore, Submission
 from app.main import create_app
 from app.settings import Settings
 from app.state.store import Store

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.feedback.store import FeedbackStore
+from app.feedback.reader import FeedbackReader
 from app.reports import compute as reports
 from app.settings import Settings
 from app.state.store import Store
@@ -59,10 +59,8 @@ def direct(model_file: Path, x: np.ndarray, y: np.ndarray) -> dict:
 
 
 def held_out_now(home: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    kept = FeedbackStore(Store(home), 0, 0).accepted()
-    keep = kept["held_out"]
-    ids = [i for i, k in zip(kept["ids"], keep, strict=True) if k]
-    return ids, kept["digits"][keep] / 255.0, kept["labels"][keep]
+    held = FeedbackReader(Store(home)).accepted().held_out_part()
+    return held.ids, held.digits / 255.0, held.labels
 
 
 def assert_agrees(figures: dict, expected: dict) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from app.runs import control as run_control
 from app.runs import job as training_job
+from app.state.runs import RunRecord
 from app.state.store import Store
 from tests.waiting import wait_until
 
@@ -24,11 +25,11 @@ time.sleep(20)
 """
 
 
-def wait_until_ended(store: Store, run_id: str, timeout: float = 60) -> dict:
+def wait_until_ended(store: Store, run_id: str, timeout: float = 60) -> RunRecord:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = store.get_run(run_id)
-        if run["status"] not in ("starting", "running"):
+        if run.status not in ("starting", "running"):
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not end")
@@ -41,7 +42,7 @@ def test_cancel_sets_the_flag_and_signals_the_process(tmp_path: Path) -> None:
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     store.update_run(run_id, status="running", pid=proc.pid)
     run = run_control.cancel(store, run_id)
-    assert run["cancel_requested"] and store.cancel_requested(run_id)
+    assert run.cancel_requested and store.cancel_requested(run_id)
     assert proc.wait(timeout=10) == 7
 
 
@@ -51,7 +52,7 @@ def test_a_run_that_cannot_read_its_data_ends_as_failed_saying_why(tmp_path: Pat
                                "data": str(tmp_path / "no-mnist")})
     run_control.start(store, run_id)
     run = wait_until_ended(store, run_id)
-    assert run["status"] == "failed" and "DataError" in run["reason"] and "no-mnist" in run["reason"]
+    assert run.status == "failed" and "DataError" in run.reason and "no-mnist" in run.reason
     assert store.events_after(run_id, 0)[-1][1] == "failed"
     output = tmp_path / f"run-{run_id}.log"  # what the process printed: kept only if it said anything
     wait_until(lambda: not output.exists() or output.stat().st_size > 0, 30, "no empty run log")
@@ -77,7 +78,7 @@ def test_a_process_that_dies_without_ending_its_run_is_reaped_as_failed(tmp_path
     proc = subprocess.Popen([sys.executable, "-c", "import os; os._exit(3)"])
     run_control._reap(store, run_id, proc)
     run = store.get_run(run_id)
-    assert run["status"] == "failed" and "exited with code 3" in run["reason"]
+    assert run.status == "failed" and "exited with code 3" in run.reason
 
 
 def test_a_run_ended_by_another_host_stops_and_keeps_that_outcome(tmp_path: Path, mnist_dir: Path) -> None:
@@ -88,17 +89,17 @@ def test_a_run_ended_by_another_host_stops_and_keeps_that_outcome(tmp_path: Path
                                "data": str(mnist_dir)})
     run_control.start(store, run_id)
     deadline = time.monotonic() + 60
-    while store.get_run(run_id)["status"] != "running":
+    while store.get_run(run_id).status != "running":
         assert time.monotonic() < deadline, "the run did not start"
         time.sleep(0.05)
-    pid = store.get_run(run_id)["pid"]
+    pid = store.get_run(run_id).pid
     assert store.end_if_active(run_id, "interrupted", "no heartbeat for 30 s: its host stopped")
     deadline = time.monotonic() + training_job.HEARTBEAT_S + 30
     while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z":
         assert time.monotonic() < deadline, "the run's process goes on"
         time.sleep(0.1)
     run = store.get_run(run_id)
-    assert (run["status"], run["reason"]) == ("interrupted", "no heartbeat for 30 s: its host stopped")
+    assert (run.status, run.reason) == ("interrupted", "no heartbeat for 30 s: its host stopped")
     assert [kind for _, kind, _ in store.events_after(run_id, 0)].count("interrupted") == 1
 
 
@@ -109,7 +110,7 @@ def test_the_run_beats_while_it_trains(tmp_path: Path, mnist_dir: Path) -> None:
     run_control.start(store, run_id)
     try:
         time.sleep(training_job.HEARTBEAT_S * 2 + 1)
-        assert store.get_run(run_id)["status"] == "running"
+        assert store.get_run(run_id).status == "running"
         assert store.silent_runs(training_job.HEARTBEAT_S + 1) == []
     finally:
         run_control.cancel(store, run_id)

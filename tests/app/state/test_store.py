@@ -51,13 +51,13 @@ def write_version(store: Store, version_id: str, data: bytes = b"model bytes") -
 def test_a_new_run_starts_and_only_one_may_be_active(store: Store) -> None:
     run_id = store.create_run({"config": {"epochs": 1}})
     run = store.get_run(run_id)
-    assert run["status"] == "starting" and run["params"] == {"config": {"epochs": 1}}
-    assert run["cancel_requested"] is False and run["pid"] is None
+    assert run.status == "starting" and run.params == {"config": {"epochs": 1}}
+    assert run.cancel_requested is False and run.pid is None
     with pytest.raises(RunActiveError, match=run_id):
         store.create_run({})
     store.update_run(run_id, status="finished")
     second = store.create_run({})
-    assert [r["id"] for r in store.list_runs()] == [second, run_id]  # newest first
+    assert [r.id for r in store.list_runs()] == [second, run_id]  # newest first
     assert store.count_runs_by_status() == {"finished": 1, "starting": 1}
 
 
@@ -83,17 +83,17 @@ def test_ending_an_active_run_happens_once_with_its_final_event(store: Store) ->
     assert store.end_if_active(run_id, "failed", "killed")
     assert not store.end_if_active(run_id, "interrupted", "too late")  # it had already ended
     run = store.get_run(run_id)
-    assert (run["status"], run["reason"]) == ("failed", "killed") and run["finished_at"]
+    assert (run.status, run.reason) == ("failed", "killed") and run.finished_at
     assert store.events_after(run_id, 0) == [(1, "failed", {"status": "failed", "reason": "killed"})]
 
 
 def test_cancel_is_recorded_only_for_an_active_run(store: Store) -> None:
     run_id = store.create_run({})
-    assert store.request_cancel(run_id)["cancel_requested"] and store.cancel_requested(run_id)
+    assert store.request_cancel(run_id).cancel_requested and store.cancel_requested(run_id)
     store.update_run(run_id, status="cancelled")
     other = store.create_run({})
     store.update_run(other, status="finished")
-    assert not store.request_cancel(other)["cancel_requested"]
+    assert not store.request_cancel(other).cancel_requested
 
 
 def test_versions_and_the_promoted_one_with_its_previous(store: Store, tmp_path: Path) -> None:
@@ -116,14 +116,14 @@ def test_recover_interrupts_runs_whose_process_is_gone_and_removes_temp_files(st
     store.update_run(run_id, status="running", pid=dead.pid)
     (store.versions.folder / ".tmp-half-written.npz").write_bytes(b"half")
     assert store.recover() == [run_id]
-    assert store.get_run(run_id)["status"] == "interrupted"
+    assert store.get_run(run_id).status == "interrupted"
     assert list(store.versions.folder.iterdir()) == []
 
 
 def test_recover_leaves_a_run_whose_process_lives(store: Store) -> None:
     run_id = store.create_run({})
     store.update_run(run_id, status="running", pid=os.getpid())
-    assert store.recover() == [] and store.get_run(run_id)["status"] == "running"
+    assert store.recover() == [] and store.get_run(run_id).status == "running"
 
 
 def test_rollbacks_walk_back_through_the_promotion_history(store: Store) -> None:
@@ -150,7 +150,7 @@ def test_a_worker_starting_up_leaves_a_run_another_worker_is_starting(store: Sto
     recovers: the run is A's to start (its process beats), not a crashed one."""
     run_id = store.create_run({})
     other_worker = Store(store.home, store.database_url)
-    assert other_worker.recover() == [] and other_worker.get_run(run_id)["status"] == "starting"
+    assert other_worker.recover() == [] and other_worker.get_run(run_id).status == "starting"
     assert other_worker.silent_runs(-1) == [run_id]  # if its process never beats, the watcher ends it
 
 
@@ -226,13 +226,13 @@ def test_feedback_rows_round_trip_on_both_databases(store: Store) -> None:
     feedback_id, new = feedback.add(sub)
     assert new and feedback.add(sub) == (feedback_id, False)  # the same PNG: kept once
     kept = feedback.get(feedback_id)
-    assert (kept["label"], kept["predicted"], kept["image"], kept["digit28"], kept["strokes"]) == (
+    assert (kept.label, kept.predicted, kept.image, kept.digit28, kept.strokes) == (
         3, 5, b"\x89PNG...", digit, [[[1.0, 2.0], [3.0, 4.0]]])
     assert [feedback.count_post("c1") for _ in range(2)] == [1, 2] and feedback.count_post("c2") == 1
     assert feedback.counts()["pending"] == 1
     assert feedback.right_share(10) == {"default": {"count": 1, "right": 0.0}}
     feedback.review(feedback_id, "accepted", None)
-    assert feedback.accepted()["digits"].tobytes() == digit
+    assert feedback.accepted().digits.tobytes() == digit
 
 
 def test_one_active_run_among_many_asking_at_once(store: Store) -> None:
@@ -327,7 +327,7 @@ def test_a_state_directory_of_the_first_release_is_migrated_with_its_versions(tm
     old.commit()
     old.close()
     store = Store(home)
-    assert store.get_run("r1")["status"] == "finished"
+    assert store.get_run("r1").status == "finished"
     (home / "versions" / "v1.npz").unlink()
     assert store.versions.file("v1").read_bytes() == b"old model"
 
@@ -350,7 +350,7 @@ def test_recover_leaves_the_runs_of_other_hosts_to_their_heartbeat(pg_store: Sto
     """A pid means nothing on another host: the run there may well be alive."""
     run_id = pg_store.create_run({})
     pg_store.update_run(run_id, status="running", pid=2**22 + 1)  # no such process here
-    assert other_host.recover() == [] and other_host.get_run(run_id)["status"] == "running"
+    assert other_host.recover() == [] and other_host.get_run(run_id).status == "running"
     assert pg_store.recover() == [run_id]
 
 

@@ -20,10 +20,8 @@ from app.feedback.reader import RIGHT_OVER
 from app.runs.training import MAX_RUN_EPOCHS
 from app.settings import TEMPLATES
 from app.state.runs import FINAL
-from model.architecture import LAYER_PRESETS
-from model.config import DEFAULT_PRESET, PRESETS, TrainConfig
-from model.functions import HIDDEN_ACTIVATIONS
-from model.optim import OPTIMIZERS, SCHEDULES
+from model.config import PRESETS, TrainConfig
+from model.names import DEFAULT_PRESET, HIDDEN_ACTIVATIONS, LAYER_PRESETS, OPTIMIZERS, SCHEDULES
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=TEMPLATES)

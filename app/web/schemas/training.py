@@ -9,10 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.runs.training import MAX_RUN_EPOCHS
 from app.state.runs import RUN_STATUSES
 from app.web.schemas.common import RequestBody
-from model.architecture import LAYER_FORMS, LAYER_PRESETS
-from model.config import DEFAULT_PRESET, PRESETS
-from model.functions import COSTS, HIDDEN_ACTIVATIONS
-from model.optim import OPTIMIZERS, SCHEDULES
+from model.names import (
+    COSTS,
+    DEFAULT_PRESET,
+    HIDDEN_ACTIVATIONS,
+    LAYER_FORMS,
+    LAYER_PRESETS,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+)
 
 # each from the registry that defines it (Literal[("a", "b")] is Literal["a", "b"];
 # app/web/schemas/__init__.py)

@@ -80,9 +80,10 @@ def test_every_422_has_the_public_routes_one_error_shape(client) -> None:
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-def stream_events(base: str, run_id: str, timeout: float = 120) -> list[tuple[str, dict]]:
-    """Read a run's SSE stream to its final event."""
-    events, kind = [], None
+def stream_events(base: str, run_id: str, timeout: float = 120,
+                  events: list[tuple[str, dict]] | None = None) -> list[tuple[str, dict]]:
+    """Read a run's SSE stream to its final event, appending each to ``events`` as it comes."""
+    events, kind = [] if events is None else events, None
     with httpx.stream("GET", f"{base}/train/{run_id}/events", headers=AUTH, timeout=timeout) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
@@ -138,9 +139,9 @@ def test_only_one_run_at_a_time_then_cancel(live_server) -> None:
     if hasattr(os, "SCHED_IDLE"):  # the run only takes CPU time the server leaves
         assert os.sched_getscheduler(running["pid"]) == os.SCHED_IDLE
     events: list = []
-    watcher = threading.Thread(target=lambda: events.extend(stream_events(live_server, run_id)))
+    watcher = threading.Thread(target=stream_events, args=(live_server, run_id), kwargs={"events": events})
     watcher.start()
-    time.sleep(1.0)
+    wait_until(lambda: events, what="the watcher's first event")  # it watches a run under way
     cancel = httpx.post(f"{live_server}/train/{run_id}/cancel", headers=AUTH)
     assert cancel.status_code == 202
     run = wait_for(live_server, run_id, ("cancelled",), timeout=10)

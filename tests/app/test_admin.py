@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -95,13 +94,8 @@ def stream_events(base: str, run_id: str, timeout: float = 120,
 
 
 def wait_for(base: str, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = httpx.get(f"{base}/train/{run_id}", headers=AUTH).json()
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not reach {statuses}")
+    return wait_until(lambda: (run := httpx.get(f"{base}/train/{run_id}", headers=AUTH).json())["status"]
+                      in statuses and run, timeout, f"run {run_id} reaching {statuses}")
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,9 @@ The pixel budget bounds the work of decoding pixels, not of reading a file's str
 Encoders write far fewer: libpng and the browsers' canvases write image data in chunks of 8 KiB or
 more (about 130 in a 1 MiB PNG) beside a few metadata chunks; a JPEG has a few dozen markers before
 its first scan (an ICC profile adds one a 64 KiB) and 1 scan (baseline) to about 10 (libjpeg's
-progressive script). Past the limits below a file is refused (docs/security.md, "Probes added in
-issue 21", has what such files cost);
-the pieces are counted over all of a request's images, since several small files are read on the
-event loop as one.
+progressive script). Past the limits below a file is refused (what such files cost: docs/security.md,
+"Probes added in issue 21"); the pieces are counted over all of a request's images, since several
+small files are read on the event loop as one.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ class NumberRequest(PredictRequest):
     @classmethod
     def few_enough_points(cls, data: Any) -> Any:
         """The points are counted, and checked, before pydantic reads them one by one: each bad point of
-        a 1 MiB body was an error of its own, in an answer of megabytes (docs/security.md); now one error."""
+        a 1 MiB body was an error of its own, in an answer of megabytes (docs/numbers.md, Limits); now
+        one error."""
         strokes = data.get("strokes") if isinstance(data, dict) else None
         if not isinstance(strokes, list) or len(strokes) > MAX_STROKES:
             return data  # not a list, or too many strokes: pydantic's own single error

@@ -36,8 +36,8 @@ from benchmarks import pendigits_eval  # noqa: E402  (the repository root is on 
 from model.data.mnist import load_mnist  # noqa: E402
 from model.novelty import energy, energy_threshold, logits_and_probabilities  # noqa: E402
 from model.serialize import load_model, save_model  # noqa: E402
+from tests.scribbles import Strokes, scribble  # noqa: E402
 
-Strokes = list[list[tuple[float, float]]]
 SHAPES: dict[str, Strokes] = {  # in a 100 x 100 box, y down, as a person would draw them
     "A": [[(0, 100), (50, 0), (100, 100)], [(25, 50), (75, 50)]],
     "B": [[(0, 0), (0, 100)], [(0, 0), (60, 0), (80, 20), (60, 50), (0, 50)],
@@ -61,11 +61,6 @@ SHAPES: dict[str, Strokes] = {  # in a 100 x 100 box, y down, as a person would 
                [(25, 70), (50, 85), (75, 70)]],
     "heart": [[(50, 30), (30, 0), (0, 20), (10, 60), (50, 100), (90, 60), (100, 20), (70, 0), (50, 30)]],
 }
-
-
-def scribble(rng: np.random.Generator) -> Strokes:
-    steps = np.cumsum(rng.normal(0, 40, (int(rng.integers(15, 60)), 2)), axis=0)
-    return [[(float(x), float(y)) for x, y in steps - steps.mean(axis=0) + 250]]
 
 
 def blob(rng: np.random.Generator) -> Strokes:

@@ -31,9 +31,11 @@ from benchmarks.trees import import_from  # noqa: E402
 
 def image_files(count: int) -> dict[str, list[bytes]]:
     """The PNG files inside serve_wrk.py's bodies of each image kind."""
-    from benchmarks.serve_wrk import bodies, parse_args
+    from benchmarks.serve_wrk import parse_args
+    from tests.payloads import bodies
 
-    kinds = bodies(parse_args(["--count", str(count)]))
+    defaults = parse_args([])  # the drawings and digits serve_wrk.py reads by default
+    kinds = bodies(defaults.pendigits, defaults.mnist, count)
     canvases = [json.loads(body)["image"].partition(",")[2] for body in kinds["data-url"]]
     return {"page": kinds["page"], "data-url": [base64.b64decode(text) for text in canvases],
             "multipart": [b[b.index(b"\r\n\r\n") + 4:b.rindex(b"\r\n--")] for b in kinds["multipart"]]}

@@ -102,7 +102,8 @@ async def measure(args: argparse.Namespace) -> dict[str, dict[str, dict[str, flo
     import benchmarks.reference_server as reference
     import model.network
     from app.main import create_app
-    from benchmarks.serve_wrk import CONTENT_TYPES, PATHS, bodies
+    from benchmarks.serve_wrk import PATHS
+    from tests.payloads import CONTENT_TYPES, bodies
 
     timers = Timers()
     app.reading.drawings.open_images = timers.wrap("image work", app.reading.drawings.open_images)
@@ -112,7 +113,7 @@ async def measure(args: argparse.Namespace) -> dict[str, dict[str, dict[str, flo
     predictor = app.reading.predictor
     predictor.logits_and_probabilities = timers.wrap("forward", predictor.logits_and_probabilities)
     model.network.Network.predict_proba = timers.wrap("forward", model.network.Network.predict_proba)
-    kinds = bodies(args)
+    kinds = bodies(args.pendigits, args.mnist, args.count)
     ours = create_app()
     apps = {"ours": ours, "reference": reference.app}
     means: dict[tuple[str, str, str], list[float]] = defaultdict(list)  # (kind, app, part) -> ms

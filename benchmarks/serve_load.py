@@ -65,7 +65,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.pen.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
-from app.pen.strokes import PAGE, render  # noqa: E402
+from app.pen.strokes import render  # noqa: E402
+from tests.payloads import PAGE_PNG  # noqa: E402
 
 SERVERS = {"ours": ["app.main:create_app", "--factory", "--http",  # as digitnet serve
                    "app.web.protocol:HeadDeadlineHttpToolsProtocol", "--loop", "asyncio"],
@@ -78,10 +79,6 @@ COLUMNS = [("clients", "clients", 8, "d"), ("requests", "requests", 9, "d"), ("r
            ("p50", "p50 ms", 8, ".2f"), ("p90", "p90 ms", 8, ".2f"), ("p99", "p99 ms", 8, ".2f"),
            ("errors", "errors", 7, "d"), ("wrong", "wrong", 6, "d"), ("client_cpu", "client cpu", 11, ".2f"),
            ("server_cpu", "server cpu", 11, ".2f"), ("server_cpu_ms", "srv ms/req", 11, ".2f")]
-
-
-# as static/app.js sends a drawing: 140x140, its 18 px pen scaled to 9, ink #111 on white, RGBA
-PAGE_PNG = {**PAGE, "size": 140, "line_width": 9.0}
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 Four payload kinds, ``--count`` distinct bodies of each:
 
-page       the page's PNG body: 140x140 RGBA, as static/app.js sends a drawing (pendigits strokes)
+page       the page's PNG body: 140x140 RGBA, as the page sends a drawing (pendigits strokes)
 data-url   JSON ``{"image": "data:image/png;base64,..."}`` of a 280x280 RGBA canvas, the same strokes
 multipart  a multipart field ``file``: a 28x28 MNIST test digit as an 8-bit gray PNG
 pixels     JSON ``{"pixels": [784 numbers]}``: the same MNIST test digits scaled to [0, 1]
+
+(made by tests/payloads.py, which the golden-answer test reads too)
 
 Our server (``app.main:create_app`` with an empty temporary DIGITNET_HOME, as benchmarks/serve_load.py
 starts it) answers on ``/predict``; the reference (``benchmarks/reference_server.py``) on
@@ -27,9 +29,7 @@ in the same turns ("ours, conv", its own state directory); conv/ours is its CPU 
 from __future__ import annotations
 
 import argparse
-import base64
 import importlib.util
-import io
 import json
 import os
 import re
@@ -43,16 +43,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.pen.pendigits import parse  # noqa: E402  (the root is on sys.path from here)
-from app.pen.strokes import PAGE, render  # noqa: E402
-from benchmarks.serve_load import PAGE_PNG, SERVERS, THREAD_VARS, cpu_seconds, serve  # noqa: E402
-from model.data.mnist import read_idx  # noqa: E402
+from benchmarks.serve_load import SERVERS, THREAD_VARS, cpu_seconds, serve  # noqa: E402  (the root is on sys.path)
+from tests.payloads import CONTENT_TYPES, bodies  # noqa: E402
 
 REFERENCE = "reference"
 PATHS = {"ours": "/predict", REFERENCE: "/predict/loop"}
@@ -62,9 +58,6 @@ REFERENCE_H11 = "reference, h11"  # --reference-as-before: the reference on h11 
 # how an older checkout's app is served: the h11 protocol with the head deadline, asyncio's loop (its
 # code cannot name a newer protocol class; uvicorn's "auto" would give it uvloop, installed now)
 BEFORE_ARGS = "app.main:create_app --factory --http app.web.protocol:HeadDeadlineProtocol --loop asyncio"
-BOUNDARY = "digitnet-bench-boundary"
-CONTENT_TYPES = {"page": "image/png", "data-url": "application/json",
-                 "multipart": f"multipart/form-data; boundary={BOUNDARY}", "pixels": "application/json"}
 INSTALL = "wrk is not installed: `apt-get install wrk` (Debian), or run scripts/bench-setup"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}  # wrk's latency units, to ms
 LUA = """local bodies = {{}}
@@ -113,32 +106,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def before_args(args: argparse.Namespace) -> list[str]:
     """How the --before checkout is served: as it ran (h11), or as ours is now (--before-as-ours)."""
     return SERVERS["ours"] if args.before_as_ours else BEFORE_ARGS.split()
-
-
-def bodies(args: argparse.Namespace) -> dict[str, list[bytes]]:
-    """``args.count`` request bodies of each kind."""
-    drawings = [s.strokes for s in parse(args.pendigits)[:args.count]]
-    digits = read_idx(args.mnist / "t10k-images-idx3-ubyte.gz")[:args.count]  # (count, 784) uint8
-
-    def png(row: np.ndarray) -> bytes:
-        out = io.BytesIO()
-        Image.fromarray(row.reshape(28, 28), mode="L").save(out, format="PNG")
-        return out.getvalue()
-
-    def multipart(data: bytes) -> bytes:
-        head = (f'--{BOUNDARY}\r\ncontent-disposition: form-data; name="file"; filename="digit.png"\r\n'
-                "content-type: image/png\r\n\r\n").encode()
-        return head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
-
-    def data_url(strokes: list) -> bytes:
-        canvas = base64.b64encode(render(strokes, **PAGE)).decode()  # 280x280, as the canvas is
-        return json.dumps({"image": f"data:image/png;base64,{canvas}"}).encode()
-
-    return {"page": [render(s, **PAGE_PNG) for s in drawings],
-            "data-url": [data_url(s) for s in drawings],
-            "multipart": [multipart(png(row)) for row in digits],
-            "pixels": [json.dumps({"pixels": [round(v / 255, 4) for v in row.tolist()]}).encode()
-                       for row in digits]}
 
 
 def write_scripts(kinds: dict[str, list[bytes]], folder: Path) -> dict[str, Path]:
@@ -228,7 +195,7 @@ def loop() -> str:
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     """Start both servers, check them, then load each kind on both in turns."""
-    kinds = bodies(args)
+    kinds = bodies(args.pendigits, args.mnist, args.count)
     version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
     load_before = [round(x, 2) for x in os.getloadavg()]
     results: dict[str, dict[str, dict[str, float]]] = {}

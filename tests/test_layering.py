@@ -1,4 +1,5 @@
-"""model/ is the network alone: NumPy and the standard library, never the web side."""
+"""The layers: model/ is the network alone (NumPy and the standard library, never the web side); app/
+reads settings and its own state in one place each; tests do not import the benchmarks."""
 
 import ast
 import re
@@ -69,3 +70,13 @@ def test_routes_only_translate_http() -> None:
         name = path.relative_to(ROOT)
         assert "numpy" not in _imports(path), f"{name} imports NumPy"
         assert not by_message.search(path.read_text()), f"{name} picks a status by an exception's message"
+
+
+def test_tests_do_not_import_the_benchmarks() -> None:
+    """What a test needs of a benchmark's (drawings, payloads) lives in tests/ or in the product, and
+    benchmarks import it from there; only tests/benchmarks/, the benchmarks' own smoke tests, run them."""
+    own = ROOT / "tests" / "benchmarks"
+    files = [p for p in sorted((ROOT / "tests").rglob("*.py")) if own not in p.parents]
+    assert ROOT / "tests" / "app" / "test_answers_unchanged.py" in files
+    for path in files:
+        assert "benchmarks" not in _imports(path), f"{path.relative_to(ROOT)} imports benchmarks"

@@ -30,8 +30,7 @@ from model.images.preprocess import INK_THRESHOLD
 # the most (benchmarks/feedback_strokes.py; docs/feedback.md, Limits)
 MIN_INK_OVERLAP = 0.6
 # The page sends 140x140, a client its whole canvas 280x280: a picture of up to twice that side is
-# read (~1 ms), a larger one refused from its header (a 2048x2048 drawing took 110 ms to preprocess;
-# docs/feedback.md, Limits)
+# read, a larger one refused from its header (what preprocessing costs by size: docs/feedback.md, Limits)
 MAX_PIXELS = 560 * 560
 # The page's PNGs are a few KB (a 560x560 picture of 64 scribbled strokes: 4.6 KB); what is larger
 # is padding (text chunks), which would fill the store 64 times faster

@@ -149,8 +149,8 @@ def body_type(request: Request) -> str:
 
 async def json_body(request: Request, schema: type[BaseModel]) -> Any:
     """The JSON body validated by ``schema``; errors as every error of the API: 400 or 422 with a
-    message saying what. The page's drawings (a few KB) are read at once; a larger body in a thread:
-    up to 1 MiB of JSON can take a quarter of a second to parse (nested lists, docs/security.md)."""
+    message saying what. The page's drawings (a few KB) are read at once; a larger body in a thread,
+    since 1 MiB of nested lists takes far longer to parse than a drawing (docs/security.md)."""
     body = await json_bytes(request)
     if len(body) <= INLINE_BYTES:
         return validate_json(body, schema)

@@ -2,18 +2,17 @@
 
 The pixel budget bounds the work of decoding pixels, not of reading a file's structure:
 
-- Pillow walks a PNG's chunks, and a JPEG's markers up to its first scan, one at a time in Python
-  (about 2.5 us an empty chunk, 1 us a marker or a stray byte between markers): a 128 KiB file of
-  nothing else held the event loop 29 to 43 ms, against about 1 ms for a drawing;
+- Pillow walks a PNG's chunks, and a JPEG's markers up to its first scan, one at a time in Python:
+  a small file of nothing else held the event loop many times longer than a drawing;
 - libjpeg makes a pass over every block of the image for each scan of a progressive JPEG, and a scan
-  can be 19 bytes: 1,000 scans in 27 KB took seconds to decode.
+  can be 19 bytes: a small file of many scans took far longer to decode than its pixels say.
 
 Encoders write far fewer: libpng and the browsers' canvases write image data in chunks of 8 KiB or
 more (about 130 in a 1 MiB PNG) beside a few metadata chunks; a JPEG has a few dozen markers before
 its first scan (an ICC profile adds one a 64 KiB) and 1 scan (baseline) to about 10 (libjpeg's
-progressive script). Past the limits below a file is refused (docs/security.md has the figures);
-the pieces are counted over all of a request's images, since several small files are read on the
-event loop as one.
+progressive script). Past the limits below a file is refused (what such files cost: docs/security.md,
+"Probes added in issue 21"); the pieces are counted over all of a request's images, since several
+small files are read on the event loop as one.
 """
 
 from __future__ import annotations

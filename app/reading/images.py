@@ -23,8 +23,8 @@ from model.images.preprocess import ink_of, to_mnist
 
 MAX_SIDE = 2048  # larger images are refused before their pixels are decoded
 # Text chunks (tEXt, zTXt, iTXt) and ICC profiles are read, and decompressed, when a PNG's header is
-# opened: a file packed with them cost 146 ms before its 422. Tools write a few hundred bytes of
-# such metadata; a digit needs none.
+# opened, so a file packed with them costs time before its 422 (docs/security.md, The probes). Tools
+# write a few hundred bytes of such metadata; a digit needs none.
 PngImagePlugin.MAX_TEXT_CHUNK = 64 * 1024
 PngImagePlugin.MAX_TEXT_MEMORY = 256 * 1024
 FORMATS = ("PNG", "JPEG")

@@ -45,7 +45,8 @@ class Metrics:
                                  buckets=BUCKETS, registry=self.registry)
         self.state_collector: _StateCollector | None = None
         # each (route, method, status)'s counter and histogram, found once: prometheus_client's
-        # labels() checks and locks on every call (~5 us a request); the keys come from fixed sets
+        # labels() checks and locks on every call (what that cost: docs/performance.md, Serving); the
+        # keys come from fixed sets
         self._children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     def record(self, route: str, method: str, status: str, seconds: float) -> None:

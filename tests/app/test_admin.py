@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -80,9 +79,10 @@ def test_every_422_has_the_public_routes_one_error_shape(client) -> None:
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
-def stream_events(base: str, run_id: str, timeout: float = 120) -> list[tuple[str, dict]]:
-    """Read a run's SSE stream to its final event."""
-    events, kind = [], None
+def stream_events(base: str, run_id: str, timeout: float = 120,
+                  events: list[tuple[str, dict]] | None = None) -> list[tuple[str, dict]]:
+    """Read a run's SSE stream to its final event, appending each to ``events`` as it comes."""
+    events, kind = [] if events is None else events, None
     with httpx.stream("GET", f"{base}/train/{run_id}/events", headers=AUTH, timeout=timeout) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
@@ -94,13 +94,8 @@ def stream_events(base: str, run_id: str, timeout: float = 120) -> list[tuple[st
 
 
 def wait_for(base: str, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = httpx.get(f"{base}/train/{run_id}", headers=AUTH).json()
-        if run["status"] in statuses:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not reach {statuses}")
+    return wait_until(lambda: (run := httpx.get(f"{base}/train/{run_id}", headers=AUTH).json())["status"]
+                      in statuses and run, timeout, f"run {run_id} reaching {statuses}")
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +133,9 @@ def test_only_one_run_at_a_time_then_cancel(live_server) -> None:
     if hasattr(os, "SCHED_IDLE"):  # the run only takes CPU time the server leaves
         assert os.sched_getscheduler(running["pid"]) == os.SCHED_IDLE
     events: list = []
-    watcher = threading.Thread(target=lambda: events.extend(stream_events(live_server, run_id)))
+    watcher = threading.Thread(target=stream_events, args=(live_server, run_id), kwargs={"events": events})
     watcher.start()
-    time.sleep(1.0)
+    wait_until(lambda: events, what="the watcher's first event")  # it watches a run under way
     cancel = httpx.post(f"{live_server}/train/{run_id}/cancel", headers=AUTH)
     assert cancel.status_code == 202
     run = wait_for(live_server, run_id, ("cancelled",), timeout=10)
@@ -240,7 +235,10 @@ def test_missing_mnist_is_a_clear_503_not_a_hang(tmp_path) -> None:
 
 
 def test_metrics_count_requests_by_route_and_report_version_and_runs(client) -> None:
-    client.post("/predict", json={"pixels": [0.0] * 784})
+    # the live server's tests promote and roll back on this app's database: it follows at its next poll
+    blank = {"pixels": [0.0] * 784}
+    wait_until(lambda: client.post("/predict", json=blank).json()["model_version"] == "default",
+               what="the app serving the shipped model again")
     client.post("/predict", content=b"x", headers={"content-type": "text/plain"})
     assert client.get("/metrics").status_code == 401
     response = client.get("/metrics", headers=AUTH)

@@ -1,9 +1,10 @@
 """The speed work on POST /predict changes no answer: each payload kind, the same answers as before it.
 
 ``predict_answers.json`` beside this file holds, for a fixed set of drawings of every form the route
-reads (benchmarks/serve_wrk.py's four payload kinds, plus the page's drawings as JPEG and a blank
-canvas), what the code answered: the digit, the ten probabilities and the 28x28 ``input`` image,
-with the versions of what computes them (NumPy, its BLAS, Pillow, the CPU). Written by
+reads (tests/payloads.py's four payload kinds, which benchmarks/serve_wrk.py sends, plus the page's
+drawings as JPEG and a blank canvas), what the code answered: the digit, the ten probabilities and
+the 28x28 ``input`` image, with the versions of what computes them (NumPy, its BLAS, Pillow, the
+CPU). Written by
 
     DIGITNET_DATA=/path/to/mnist .venv/bin/python -m tests.app.test_answers_unchanged --write
 
@@ -33,8 +34,8 @@ from PIL import Image
 
 from app.main import create_app
 from app.settings import Settings
-from benchmarks.serve_wrk import CONTENT_TYPES, bodies, parse_args
 from tests.app.conftest import WEIGHTS
+from tests.payloads import CONTENT_TYPES, bodies
 
 GOLDEN = Path(__file__).with_name("predict_answers.json")
 COUNT = 25  # drawings of each kind
@@ -42,8 +43,8 @@ COUNT = 25  # drawings of each kind
 
 def payloads(mnist_dir: Path, pendigits_file: Path) -> dict[str, list[tuple[str, bytes]]]:
     """(content type, body) of each drawing, by kind."""
-    args = parse_args(["--count", str(COUNT), "--mnist", str(mnist_dir), "--pendigits", str(pendigits_file)])
-    kinds = {kind: [(CONTENT_TYPES[kind], body) for body in items] for kind, items in bodies(args).items()}
+    made = bodies(pendigits_file, mnist_dir, COUNT)
+    kinds = {kind: [(CONTENT_TYPES[kind], body) for body in items] for kind, items in made.items()}
 
     def jpeg(png: bytes) -> bytes:
         out = io.BytesIO()

@@ -18,6 +18,7 @@ import httpx
 from app.state.store import Store
 from tests.app.conftest import ADMIN_TOKEN
 from tests.postgres import free_port
+from tests.waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -60,9 +61,12 @@ def test_kill_9_during_saves_and_promotions_never_leaves_a_broken_version(tmp_pa
 
     rng = random.Random(0)
     counts = []
+    watcher = Store(tmp_path)
     for _ in range(20):
+        saved = len(watcher.versions.list())
         proc = subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path)])
-        time.sleep(rng.uniform(0.6, 1.4))  # python and numpy start in ~0.5 s: kills land mid-loop
+        more = rng.randint(1, 3)  # killed once it saved 1-3 more, wherever it is in the next save
+        wait_until(lambda n=saved + more: len(watcher.versions.list()) >= n, 60, "the saver saving")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         counts.append(check_versions(tmp_path))
@@ -87,24 +91,26 @@ def start_server(home: Path, port: int, mnist_dir: Path) -> subprocess.Popen:
     raise AssertionError("server did not start")
 
 
+def ended(pid: int) -> bool:
+    """The process is gone, or dead and not yet reaped (a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def test_server_killed_mid_run_restarts_with_the_run_interrupted(tmp_path: Path, mnist_dir: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(tmp_path, port, mnist_dir)
     try:
         run = httpx.post(f"{base}/train", json={"preset": "seed", "epochs": 100}, headers=AUTH).json()
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{base}/train/{run['id']}", headers=AUTH).json()["status"] != "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        pid = httpx.get(f"{base}/train/{run['id']}", headers=AUTH).json()["pid"]
+        pid = wait_until(lambda: (r := httpx.get(f"{base}/train/{run['id']}", headers=AUTH).json())["status"]
+                         == "running" and r["pid"], 60, "the run starting")
     finally:
         server.send_signal(signal.SIGKILL)
         server.wait()
-    deadline = time.monotonic() + 10  # the orphaned run notices and stops by itself
-    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]:
-        assert time.monotonic() < deadline, "the training process outlived its server"
-        time.sleep(0.1)
+    wait_until(lambda: ended(pid), 60, "the orphaned run stopping by itself")
     server = start_server(tmp_path, port, mnist_dir)
     try:
         after = httpx.get(f"{base}/train/{run['id']}", headers=AUTH).json()
@@ -141,9 +147,12 @@ def test_kill_9_while_drawings_are_kept_leaves_every_row_whole(tmp_path: Path) -
 
     rng = random.Random(1)
     seen = 0
+    watcher = FeedbackStore(Store(tmp_path), max_count=10**9, max_bytes=10**12)
     for round_ in range(10):
+        kept = watcher.totals()[0]
         proc = subprocess.Popen([sys.executable, "-c", SENDER, str(tmp_path), str(round_ * 10**6)])
-        time.sleep(rng.uniform(0.4, 1.0))
+        more = rng.randint(1, 20)  # killed once it kept 1-20 more, wherever it is in the next write
+        wait_until(lambda n=kept + more: watcher.totals()[0] >= n, 60, "the sender keeping drawings")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         store = Store(tmp_path)

@@ -14,6 +14,7 @@ import pytest
 
 from app.pen.pendigits import parse
 from app.pen.strokes import place
+from tests.scribbles import scribble
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -24,7 +25,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-q
 SHOTS = Path(os.environ.get("DIGITNET_SCREENSHOTS", "/tmp/digitnet-screenshots"))
 
 SEVEN = [(70, 70), (210, 70), (180, 130), (150, 190), (125, 240)]
-SCRIBBLE_SEED = 3  # benchmarks/not_a_digit.py's random walk: reads "4, 85%", and is no digit
+SCRIBBLE_SEED = 3  # tests/scribbles.py's random walk: reads "4, 85%", and is no digit
 ONE = [(140, 50), (140, 240)]
 
 
@@ -344,10 +345,8 @@ def test_the_whole_feedback_loop_teaches_the_network_a_drawing(browser, live_ser
 
 
 def test_a_scribble_is_not_called_a_digit(browser, live_server) -> None:
-    """A random walk (as benchmarks/not_a_digit.py draws them) fitted to the canvas: the page says it
-    does not look like a digit, and names the closest one; a 7 after it reads as 7 again."""
-    from benchmarks.not_a_digit import scribble
-
+    """A random walk (tests/scribbles.py) fitted to the canvas: the page says it does not look like a
+    digit, and names the closest one; a 7 after it reads as 7 again."""
     walk = np.array(scribble(np.random.default_rng(SCRIBBLE_SEED))[0])
     walk = 30 + (walk - walk.min(axis=0)) / np.ptp(walk, axis=0).max() * 220  # into 30..250
     page, _ = open_page(browser, live_server, viewport={"width": 1280, "height": 800})

@@ -16,9 +16,8 @@ else:
     FeedbackStatus = Literal[tuple(FEEDBACK_STATUSES)]
 
 MAX_STROKES = 64  # a digit drawn with more strokes than this is no digit
-# In all strokes together: the page records ~60 points a second (a pen sending coalesced events,
-# up to 240); a run draws every point 20 times: 2,000 points cost ~2x a typical drawing's time,
-# 10,000 ~8x (docs/feedback.md, Limits)
+# In all strokes together: half a minute of drawing on the page; a run draws every point 20 times,
+# so the points bound what one drawing costs a run (what 2,000 and 10,000 cost: docs/feedback.md, Limits)
 MAX_POINTS = 2_000
 Coordinate = Annotated[float, Field(ge=-100, le=400)]  # the canvas is 0..280; a stroke may run off it
 
@@ -26,8 +25,8 @@ Coordinate = Annotated[float, Field(ge=-100, le=400)]  # the canvas is 0..280; a
 def too_many_points(body: bytes) -> bool:
     """Whether a /feedback body holds more points than a request may, counted in its raw bytes,
     before anything is parsed: every point and every stroke opens a ``[``, and nothing else of a
-    valid request does. Parsing a 1 MiB body of points costs ~180 ms of CPU (docs/feedback.md);
-    counting its brackets, a few hundred microseconds."""
+    valid request does. Counting the brackets costs a small fraction of parsing the body
+    (docs/feedback.md, Limits)."""
     return body.count(b"[") > MAX_POINTS + MAX_STROKES + 1
 
 

@@ -35,8 +35,9 @@ class NumberRequest(PredictRequest):
     @model_validator(mode="before")
     @classmethod
     def few_enough_points(cls, data: Any) -> Any:
-        """The points are counted, and checked, before pydantic reads them one by one: 100,000 bad
-        points in a 1 MiB body were as many errors, a 17 MB answer built in 2.5 s; now one error."""
+        """The points are counted, and checked, before pydantic reads them one by one: each bad point of
+        a 1 MiB body was an error of its own, in an answer of megabytes (docs/numbers.md, Limits); now
+        one error."""
         strokes = data.get("strokes") if isinstance(data, dict) else None
         if not isinstance(strokes, list) or len(strokes) > MAX_STROKES:
             return data  # not a list, or too many strokes: pydantic's own single error

@@ -19,6 +19,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.state.store import Store
 from tests.app.conftest import ADMIN_TOKEN, WEIGHTS
+from tests.waiting import wait_until
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -229,15 +230,8 @@ TINY_RUN = {"preset": "seed", "hidden": [16], "epochs": 1, "limit": 600, "lr": 0
 
 
 def wait_until_ended(client: TestClient, run_id: str, timeout: float = 120) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = client.get(f"/train/{run_id}", headers=AUTH).json()
-        if run["status"] not in ("starting", "running"):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} did not end")
+    return wait_until(lambda: (run := client.get(f"/train/{run_id}", headers=AUTH).json())["status"]
+                      not in ("starting", "running") and run, timeout, f"run {run_id} ending")
 
 
 def accepted_ones(client: TestClient, held: int = 2, trained: int = 2) -> tuple[list[str], list[str]]:

@@ -20,6 +20,7 @@ from model.network import Network
 from model.serialize import SavedModel
 from tests.app.conftest import drawn_one, mnist_png, png_bytes
 from tests.app.test_api import data_url, huge_png_header
+from tests.waiting import wait_until_async
 
 PNG = {"content-type": "image/png"}
 
@@ -155,9 +156,7 @@ def test_explain_and_the_other_costly_routes_count_against_slots_of_their_own() 
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             tasks = [asyncio.create_task(client.post(path)) for path in paths]
-            deadline = asyncio.get_running_loop().time() + 10  # a guard only
-            while sum(t.done() for t in tasks) < 3 and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: sum(t.done() for t in tasks) >= 3, what="three refusals")
             assert (app.in_flight, app.costly_in_flight) == (1, 1)  # a /predict and an /explain
             release.set()
             return [r.status_code for r in await asyncio.gather(*tasks)]

@@ -12,6 +12,7 @@ from PIL import Image
 from app.reading.images import InputError
 from app.reading.predictor import BLANK_PNG, Predictor, input_png
 from tests.app.conftest import WEIGHTS, drawn_one
+from tests.scribbles import scribble
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +86,10 @@ def test_input_png_rounds_each_pixel_to_8_bits() -> None:
 
 def test_a_scribble_is_answered_with_its_closest_digit_and_that_it_does_not_look_like_one(
         predictor: Predictor, mnist_samples) -> None:
-    """A random walk (seed 0, as benchmarks/not_a_digit.py draws them) reads '7, 79%', yet the
-    network's evidence for every digit is weak: below the shipped model's threshold. Real digits,
-    drawn or from MNIST, reach it; a blank drawing and a model without a threshold judge nothing."""
+    """A random walk (tests/scribbles.py, seed 0) reads '7, 79%', yet the network's evidence for every
+    digit is weak: below the shipped model's threshold. Real digits, drawn or from MNIST, reach it; a
+    blank drawing and a model without a threshold judge nothing."""
     from app.pen.strokes import PAGE, render
-    from benchmarks.not_a_digit import scribble
     from model.serialize import load_model
 
     scrawl = predictor.predict_images([render(scribble(np.random.default_rng(0)), **PAGE)])[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,8 @@ time.sleep(20)
 
 
 def wait_until_ended(store: Store, run_id: str, timeout: float = 60) -> RunRecord:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = store.get_run(run_id)
-        if run.status not in ("starting", "running"):
-            return run
-        time.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not end")
+    return wait_until(lambda: (run := store.get_run(run_id)).status not in ("starting", "running") and run,
+                      timeout, f"run {run_id} ending")
 
 
 def test_cancel_sets_the_flag_and_signals_the_process(tmp_path: Path) -> None:
@@ -88,16 +82,12 @@ def test_a_run_ended_by_another_host_stops_and_keeps_that_outcome(tmp_path: Path
     run_id = store.create_run({"config": {"hidden": [16], "epochs": 100, "limit": 20000},
                                "data": str(mnist_dir)})
     run_control.start(store, run_id)
-    deadline = time.monotonic() + 60
-    while store.get_run(run_id).status != "running":
-        assert time.monotonic() < deadline, "the run did not start"
-        time.sleep(0.05)
-    pid = store.get_run(run_id).pid
+    pid = wait_until(lambda: (run := store.get_run(run_id)).status == "running" and run.pid, 60,
+                     "the run starting")
     assert store.end_if_active(run_id, "interrupted", "no heartbeat for 30 s: its host stopped")
-    deadline = time.monotonic() + training_job.HEARTBEAT_S + 30
-    while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z":
-        assert time.monotonic() < deadline, "the run's process goes on"
-        time.sleep(0.1)
+    wait_until(lambda: not Path(f"/proc/{pid}").exists()
+               or Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] == "Z",
+               training_job.HEARTBEAT_S + 30, "the run's process stopping")
     run = store.get_run(run_id)
     assert (run.status, run.reason) == ("interrupted", "no heartbeat for 30 s: its host stopped")
     assert [kind for _, kind, _ in store.events_after(run_id, 0)].count("interrupted") == 1
@@ -108,8 +98,16 @@ def test_the_run_beats_while_it_trains(tmp_path: Path, mnist_dir: Path) -> None:
     run_id = store.create_run({"config": {"hidden": [16], "epochs": 100, "limit": 20000},
                                "data": str(mnist_dir)})
     run_control.start(store, run_id)
+
+    def beat_after(previous: float) -> float:
+        """The run's next heartbeat (the database's time) while it runs."""
+        return wait_until(lambda: (run := store.get_run(run_id)).status == "running"
+                          and (run.heartbeat_at or 0.0) > previous and run.heartbeat_at,
+                          training_job.HEARTBEAT_S + 60, "the run's next heartbeat")
+
     try:
-        time.sleep(training_job.HEARTBEAT_S * 2 + 1)
+        started = beat_after(0)
+        beat_after(beat_after(started))  # a beat, then another: the beats go on while it trains
         assert store.get_run(run_id).status == "running"
         assert store.silent_runs(training_job.HEARTBEAT_S + 1) == []
     finally:

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -268,12 +267,27 @@ def test_concurrent_events_of_one_run_get_distinct_numbers(store: Store) -> None
     assert [seq for seq, _, _ in events] == list(range(1, 41))
 
 
+def set_clock(store: Store, seconds: float) -> None:
+    """The database's clock, as the store reads it (``db.now``), stands at ``seconds`` from now on:
+    time passes when the test says so, by as much as it says."""
+    with store.db.connect() as db:
+        if store.db.now != "(SELECT t FROM test_clock)":
+            db.execute("CREATE TABLE test_clock (t DOUBLE PRECISION)")
+            db.execute("INSERT INTO test_clock (t) VALUES (0)")
+            store.db.now = "(SELECT t FROM test_clock)"
+        db.execute("UPDATE test_clock SET t = ?", (seconds,))
+
+
 def test_a_run_that_stops_beating_is_found_silent(store: Store) -> None:
-    run_id = store.create_run({})
+    set_clock(store, 1000.0)
+    run_id = store.create_run({})  # its first beat: when it was made
+    set_clock(store, 1059.0)
     assert store.silent_runs(60) == []
-    time.sleep(1.1)
-    assert store.silent_runs(1) == [run_id]
-    assert store.heartbeat(run_id) and store.silent_runs(1) == []
+    set_clock(store, 1061.0)
+    assert store.silent_runs(60) == [run_id]
+    assert store.heartbeat(run_id) and store.silent_runs(60) == []
+    set_clock(store, 1122.0)
+    assert store.silent_runs(60) == [run_id]  # that beat too ages
     store.end_if_active(run_id, "interrupted", "no heartbeat")
     assert not store.heartbeat(run_id)  # the run's process learns it was ended
 

@@ -8,9 +8,9 @@ import json
 import socket
 import struct
 import threading
-import time
 import zlib
 from collections.abc import Iterator
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -25,7 +25,7 @@ from app.settings import Settings
 from app.web.limits import InFlightLimitMiddleware
 from app.web.protocol import HeadDeadlineHttpToolsProtocol, HeadDeadlineProtocol
 from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving
-from tests.app.reading.test_work import wait_until
+from tests.waiting import wait_until, wait_until_async
 
 
 def test_requests_beyond_the_limit_get_503_at_once() -> None:
@@ -42,7 +42,7 @@ def test_requests_beyond_the_limit_get_503_at_once() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             tasks = [asyncio.create_task(client.post("/predict")) for _ in range(5)]
-            await asyncio.sleep(0.2)
+            await wait_until_async(lambda: sum(t.done() for t in tasks) >= 3, what="three answers")
             refused = [t for t in tasks if t.done()]
             assert len(refused) == 3  # answered while the two admitted ones still wait
             release.set()
@@ -83,11 +83,24 @@ def test_bad_utf8_and_deep_nesting_are_400_not_500(client) -> None:
 STRICT_TIMEOUT_S = 1.0
 
 
-class QuickHeadDeadline(HeadDeadlineProtocol):
+class Heard(asyncio.Protocol):
+    """Counts the connections the server has read bytes from (tests wait for a stalled one's to arrive)."""
+
+    connections: ClassVar[int] = 0  # over every server of this module, ever
+    _heard = False
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self._heard:
+            self._heard = True
+            Heard.connections += 1
+
+
+class QuickHeadDeadline(Heard, HeadDeadlineProtocol):
     timeout_s = STRICT_TIMEOUT_S
 
 
-class QuickHeadDeadlineHttpTools(HeadDeadlineHttpToolsProtocol):
+class QuickHeadDeadlineHttpTools(Heard, HeadDeadlineHttpToolsProtocol):
     timeout_s = STRICT_TIMEOUT_S
 
 
@@ -144,6 +157,7 @@ def test_a_chunked_body_is_counted_as_it_streams(strict_server) -> None:
 def test_a_stalled_head_or_body_gets_408_and_holds_no_slot(strict_server) -> None:
     """More stalled requests than there are slots: a normal client is answered at once, and each
     stalled one gets a 408 (then a closed connection) at its deadline."""
+    heard = Heard.connections
     heads = [open_socket(strict_server) for _ in range(6)]
     bodies = [open_socket(strict_server) for _ in range(6)]
     for sock in heads:
@@ -151,7 +165,7 @@ def test_a_stalled_head_or_body_gets_408_and_holds_no_slot(strict_server) -> Non
     for sock in bodies:
         sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
                      b"Content-Length: 1000\r\n\r\n\x89PNG")
-    time.sleep(0.2)
+    wait_until(lambda: Heard.connections >= heard + 12, what="the server reading the stalled requests")
     status, _, answer = predict_png(strict_server, drawn_one(140))
     assert status == 200 and json.loads(answer)["digit"] == 1
     for sock, words in [(s, b"request head") for s in heads] + [(s, b"request body") for s in bodies]:
@@ -170,7 +184,7 @@ def test_hundreds_of_idle_and_half_sent_connections_do_not_stop_a_client(strict_
             sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab")
     try:
         for _ in range(5):
-            status, _, answer = predict_png(strict_server, drawn_one(140), timeout=2.0)
+            status, _, answer = predict_png(strict_server, drawn_one(140))  # 503 if they held slots
             assert status == 200 and json.loads(answer)["digit"] == 1
     finally:
         for sock in socks:

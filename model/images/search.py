@@ -30,7 +30,7 @@ import numpy as np
 from model.images.pieces import TALL, Page, Piece, cut_columns, scores
 
 SPACING, EDGE, SMOOTH = 0.15, 0.15, 0.1  # shares of the line height
-MAX_CUTS, SPAN = 4, 3  # at most 4 + 3 + 2 + 1 = 10 inputs a piece
+MAX_CUTS, SPAN = 4, 3  # at most 13 inputs a piece: the spans of 5 atoms of up to 3, and the whole
 ENERGY_FLOOR, ENERGY_PRICE = 11.0, 1.0
 
 Cost = Callable[[list[tuple[int, int]]], np.ndarray]  # spans (i, j) of atoms -> (n,) costs

@@ -22,6 +22,7 @@ from model.novelty import energy
 
 Read = Callable[[np.ndarray], np.ndarray]  # the network: (n, 784) inputs -> (n, 10) logits z
 GROW = 2
+TALL = 0.5  # a piece at least this share of the line height is tall (a digit's body, not a bar)
 
 
 @dataclass(frozen=True)
@@ -130,15 +131,22 @@ def tight(piece: Piece) -> Piece:
 
 
 def cut(piece: Piece, column: int) -> tuple[Piece, Piece]:
-    """The piece's ink left of ``column`` (in the piece's box) and from it on, each boxed tightly."""
-    halves = []
-    for lo, hi in ((0, column), (column, piece.width)):
-        mask = piece.mask[:, lo:hi]
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        x0, y0 = piece.box[0] + lo + cols[0], piece.box[1] + rows[0]
-        box = np.array([x0, y0, piece.box[0] + lo + cols[-1] + 1, piece.box[1] + rows[-1] + 1])
-        halves.append(Piece(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]))
-    return halves[0], halves[1]
+    """The piece's ink left of ``column`` (in the piece's box) and from it on, each boxed tightly
+    (the column leaves ink on both sides)."""
+    left, right = cut_columns(piece, 0, column), cut_columns(piece, column, piece.width)
+    assert left is not None and right is not None
+    return left, right
+
+
+def cut_columns(piece: Piece, lo: int, hi: int) -> Piece | None:
+    """The piece's ink in its columns [lo, hi), boxed tightly; None when they hold none."""
+    mask = piece.mask[:, lo:hi]
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    x0, y0 = piece.box[0] + lo + cols[0], piece.box[1] + rows[0]
+    box = np.array([x0, y0, piece.box[0] + lo + cols[-1] + 1, piece.box[1] + rows[-1] + 1])
+    return Piece(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
 
 
 def vector(piece: Piece, page: Page) -> np.ndarray | None:

@@ -15,8 +15,8 @@ is not), four rules make digits of them; docs/numbers.md shows each at work:
    both are tall and they overlap by at least ASK of the narrower width, the network decides: joined
    if it reads the whole at least as confidently as the least confident part.
 3. Splits (model/images/splits.py): a piece much wider than high holds several digits and is cut where its
-   ink is thinnest; a piece about as wide as high is cut when the network reads its parts better
-   than the whole and the whole is not sure, or looks less like a digit than its parts.
+   ink is thinnest; a piece that may be one wide digit or a few touching ones is cut as the network
+   reads it best, by segmentation by recognition (model/images/search.py).
 4. Each digit's ink (its own pixels and their anti-aliased edge, GROW pixels around them) goes
    through ``to_mnist`` on its own: its crop is its own ink's, so a thin 1 stays thin.
 

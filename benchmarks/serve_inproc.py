@@ -97,8 +97,8 @@ async def call(app: Any, path: str, body: bytes, content_type: str) -> None:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
-    import app.reading.drawings
     import app.reading.predictor
+    import app.web.drawings
     import benchmarks.reference_server as reference
     import model.network
     from app.main import create_app
@@ -106,7 +106,7 @@ async def measure(args: argparse.Namespace) -> dict[str, dict[str, dict[str, flo
     from tests.payloads import CONTENT_TYPES, bodies
 
     timers = Timers()
-    app.reading.drawings.open_images = timers.wrap("image work", app.reading.drawings.open_images)
+    app.web.drawings.open_images = timers.wrap("image work", app.web.drawings.open_images)
     app.reading.predictor.preprocess = timers.wrap("image work", app.reading.predictor.preprocess)
     reference.to_input = timers.wrap("image work", reference.to_input)
     # the forward pass: ours keeps the logits too (for "not a digit"), the reference asks for probabilities

@@ -234,7 +234,7 @@ def test_a_large_json_body_is_parsed_off_the_event_loop(client, mnist_samples, m
     """Up to 1 MiB of JSON can take a quarter of a second to parse: past INLINE_BYTES, in a thread."""
     import asyncio
 
-    from app.reading import drawings
+    from app.web import drawings
 
     parsed_on_loop = []
 

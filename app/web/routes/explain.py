@@ -7,8 +7,8 @@ import functools
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from app.deps import ServicesDep
-from app.reading.drawings import ERRORS, answer, body_doc, read_drawing
 from app.reading.explain import explain_images, explain_pixels
+from app.web.drawings import ERRORS, answer, body_doc, read_drawing
 from app.web.schemas.explain import ExplainResponse
 from app.web.schemas.predict import PredictRequest
 

@@ -22,7 +22,7 @@ from app.feedback.accepted import EXPORT_NAME, export_file
 from app.feedback.intake import admit, keep, sender_of
 from app.feedback.reader import RIGHT_OVER, STATUSES, KeptDrawing, pictures
 from app.feedback.store import FeedbackStore
-from app.reading.drawings import body_doc, json_bytes, validate_json
+from app.web.drawings import body_doc, json_bytes, validate_json
 from app.web.schemas.common import ErrorResponse, StoredId
 from app.web.schemas.feedback import (
     FeedbackCreated,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from PIL import Image
 
 from app.deps import ServicesDep
-from app.reading.drawings import ERRORS, Drawings, answer, body_doc, body_type, json_body, read_drawing
 from app.reading.images import decode_data_url
 from app.reading.numbers import CANVAS_HEIGHT, NumberReading, read_number
+from app.web.drawings import ERRORS, Drawings, answer, body_doc, body_type, json_body, read_drawing
 from app.web.schemas.number import NumberDigitResponse, NumberRequest, NumberResponse
 
 router = APIRouter(tags=["predict"])

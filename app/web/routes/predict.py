@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from app.deps import ServicesDep
-from app.reading.drawings import ERRORS, answer, body_doc, read_drawing, read_drawings
+from app.web.drawings import ERRORS, answer, body_doc, read_drawing, read_drawings
 from app.web.schemas.predict import BatchRequest, BatchResponse, PredictRequest, PredictResponse
 
 router = APIRouter(tags=["predict"])

@@ -171,7 +171,7 @@ def test_a_body_of_too_many_points_is_refused_before_it_is_parsed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 1 MiB body of points costs ~180 ms to parse: it is refused from its bytes, and a body that
     is parsed is parsed in a worker thread, never on the event loop."""
-    from app.reading import drawings
+    from app.web import drawings
 
     parsed_on_loop: list[bool] = []
     real_parse = drawings.parse_json

@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from PIL import Image, PngImagePlugin
 
 from app.main import create_app
-from app.reading.drawings import INLINE_PIXELS
 from app.reading.images import InputError, open_image
 from app.reading.work import BusyError, TimedOutError, WorkPool, check_deadline
 from app.settings import Settings
+from app.web.drawings import INLINE_PIXELS
 from app.web.limits import InFlightLimitMiddleware
 from app.web.protocol import HeadDeadlineHttpToolsProtocol, HeadDeadlineProtocol
 from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving

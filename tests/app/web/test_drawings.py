@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from app.reading.drawings import parse_json
+from app.web.drawings import parse_json
 
 SAME = [b'{"pixels": [0, 0.5, 1, 1e-7, 0.30000000000000004, -0.0, 2.5e-3]}',
         b'{"image": "data:image/png;base64,iVBORw0KGgo=", "image": "last"}', b' {"a": [1, {"b": null}]}\n',

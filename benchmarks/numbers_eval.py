@@ -8,8 +8,9 @@ its pad at half size (``--scale 0.5``), so the PNG is drawn so too, then read by
 
 By default the writers are held out: fold 0 of benchmarks/pendigits_cv.py's split, read by a model
 trained without them (benchmarks/holdout_model.py; made at ``--weights`` if missing, ~8 min).
-``--shipped`` reads all 30 writers with the shipped model instead, which learned from every one of
-them: a check of the plumbing, not of generalisation.
+``--shipped [FILE]`` reads all 30 writers with the shipped model instead (or FILE, e.g.
+weights/conv.npz), which learned from every one of them: a check of the plumbing, not of
+generalisation.
 
 ``--strokes`` sends the strokes with the image, as the page's Number mode does
 (app/reading/number_strokes.py).
@@ -100,7 +101,7 @@ def common_digits(a: str, b: str) -> int:
 
 
 def run(args: argparse.Namespace) -> tuple[dict[str, object], list[tuple[Image.Image, str, NumberReading]]]:
-    weights = ROOT / "weights" / "digitnet.npz" if args.shipped else args.weights
+    weights = Path(args.shipped) if args.shipped else args.weights
     if not args.shipped and not weights.exists():
         train_holdout(weights, args.pendigits, args.fold, epochs=15)
     samples = parse(args.pendigits)
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pendigits", type=Path, default=PEN_FILE)
     parser.add_argument("--weights", type=Path, default=ROOT / "runs" / "holdout-fold0.npz")
     parser.add_argument("--fold", type=int, default=0, help="the held-out writers' group (0-2)")
-    parser.add_argument("--shipped", action="store_true", help="the shipped model, all 30 writers")
+    parser.add_argument("--shipped", nargs="?", const=str(ROOT / "weights" / "digitnet.npz"), metavar="FILE",
+                        help="a shipped model (default: weights/digitnet.npz), all 30 writers")
     parser.add_argument("--tuning", action="store_true",
                         help="the 20 writers the held-out model learned from (to choose costs on)")
     parser.add_argument("--numbers", type=int, default=500)

@@ -91,29 +91,28 @@ function drawLayer(layer, units, name) {
   layerCanvas.dataset.units = String(n);
 }
 
-// A convolution's channels: where in the drawing each kernel finds what it looks for.
-function drawMaps(maps) {
-  unitList.dataset.kind = "feature-maps";
-  unitList.replaceChildren(...maps.map((map) => {
+// A row of small pictures under the layer: a dense network's top units (each one's incoming
+// weights), or a convolution's channels (where in the drawing each kernel finds what it looks for).
+function drawPictures(kind, pictures) {
+  unitList.dataset.kind = kind;
+  unitList.replaceChildren(...pictures.map(({ src, alt, label }) => {
     const li = document.createElement("li");
     const img = document.createElement("img");
-    img.src = map.image;
-    img.alt = `feature map ${map.channel}`;
-    li.append(img, `map ${map.channel}`);
+    img.src = src;
+    img.alt = alt;
+    li.append(img, label);
     return li;
   }));
 }
 
+function drawMaps(maps) {
+  drawPictures("feature-maps", maps.map((map) => (
+    { src: map.image, alt: `feature map ${map.channel}`, label: `map ${map.channel}` })));
+}
+
 function drawUnits(units) {
-  unitList.dataset.kind = "units";
-  unitList.replaceChildren(...units.map((unit) => {
-    const li = document.createElement("li");
-    const img = document.createElement("img");
-    img.src = unit.weights;
-    img.alt = `the weights of unit ${unit.index}`;
-    li.append(img, `unit ${unit.index}`);
-    return li;
-  }));
+  drawPictures("units", units.map((unit) => (
+    { src: unit.weights, alt: `the weights of unit ${unit.index}`, label: `unit ${unit.index}` })));
 }
 
 function percent(p) {

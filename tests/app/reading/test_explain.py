@@ -20,7 +20,7 @@ from model.network import Network
 from model.serialize import SavedModel
 from tests.app.conftest import drawn_one, mnist_png, png_bytes
 from tests.app.test_api import data_url, huge_png_header
-from tests.waiting import wait_until_async
+from tests.waiting import until_done
 
 PNG = {"content-type": "image/png"}
 
@@ -156,7 +156,7 @@ def test_explain_and_the_other_costly_routes_count_against_slots_of_their_own() 
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             tasks = [asyncio.create_task(client.post(path)) for path in paths]
-            await wait_until_async(lambda: sum(t.done() for t in tasks) >= 3, what="three refusals")
+            await until_done(tasks, 3, what="three refusals")
             assert (app.in_flight, app.costly_in_flight) == (1, 1)  # a /predict and an /explain
             release.set()
             return [r.status_code for r in await asyncio.gather(*tasks)]

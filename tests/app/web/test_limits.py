@@ -25,7 +25,7 @@ from app.web.drawings import INLINE_PIXELS
 from app.web.limits import InFlightLimitMiddleware
 from app.web.protocol import HeadDeadlineHttpToolsProtocol, HeadDeadlineProtocol
 from tests.app.conftest import WEIGHTS, drawn_one, png_bytes, raw_http, serving
-from tests.waiting import wait_until, wait_until_async
+from tests.waiting import until_done, wait_until
 
 
 def test_requests_beyond_the_limit_get_503_at_once() -> None:
@@ -42,7 +42,7 @@ def test_requests_beyond_the_limit_get_503_at_once() -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             tasks = [asyncio.create_task(client.post("/predict")) for _ in range(5)]
-            await wait_until_async(lambda: sum(t.done() for t in tasks) >= 3, what="three answers")
+            await until_done(tasks, 3, what="three answers")
             refused = [t for t in tasks if t.done()]
             assert len(refused) == 3  # answered while the two admitted ones still wait
             release.set()

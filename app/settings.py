@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from app.state.versions import DEFAULT_VERSION, valid_version_id
 
 MIN_TOKEN_LENGTH = 16
 ROOT = Path(os.environ.get("DIGITNET_ROOT") or Path(__file__).resolve().parents[1])
@@ -49,9 +50,6 @@ def _whole(text: str) -> int:
 
 SWITCH = {**dict.fromkeys(("on", "true", "yes", "1"), True),
           **dict.fromkeys(("off", "false", "no", "0"), False)}
-
-
-EXTRA_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # a version id (app/state/versions.py)
 
 
 def _models(text: str) -> tuple[tuple[str, Path], ...]:
@@ -118,7 +116,7 @@ class Settings:
              "database_url", "a PostgreSQL URL (postgresql://user:password@host:port/database)"),
         ]
         for name, _ in self.extra_models:
-            if name == "default" or EXTRA_MODEL_ID.fullmatch(name) is None:
+            if name == DEFAULT_VERSION or not valid_version_id(name):
                 raise SettingsError(f"DIGITNET_EXTRA_MODELS must be name=path pairs whose names are letters, "
                                     f"digits, '-' and '_' (at most 64, not 'default'), got {name!r}")
         if self.admin_token is not None and len(self.admin_token) < MIN_TOKEN_LENGTH:

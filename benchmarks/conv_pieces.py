@@ -31,7 +31,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.conv import Scratch, col2im, im2col  # noqa: E402
+from model.patches import Scratch, col2im, im2col  # noqa: E402
 from model.pool import max_pool, route  # noqa: E402
 
 N, H, C_IN, C_OUT, K = 128, 14, 16, 32, 5

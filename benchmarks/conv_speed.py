@@ -5,10 +5,11 @@ MNIST digits, float32, timed three ways in one process (``train_speed.py --conv 
 
 ours       ``Network.loss_and_gradient`` and ``SGD.step`` on theta, as ``model.train`` does.
 GEMM only  the matrix products of that step alone, same shapes, outputs preallocated: per
-           convolution ``cols W`` and ``cols^T dz`` (and the offset-major ``dz W^T`` of col2im,
-           except at the first layer, which needs no dx), per dense layer as train_speed's. Their
-           time over ours is ``gemm_fraction``; the rest of the step (``1 - gemm_fraction``) is
-           im2col's copy, col2im's additions, pooling, activations, biases, the cost and the update.
+           convolution and run of examples (``Conv2D.chunks``) ``cols W``, then ``cols^T dz`` at
+           the first layer (which needs no dx) or, at the others, dx and dW from the patches of dz
+           (``patches(dz) W_flipped`` and ``x^T patches(dz)``); per dense layer as train_speed's.
+           Their time over ours is ``gemm_fraction``; the rest of the step (``1 - gemm_fraction``)
+           is the patches' copies, pooling, activations, biases, the cost and the update.
 PyTorch    the same layers (Conv2d with padding k // 2, ReLU, MaxPool2d(2), Flatten, Linear), loss
            and SGD, when torch imports. ``torch_ratio`` = its step time / ours (> 1: we are faster).
 
@@ -58,16 +59,23 @@ def products(net: Network, n: int) -> Step:
 
     h, w, _ = net.arch.image
     for i, layer in enumerate(net.layers):
-        if isinstance(layer, Conv2D):
-            k, _, c_in, c_out = layer.W.shape
-            h, w = h + 2 * layer.pad - k + 1, w + 2 * layer.pad - k + 1
-            m = n * h * w
-            cols, dz, W = rand(m, k * k * c_in), rand(m, c_out), layer.W.reshape(-1, c_out)
-            work += [(cols, W, np.empty((m, c_out), np.float32)),  # (M, kkC_in) @ (kkC_in, C_out)
-                     (cols.T, dz, np.empty_like(W))]  # (kkC_in, M) @ (M, C_out)
-            if i != net.first_weighted:  # col2im's (1, M, C_out) @ (kk, C_out, C_in)
-                kernels = layer.W.reshape(k * k, c_in, c_out).transpose(0, 2, 1)
-                work.append((dz[None], kernels, np.empty((k * k, m, c_in), np.float32)))
+        if isinstance(layer, Conv2D):  # run by run, as Conv2D's forward and backward take them,
+            k, _, c_in, c_out = layer.W.shape  # each run in the same arrays, as its Scratch has them
+            h_out, w_out = layer.out_size(h, w)
+            runs = layer.chunks(n, h, w)
+            longest = runs[0].stop - runs[0].start
+            cols, dz = rand(longest * h_out * w_out, k * k * c_in), rand(longest * h_out * w_out, c_out)
+            dz_cols, x_rows = rand(longest * h * w, k * k * c_out), rand(longest * h * w, c_in)
+            W, flipped = layer.W.reshape(-1, c_out), rand(k * k * c_out, c_in)
+            for run in runs:
+                m, m_in = (run.stop - run.start) * h_out * w_out, (run.stop - run.start) * h * w
+                work.append((cols[:m], W, np.empty((m, c_out), np.float32)))  # (M, kkC_in) @ (kkC_in, C_out)
+                if i == net.first_weighted:  # dW only: (kkC_in, M) @ (M, C_out)
+                    work.append((cols[:m].T, dz[:m], np.empty_like(W)))
+                    continue
+                work += [(dz_cols[:m_in], flipped, np.empty((m_in, c_in), np.float32)),  # dx
+                         (x_rows[:m_in].T, dz_cols[:m_in], np.empty((c_in, k * k * c_out), np.float32))]  # dW
+            h, w = h_out, w_out
         elif isinstance(layer, MaxPool):
             h, w = h // 2, w // 2
         elif isinstance(layer, Dense):

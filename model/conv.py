@@ -22,104 +22,28 @@ product. Backward, from ``dz = dC/dz`` of shape (N, H', W', C_out)::
     dx = dxp without its padding                                     (N, H, W, C_in)
 
 The last line is the full convolution of dz with the kernel flipped in p and q (docs/math.md, section
-15). Channels last, because then a patch's rows are runs of k C_in contiguous numbers and im2col and
-col2im copy whole runs (both faster than with (N, C, H, W): benchmarks/conv_pieces.py, whose figures
-are in docs/performance.md, "Training a convolutional network").
+15). ``step`` and ``input_grad`` (predictions and explanations) take these forms as written, with
+patches.py's im2col and col2im. A training step (``forward`` and ``backward``) goes through the batch
+a few examples at a time, so that each run's patches are still in the CPU's cache when they are
+multiplied, and takes dx and dW from the patches of dz: the same sums, in another order.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from model.functions import ACTIVATIONS
+from model.patches import Scratch, col2im, im2col, pad_image, padding_of, patches
 
 Array = np.ndarray
 PADDINGS = ("same", "valid")
-
-
-def padding_of(k: int, padding: str) -> int:
-    """Zeros added on each side of the image: (k - 1) / 2 for "same" (k odd), 0 for "valid"."""
-    return (k - 1) // 2 if padding == "same" else 0
-
-
-class Scratch:
-    """Arrays a layer reuses from one training step to the next, by name.
-
-    A fresh array of tens of megabytes costs its page faults at every step (conv-small's patches take
-    im2col well over twice as long fresh as reused: benchmarks/conv_pieces.py, docs/performance.md).
-    A new array starts filled with ``fill``, so a padded image's border, never written, stays zero.
-    """
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, Array] = {}
-
-    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype, fill: float = 0.0) -> Array:
-        array = self.arrays.get(name)
-        if array is None or array.shape != shape or array.dtype != dtype:
-            array = self.arrays[name] = np.full(shape, fill, dtype)
-        return array
-
-
-def _new(scratch: Scratch | None, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
-    """A reused array from ``scratch``, or zeros of this call's own without one (thread-safe)."""
-    return scratch.get(name, shape, dtype) if scratch is not None else np.zeros(shape, dtype)
-
-
-def im2col(x: Array, k: int, pad: int, scratch: Scratch | None = None) -> Array:
-    """The k x k patches of every output pixel as rows: (N, H, W, C) -> (N H' W', k k C), a copy.
-
-    H' = H + 2 pad - k + 1. The patches are read through a strided view of the padded image (no
-    Python loop over pixels); the one copy is into the matrix (``scratch``'s, if given).
-    """
-    n, h, w, c = x.shape
-    xp = x
-    if pad:
-        xp = _new(scratch, "padded", (n, h + 2 * pad, w + 2 * pad, c), x.dtype)
-        xp[:, pad : pad + h, pad : pad + w, :] = x  # the border stays zero
-    view = sliding_window_view(xp, (k, k), axis=(1, 2))  # (N, H', W', C, k, k), no copy
-    view = view.transpose(0, 1, 2, 4, 5, 3)  # (N, H', W', k, k, C): a patch row-major as W is
-    h_out, w_out = view.shape[1], view.shape[2]
-    cols = _new(scratch, "cols", (n * h_out * w_out, k * k * c), x.dtype)
-    np.copyto(cols.reshape(view.shape), view)  # (N, H', W', k, k, C) -> (N H' W', k k C): the copy
-    return cols
-
-
-def col2im(dz: Array, W: Array, pad: int, scratch: Scratch | None = None) -> Array:
-    """dx = dC/dx of a convolution from dz = dC/dz: every output pixel's gradient sent back to the
-    k x k input pixels it read, through the kernel (the transpose of ``im2col``, then of ``cols W``).
-
-    Parameters
-    ----------
-    dz : (N, H', W', C_out). W : (k, k, C_in, C_out). pad : the forward step's padding.
-    scratch : where to keep the products from one step to the next (None: arrays of this call's own).
-
-    Returns
-    -------
-    dx : (N, H, W, C_in), H = H' + k - 1 - 2 pad, an array of its own.
-
-    The plain form is ``dcols = dz W^T`` (N H' W', k k C_in), then for every offset (p, q) of the
-    kernel ``dxp[:, p:p+H', q:q+W'] += dcols[..., p, q, :]``. Here the product is taken
-    offset-major instead, ``blocks[p, q] = dz W[p, q]^T``, one batched product of the same cost,
-    so that each of the k k additions reads one contiguous block (conv-small's second layer's col2im
-    is markedly faster so: benchmarks/conv_pieces.py, docs/performance.md). ``tests/model/test_conv.py``
-    checks the two agree.
-    """
-    n, h_out, w_out, c_out = dz.shape
-    k, _, c_in, _ = W.shape
-    kernels = W.reshape(k * k, c_in, c_out).transpose(0, 2, 1)  # (k k, C_out, C_in), a view
-    blocks = _new(scratch, "blocks", (k * k, n * h_out * w_out, c_in), dz.dtype)
-    np.matmul(dz.reshape(1, -1, c_out), kernels, out=blocks)  # (1, M, C_out) @ (kk, C_out, C_in)
-    blocks6 = blocks.reshape(k, k, n, h_out, w_out, c_in)  # (k k, M, C_in) -> (k, k, N, H', W', C_in)
-    dxp = np.zeros((n, h_out + k - 1, w_out + k - 1, c_in), dtype=dz.dtype)
-    for p in range(k):  # k k slice additions: a loop over the kernel, not over pixels
-        for q in range(k):
-            dxp[:, p : p + h_out, q : q + w_out, :] += blocks6[p, q]
-    return dxp[:, pad : pad + h_out + k - 1 - 2 * pad, pad : pad + w_out + k - 1 - 2 * pad, :]
+# How many patch numbers one run of a training step copies at a time (4 MB in float32): small enough to
+# stay in the CPU's cache between the copy and the product (``Conv2D.forward``)
+CHUNK_NUMBERS = 2**20
 
 
 class Conv2D:
-    """One convolution ``a = f(conv(x, W) + b)``, stride 1; ``forward`` keeps the patches for backward.
+    """One convolution ``a = f(conv(x, W) + b)``, stride 1; ``forward`` keeps its padded input for backward.
 
     W, b, dW and db are views into the network's theta and grad vectors, never copies.
 
@@ -141,36 +65,90 @@ class Conv2D:
                              f"got {padding!r} for k = {self.k}")
         self.pad = padding_of(self.k, padding)
         self.scratch = Scratch()
-        self.cols: Array | None = None
+        self.chunk_numbers = CHUNK_NUMBERS
+        self.x: Array | None = None
+        self.xp: Array | None = None
         self.z: Array | None = None
         self.a: Array | None = None
 
-    def weighted_sum(self, cols: Array, n: int, h_out: int, w_out: int) -> Array:
-        """z = cols W + b from the patches, shaped (N, H', W', C_out)."""
-        z = cols @ self.W.reshape(-1, self.c_out)  # (N H' W', k k C_in) @ (k k C_in, C_out) -> (M, C_out)
-        z += self.b
-        return z.reshape(n, h_out, w_out, self.c_out)  # (M, C_out) -> (N, H', W', C_out), a view
-
-    def _z(self, x: Array, scratch: Scratch | None = None) -> tuple[Array, Array]:
-        n, h, w, _ = x.shape
-        h_out, w_out = h + 2 * self.pad - self.k + 1, w + 2 * self.pad - self.k + 1
-        cols = im2col(x, self.k, self.pad, scratch)
-        return cols, self.weighted_sum(cols, n, h_out, w_out)
+    def out_size(self, h: int, w: int) -> tuple[int, int]:
+        """(H', W') of the output for an input of H x W."""
+        return h + 2 * self.pad - self.k + 1, w + 2 * self.pad - self.k + 1
 
     def step(self, x: Array) -> tuple[Array, Array]:
-        """z and a = f(z) for x (N, H, W, C_in), keeping nothing: several threads may call it."""
-        z = self._z(x)[1]
+        """z and a = f(z) for x (N, H, W, C_in), keeping nothing: several threads may call it.
+
+        z = cols W + b: the patches of the whole batch (im2col), then one product."""
+        n, h, w, _ = x.shape
+        cols = im2col(x, self.k, self.pad)
+        z = cols @ self.W.reshape(-1, self.c_out)  # (N H' W', k k C_in) @ (k k C_in, C_out) -> (M, C_out)
+        z += self.b
+        z = z.reshape(n, *self.out_size(h, w), self.c_out)  # (M, C_out) -> (N, H', W', C_out), a view
         return z, self.f.forward(z)
 
-    def forward(self, x: Array) -> Array:
-        """``step``, keeping the patches, z and a for the backward steps. Returns a (N, H', W', C_out).
+    def patch_numbers(self, h: int, w: int) -> int:
+        """How many numbers a training step copies into patches for one example of H x W: the larger
+        of its own patches (H' W' k k C_in) and, in ``backward``, its dz's (H W k k C_out)."""
+        h_out, w_out = self.out_size(h, w)
+        return max(h_out * w_out * self.W[..., 0].size, h * w * self.W[..., 0, :].size)
 
-        The patches and col2im's products go into arrays the layer reuses at every step (``Scratch``):
-        training is one step at a time; ``step`` and ``input_grad`` use arrays of their own.
+    def chunks(self, n: int, h: int, w: int) -> list[slice]:
+        """The batch's n examples of H x W in runs whose patches hold at most ``chunk_numbers``
+        numbers (at least one example a run), all as long as the first but the last."""
+        size = max(1, self.chunk_numbers // self.patch_numbers(h, w))
+        return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+    def forward(self, x: Array) -> Array:
+        """``step``, keeping the padded input, z and a for the backward steps. Returns a (N, H', W', C_out).
+
+        The plain form is ``step``'s: the patches of the whole batch, then one product. Here the batch
+        goes in runs of a few examples (``chunks``): each run's patches are copied into a small
+        matrix and multiplied while they are still in the CPU's cache, instead of one matrix of tens
+        of megabytes written out to memory and read back (conv-small's second layer's forward step is
+        markedly faster so: benchmarks/conv_pieces.py, docs/performance.md). The patches are not
+        kept: ``backward`` copies them again, run by run, which is faster than reading them back.
+        ``tests/model/test_conv.py`` checks both steps against the plain forms.
+        The padded input and the patches go into arrays the layer reuses at every step
+        (``Scratch``): training is one step at a time; ``step`` and ``input_grad`` use arrays of
+        their own.
         """
-        self.cols, self.z = self._z(x, self.scratch)
+        n, h, w, _ = x.shape
+        h_out, w_out = self.out_size(h, w)
+        self.x, self.xp = x, pad_image(x, self.pad, self.scratch)
+        view = patches(self.xp, self.k)
+        z = np.empty((n * h_out * w_out, self.c_out), dtype=x.dtype)
+        rows = h_out * w_out  # patch rows an example
+        runs = self.chunks(n, h, w)
+        for run in runs:
+            cols = self._run_patches(view, run, runs[0])
+            np.matmul(cols, self.W.reshape(-1, self.c_out), out=z[run.start * rows : run.stop * rows])
+        z += self.b
+        self.z = z.reshape(n, h_out, w_out, self.c_out)
         self.a = self.f.forward(self.z)
         return self.a
+
+    def _run_patches(self, view: Array, run: slice, longest: slice, name: str = "cols") -> Array:
+        """The patches of the examples ``run`` of a patches view (N, H', W', k, k, C_in), copied into
+        the layer's matrix ``name``, which holds those of the ``longest`` run: (n_run H' W', k k C_in).
+
+        With one input channel (a first layer, reading pixels) a patch row-major is only k numbers
+        side by side in the image, so the copy would move runs of k numbers. The patches are copied
+        patch-major instead, into the transpose (k k, n_run H' W'), whose every row is the run's
+        (N, H', W') block of the image shifted by (p, q): runs of W' numbers, several times faster
+        (benchmarks/conv_pieces.py, docs/performance.md). The matrix returned is its transpose, a
+        view; the products read it so as it is (BLAS takes either layout).
+        """
+        n_run, h_out, w_out = run.stop - run.start, view.shape[1], view.shape[2]
+        rows, longest_rows = n_run * h_out * w_out, (longest.stop - longest.start) * h_out * w_out
+        if view.shape[5] == 1:
+            full = self.scratch.get(name, (self.k * self.k, longest_rows), view.dtype)
+            shifted = view[run, ..., 0].transpose(3, 4, 0, 1, 2)  # (k, k, n_run, H', W')
+            np.copyto(full[:, :rows].reshape(shifted.shape), shifted)
+            return full[:, :rows].T
+        full = self.scratch.get(name, (longest_rows, self.k * self.k * view.shape[5]), view.dtype)
+        cols = full[:rows]
+        np.copyto(cols.reshape(view[run].shape), view[run])
+        return cols
 
     def activation_backward(self, da: Array) -> Array:
         """dz = dC/dz from da = dC/da, through this layer's activation (da * f'(z) element-wise)."""
@@ -178,17 +156,68 @@ class Conv2D:
         return self.f.backward(self.z, self.a, da)
 
     def backward(self, dz: Array, need_input_grad: bool = True) -> Array | None:
-        """Given dz (N, H', W', C_out), write dW = cols^T dz and db = sum(dz); return dx (col2im)."""
-        assert self.cols is not None, "backward before forward"
+        """Given dz (N, H', W', C_out), write dW and db = sum(dz); return dx (None if not needed).
+
+        The plain forms take the whole batch: ``dW = cols^T dz`` and dx by ``col2im``. Here, run by
+        run as in ``forward``. A layer that needs no dx (the first) copies each run's patches of x
+        again and adds up each run's ``cols^T dz``. Otherwise the patches of dz, padded by k - 1 - pad
+        zeros, serve both gradients (``_full_convolution``)::
+
+            dx = patches(dz padded) W_flipped   (n_run H W, k k C_out) @ (k k C_out, C_in)
+            G  = x^T patches(dz padded)         (C_in, n_run H W) @ (n_run H W, k k C_out)
+            dW[p, q, c, o] = G[c, (k - 1 - p, k - 1 - q, o)]
+
+        dx is the full convolution of dz with the kernel flipped in p and q (docs/math.md, section 15),
+        which writes each input pixel's gradient once where col2im adds k k blocks into it; G is
+        dW = cols^T dz with its sum taken over the same products in the other order, so x's patches
+        are not copied again (both faster for conv-small: benchmarks/conv_pieces.py,
+        docs/performance.md). ``tests/model/test_conv.py`` checks them against the plain forms.
+        """
+        assert self.xp is not None and self.x is not None, "backward before forward"
+        n, h_out, w_out, _ = dz.shape
         dz2 = dz.reshape(-1, self.c_out)  # (N, H', W', C_out) -> (N H' W', C_out)
-        np.matmul(self.cols.T, dz2, out=self.dW.reshape(-1, self.c_out))  # (kkC_in, M) @ (M, C_out)
+        dW = self.dW.reshape(-1, self.c_out)
+        h, w, c_in = self.x.shape[1:]
+        runs = self.chunks(n, h, w)
+        if need_input_grad:
+            dx = self._full_convolution(dz, runs)
+        else:
+            view, rows = patches(self.xp, self.k), h_out * w_out
+            for i, run in enumerate(runs):
+                cols = self._run_patches(view, run, runs[0])
+                dz_run = dz2[run.start * rows : run.stop * rows]
+                if i == 0:
+                    np.matmul(cols.T, dz_run, out=dW)  # (kkC_in, M_run) @ (M_run, C_out)
+                else:
+                    part = self.scratch.get("dW", dW.shape, dW.dtype)
+                    dW += np.matmul(cols.T, dz_run, out=part)
+            dx = None
         # db = sum of dz over its rows, written as 1^T dz: a matrix-vector product is much faster than a
         # sum down a tall dz (benchmarks/conv_pieces.py, docs/performance.md); test_conv.py checks they agree
         ones = self.scratch.get("ones", (len(dz2),), dz2.dtype, fill=1.0)
         np.matmul(ones, dz2, out=self.db)  # (M,) @ (M, C_out) -> (C_out,)
-        if not need_input_grad:
-            return None
-        return col2im(dz, self.W, self.pad, self.scratch)
+        return dx
+
+    def _full_convolution(self, dz: Array, runs: list[slice]) -> Array:
+        """dx, and dW from the same patches of dz, run by run (``backward``)."""
+        assert self.x is not None
+        n, h, w, c_in = self.x.shape
+        dz_view = patches(pad_image(dz, self.k - 1 - self.pad, self.scratch, "dz padded"), self.k)
+        flipped = self.W[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c_in)  # (k k C_out, C_in)
+        dx = np.empty((n, h, w, c_in), dz.dtype)
+        x2, dx2 = self.x.reshape(-1, c_in), dx.reshape(-1, c_in)  # (N H W, C_in)
+        g = self.scratch.get("dW flipped", (c_in, flipped.shape[0]), dz.dtype)
+        part = self.scratch.get("dW part", g.shape, dz.dtype)
+        for i, run in enumerate(runs):
+            dz_cols = self._run_patches(dz_view, run, runs[0], "dz cols")  # (n_run H W, k k C_out)
+            rows = slice(run.start * h * w, run.stop * h * w)
+            np.matmul(dz_cols, flipped, out=dx2[rows])  # (M_run, kkC_out) @ (kkC_out, C_in)
+            np.matmul(x2[rows].T, dz_cols, out=g if i == 0 else part)  # (C_in, M_run) @ (M_run, kkC_out)
+            if i:
+                g += part
+        # g[c, (p', q', o)] = dW[k-1-p', k-1-q', c, o]
+        self.dW[...] = g.reshape(c_in, self.k, self.k, self.c_out).transpose(1, 2, 0, 3)[::-1, ::-1]
+        return dx
 
     def input_grad(self, dz: Array, x: Array | None = None) -> Array:
         """dx = col2im(dz, W): reads W, writes nothing, so it is safe beside other threads.

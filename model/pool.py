@@ -4,64 +4,84 @@ On images laid out channels last, ``x`` of shape (N, H, W, C) with H and W even,
 
     a[n, i, j, c] = max over (p, q) in {0, 1}^2 of x[n, 2i + p, 2j + q, c]       (N, H/2, W/2, C)
 
-The four corners of every window are four strided views of x (``corners``), so the maximum is three
-element-wise ``np.maximum`` and no loop over pixels. The pooling has no parameters and no
-activation. Backward, max is locally the identity on the corner that holds the maximum and constant
-in the other three, so the gradient is routed to that corner and the others get zero::
+The pooling has no parameters and no activation. Backward, max is locally the identity on the corner
+that holds the maximum and constant in the other three, so the gradient is routed to that corner and
+the others get zero::
 
     dx[n, 2i + p, 2j + q, c] = da[n, i, j, c]  if (p, q) is where the maximum of the window is
                              = 0               otherwise
 
-Where several corners tie, the first of them in the order (0, 0), (0, 1), (1, 0), (1, 1) takes it
-(as an argmax would), so the gradient is never counted twice.
+Where several corners tie, the first of them in the order (0, 0), (1, 0), (0, 1), (1, 1) (down the
+left column, then the right) takes it, so the gradient is never counted twice.
+
+The maximum is taken in two halves, rows then columns (``max_pool``): each pair of image rows is
+compared whole, then each pair of columns of the result; no loop over pixels.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from model.functions import IDENTITY
 
 Array = np.ndarray
-CORNERS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
-def corners(x: Array) -> list[Array]:
-    """The four corners of every 2x2 window of x (N, H, W, C), as views (N, H/2, W/2, C)."""
-    n, h, w, c = x.shape
-    windows = x.reshape(n, h // 2, 2, w // 2, 2, c)  # (N, H/2, p, W/2, q, C)
-    return [windows[:, :, p, :, q, :] for p, q in CORNERS]
+class Picks(NamedTuple):
+    """Where each window's maximum is: ``down`` (N, H/2, W, C), True where the bottom pixel of a
+    column of a window beats the top one; ``right`` (N, H/2, W/2, C), True where the right column's
+    larger pixel beats the left column's. The winning corner is (down at the winning column, right)."""
+
+    down: Array
+    right: Array
+
+    def corner(self) -> Array:
+        """The winning corner of every window as one number, 2 q + p (0..3, the order of ties)."""
+        n, h2, w, c = self.down.shape
+        down = self.down.reshape(n, h2, w // 2, 2, c)
+        at_winner = np.where(self.right, down[:, :, :, 1], down[:, :, :, 0])
+        return 2 * self.right.astype(np.uint8) + at_winner
 
 
-def max_pool(x: Array) -> tuple[Array, Array]:
-    """(a, where): the 2x2 maxima (N, H/2, W/2, C) and which corner (0..3) of each window holds it.
+def max_pool(x: Array) -> tuple[Array, Picks]:
+    """(a, picks): the 2x2 maxima (N, H/2, W/2, C) and where each is (``Picks``).
 
-    The plain form is ``a = max of the corners``, ``where = argmax of the corners`` over a (..., 4)
-    copy of the windows; here the corners are compared in pairs, the first of equals winning (as
-    argmax's), which makes no copy of x (``tests/model/test_pool.py`` checks the two agree).
+    The plain form is ``a = max of the four corners`` and their argmax, over a (..., 4) copy of the
+    windows. Here: first the larger of each pair of rows, ``r = max(x[2i], x[2i + 1])`` (N, H/2, W, C),
+    then the larger of each pair of columns of r. A pair of rows is two runs of W C numbers side by
+    side, so the first half compares long runs; only the second compares runs of C (several times
+    faster than the four corners, which are all runs of C: benchmarks/conv_pieces.py,
+    docs/performance.md). ``tests/model/test_pool.py`` checks the two agree, ties included.
     """
-    c0, c1, c2, c3 = corners(x)
-    top, bottom = np.maximum(c0, c1), np.maximum(c2, c3)  # (N, H/2, W/2, C) each
-    where_top = (c1 > c0).view(np.uint8)  # 0 or 1: corner 1 only where it beats corner 0
-    where_bottom = (c3 > c2).view(np.uint8) + np.uint8(2)  # 2 or 3
-    where = np.where(bottom > top, where_bottom, where_top)
-    return np.maximum(top, bottom, out=top), where
+    n, h, w, c = x.shape
+    rows = x.reshape(n, h // 2, 2, w * c)  # (N, H/2, p, W C): each pair of rows
+    top, bottom = rows[:, :, 0], rows[:, :, 1]
+    r = np.maximum(top, bottom).reshape(n, h // 2, w // 2, 2, c)  # (N, H/2, W/2, q, C)
+    down = np.greater(bottom, top).reshape(n, h // 2, w, c)  # the top one wins ties
+    left, right = r[:, :, :, 0], r[:, :, :, 1]
+    return np.maximum(left, right), Picks(down, np.greater(right, left))  # the left one wins ties
 
 
-def route(da: Array, where: Array) -> Array:
-    """dx (N, H, W, C): each da (N, H/2, W/2, C) sent to the corner ``where`` of its window.
+def route(da: Array, picks: Picks) -> Array:
+    """dx (N, H, W, C): each da (N, H/2, W/2, C) sent to the corner of its window that ``picks`` names.
 
-    Corner q of dx is ``da * (where == q)``: da where the maximum was, 0 elsewhere; one product per
-    corner, written straight into the strided corner of dx. The plain form, a select over the
-    (N, H/2, 2, W/2, 2, C) windows, is several times slower (benchmarks/conv_pieces.py,
-    docs/performance.md); ``tests/model/test_pool.py`` checks the routing against the windows'
-    argmax.
+    Backward through the two halves of ``max_pool``, last first: da goes to the winning column of
+    each window (dr, (N, H/2, W, C)), then dr to the winning row of that column. Each half writes
+    ``g * pick`` to the winner and ``g - g * pick`` (exactly g or 0) to the loser, straight into the
+    strided halves of its output. The plain form is a select over the (N, H/2, 2, W/2, 2, C) windows;
+    ``tests/model/test_pool.py`` checks the two agree.
     """
     n, h2, w2, c = da.shape
-    dx = np.empty((n, 2 * h2, 2 * w2, c), dtype=da.dtype)
-    for corner, dx_corner in enumerate(corners(dx)):
-        np.multiply(da, where == corner, out=dx_corner)
-    return dx
+    dr = np.empty((n, h2, w2, 2, c), dtype=da.dtype)  # (N, H/2, W/2, q, C)
+    np.multiply(da, picks.right, out=dr[:, :, :, 1])
+    np.subtract(da, dr[:, :, :, 1], out=dr[:, :, :, 0])
+    dx = np.empty((n, h2, 2, 2 * w2 * c), dtype=da.dtype)  # (N, H/2, p, W C)
+    dr_rows, down = dr.reshape(n, h2, 2 * w2 * c), picks.down.reshape(n, h2, 2 * w2 * c)
+    np.multiply(dr_rows, down, out=dx[:, :, 1])
+    np.subtract(dr_rows, dx[:, :, 1], out=dx[:, :, 0])
+    return dx.reshape(n, 2 * h2, 2 * w2, c)
 
 
 class MaxPool:
@@ -70,7 +90,7 @@ class MaxPool:
     f = IDENTITY  # no activation: dz = da
 
     def __init__(self) -> None:
-        self.where: Array | None = None
+        self.picks: Picks | None = None
 
     def step(self, x: Array) -> tuple[Array, Array]:
         """(a, a) for x (N, H, W, C): the pooled image as both z and a, keeping nothing."""
@@ -79,7 +99,7 @@ class MaxPool:
 
     def forward(self, x: Array) -> Array:
         """``step``, keeping the corner of every maximum. Returns a of shape (N, H/2, W/2, C)."""
-        a, self.where = max_pool(x)
+        a, self.picks = max_pool(x)
         return a
 
     def activation_backward(self, da: Array) -> Array:
@@ -87,8 +107,8 @@ class MaxPool:
 
     def backward(self, dz: Array, need_input_grad: bool = True) -> Array | None:
         """dx: dz routed to the maximum of each window (nothing to learn here)."""
-        assert self.where is not None, "backward before forward"
-        return route(dz, self.where) if need_input_grad else None
+        assert self.picks is not None, "backward before forward"
+        return route(dz, self.picks) if need_input_grad else None
 
     def input_grad(self, dz: Array, x: Array | None = None) -> Array:
         """dx from dz, given the input x of the forward step (the maxima are found again in x), so

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from model.conv import Conv2D, col2im, im2col, padding_of
+from model.conv import Conv2D
+from model.patches import col2im, im2col, padding_of
 from tests.model.gradcheck import numerical_gradient, relative_error
 
 
@@ -112,7 +113,8 @@ def test_conv_gradients_match_central_differences(k, padding, activation) -> Non
     assert relative_error(conv.dW, numeric_w) < 1e-7
     assert relative_error(conv.db, numeric_b) < 1e-7
     assert relative_error(dx, numeric_x) < 1e-7
-    np.testing.assert_array_equal(conv.input_grad(conv.activation_backward(r)), dx)
+    # input_grad scatters back (col2im); backward takes the full convolution: the same sums
+    np.testing.assert_allclose(conv.input_grad(conv.activation_backward(r)), dx, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("k, padding", [(3, "full"), (2, "same")])
@@ -150,5 +152,33 @@ def test_reused_arrays_give_the_answers_of_fresh_ones_step_after_step() -> None:
         x, dz = rng.normal(size=(n, 5, 4, 2)), rng.normal(size=(n, 5, 4, 3))
         np.testing.assert_array_equal(conv.forward(x), conv.step(x)[1])
         dx = conv.backward(dz)
-        np.testing.assert_array_equal(dx, conv.input_grad(dz))
-        assert dx is not None and not np.shares_memory(dx, conv.scratch.arrays["blocks"])
+        np.testing.assert_allclose(dx, conv.input_grad(dz), rtol=1e-12, atol=1e-15)
+        assert dx is not None
+        assert not any(np.shares_memory(dx, kept) for kept in conv.scratch.arrays.values())
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize(("c_in", "c_out"), [(2, 3), (1, 3), (2, 1)])
+def test_training_steps_in_runs_of_examples_match_the_whole_batch_at_once(
+    padding: str, c_in: int, c_out: int
+) -> None:
+    """forward and backward go through the batch a few examples at a time (``chunk_numbers``): with
+    runs of 2 examples (and a shorter last run), z, a, dW, db and dx are those of the plain forms,
+    which take the whole batch's patches at once; one channel in or out copies its patches
+    patch-major."""
+    conv = _conv(3, c_in, c_out, padding)
+    h_out, w_out = conv.out_size(6, 5)
+    assert conv.patch_numbers(6, 5) == max(h_out * w_out * 3 * 3 * c_in, 6 * 5 * 3 * 3 * c_out)
+    conv.chunk_numbers = 2 * conv.patch_numbers(6, 5) + 1  # two examples a run: 2, 2, 1
+    assert [r.stop - r.start for r in conv.chunks(5, 6, 5)] == [2, 2, 1]
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(5, 6, 5, c_in))
+    z, a = conv.step(x)
+    np.testing.assert_allclose(conv.forward(x), a, rtol=1e-12)
+    dz = rng.normal(size=z.shape)
+    dx = conv.backward(dz)
+    cols = im2col(x, 3, conv.pad)
+    np.testing.assert_allclose(conv.dW.reshape(-1, c_out), cols.T @ dz.reshape(-1, c_out), rtol=1e-12)
+    np.testing.assert_allclose(conv.db, dz.sum(axis=(0, 1, 2)), rtol=1e-12)
+    np.testing.assert_allclose(dx, col2im(dz, conv.W, conv.pad), rtol=1e-12)
+    np.testing.assert_allclose(dx, full_convolution_with_flipped_kernel(dz, conv.W, conv.pad), rtol=1e-10)

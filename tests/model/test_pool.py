@@ -32,19 +32,30 @@ def test_max_pool_routes_each_gradient_to_the_maximum_of_its_window() -> None:
                                                   x), dx)
 
 
+def test_a_tie_goes_down_the_left_column_first() -> None:
+    """Corners (0, 1) and (1, 0) tie at 9: (1, 0), the left column's, takes the gradient."""
+    pool = MaxPool()
+    pool.forward(np.array([[0.0, 9.0], [9.0, 0.0]]).reshape(1, 2, 2, 1))
+    dx = pool.backward(np.full((1, 1, 1, 1), 5.0))
+    assert dx is not None
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[0, 0], [5, 0]])
+
+
 @pytest.mark.parametrize("values", ["normal", "few"])  # "few": three values, ties everywhere
 def test_max_pool_is_the_max_and_argmax_of_each_window_channel_by_channel(values: str) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3, 6, 8, 4)) if values == "normal" else rng.integers(0, 3, (3, 6, 8, 4)) * 1.0
-    a, where = max_pool(x)
-    windows = x.reshape(3, 3, 2, 4, 2, 4).transpose(0, 1, 3, 5, 2, 4).reshape(3, 3, 4, 4, 4)
+    a, picks = max_pool(x)
+    # each window's corners in the order of ties, (0, 0), (1, 0), (0, 1), (1, 1): index 2 q + p
+    windows = x.reshape(3, 3, 2, 4, 2, 4).transpose(0, 1, 3, 5, 4, 2).reshape(3, 3, 4, 4, 4)
     np.testing.assert_array_equal(a, windows.max(axis=-1))
-    np.testing.assert_array_equal(where, windows.argmax(axis=-1))  # the first of equals
+    corner = windows.argmax(axis=-1)  # the first of equals
+    np.testing.assert_array_equal(picks.corner(), corner)
     da = rng.normal(size=a.shape)
     plain = np.zeros(windows.shape)
-    np.put_along_axis(plain, where[..., None].astype(np.intp), da[..., None], axis=-1)
-    dx = plain.reshape(3, 3, 4, 4, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(x.shape)
-    np.testing.assert_array_equal(route(da, where), dx)
+    np.put_along_axis(plain, corner[..., None], da[..., None], axis=-1)
+    dx = plain.reshape(3, 3, 4, 4, 2, 2).transpose(0, 1, 5, 2, 4, 3).reshape(x.shape)  # (n, i, p, j, q, c)
+    np.testing.assert_array_equal(route(da, picks), dx)
 
 
 def test_max_pool_gradient_matches_central_differences() -> None:

@@ -9,8 +9,14 @@ col2im     the k k slice additions from dcols = dz W^T (M, k k C_in) against fro
            product (k k, M, C_in) col2im takes
 scratch    im2col and col2im's product into fresh arrays against into reused ones (``Scratch``)
 bias sum   db of the first convolution ((128 28 28, 16) dz) as 1^T dz against np.add.reduce
-routing    max pooling's backward step as one product per corner written into dx (``route``)
-           against one select over the (N, H/2, 2, W/2, 2, C) windows
+runs       ``Conv2D.forward`` a few examples at a time (``chunk_numbers``) against the whole batch's
+           patches at once
+backward   ``Conv2D.backward`` with dx: dx and dW from the patches of dz, run by run, against the
+           whole batch's cols^T dz and col2im
+one channel the first layer's patches ((128, 28, 28, 1), 5x5) copied patch-major (k k, M), as
+           ``Conv2D`` copies them, against row-major (M, k k) as im2col does
+pooling    ``max_pool`` (rows, then columns) against the four corners of every window compared
+routing    ``route`` through the two halves against one product per corner written into dx
 
 Each pair runs in turns, ``--repeats`` times; the best and the median are printed, in ms.
 
@@ -31,7 +37,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.patches import Scratch, col2im, im2col  # noqa: E402
+from model.conv import Conv2D  # noqa: E402
+from model.patches import Scratch, col2im, im2col, patches  # noqa: E402
 from model.pool import max_pool, route  # noqa: E402
 
 N, H, C_IN, C_OUT, K = 128, 14, 16, 32, 5
@@ -70,8 +77,14 @@ def pieces() -> dict[str, dict[str, Callable[[], object]]]:
     dz_first = rng.random((N * 28 * 28, C_IN), dtype=np.float32)
     ones = np.ones(len(dz_first), np.float32)
     a = np.maximum(rng.standard_normal((N, 28, 28, C_IN), dtype=np.float32), 0)
-    pooled, where = max_pool(a)
-    corner_ids = np.arange(4, dtype=np.uint8).reshape(1, 1, 2, 1, 2, 1)
+    pooled, picks = max_pool(a)
+    corner = picks.corner()
+    conv, whole = _conv(W, rng), _conv(W, rng)
+    whole.chunk_numbers = 2**40  # the whole batch in one run
+    conv.forward(x)
+    x1 = rng.random((N, 28, 28, 1), dtype=np.float32)
+    view1 = patches(np.pad(x1, ((0, 0), (2, 2), (2, 2), (0, 0))), K)  # (N, 28, 28, k, k, 1)
+    patch_major = np.empty((K * K, N * 28 * 28), np.float32)
     return {
         "layout: im2col": {"channels last": lambda: im2col(x, K, 2), "channels first": im2col_first},
         "layout: slice additions": {"channels last": lambda: additions(dcols, False),
@@ -83,10 +96,48 @@ def pieces() -> dict[str, dict[str, Callable[[], object]]]:
         "scratch: col2im": {"reused": lambda: col2im(dz, W, 2, scratch), "fresh": lambda: col2im(dz, W, 2)},
         "bias sum": {"1^T dz": lambda: ones @ dz_first,
                      "np.add.reduce": lambda: np.add.reduce(dz_first, axis=0)},
-        "routing": {"product per corner": lambda: route(pooled, where),
-                    "select over windows": lambda: np.where(
-                        where[:, :, None, :, None, :] == corner_ids, pooled[:, :, None, :, None, :], 0)},
+        "runs: forward": {"a few examples a run": lambda: conv.forward(x),
+                          "the whole batch": lambda: whole.forward(x)},
+        "backward with dx": {"dz's patches, by runs": lambda: conv.backward(dz),
+                             "cols^T dz, col2im": lambda: (im2col(x, K, 2, scratch).T @ dz.reshape(M, C_OUT),
+                                                           col2im(dz, W, 2, scratch))},
+        "one channel: patches": {"patch-major": lambda: np.copyto(patch_major.reshape(K, K, N, 28, 28),
+                                                                  view1[..., 0].transpose(3, 4, 0, 1, 2)),
+                                 "row-major (im2col)": lambda: im2col(x1, K, 2, scratch)},
+        "pooling": {"rows, then columns": lambda: max_pool(a), "four corners": lambda: _corners_pool(a)},
+        "routing": {"two halves": lambda: route(pooled, picks),
+                    "product per corner": lambda: _corners_route(pooled, corner)},
     }
+
+
+def _conv(W: np.ndarray, rng: np.random.Generator) -> Conv2D:
+    b = rng.random(C_OUT, dtype=np.float32)
+    return Conv2D(W, b, np.empty_like(W), np.empty_like(b), "relu")
+
+
+def _corners(x: np.ndarray) -> list[np.ndarray]:
+    """The four corners of every 2x2 window, (0, 0), (1, 0), (0, 1), (1, 1), as strided views."""
+    n, h, w, c = x.shape
+    windows = x.reshape(n, h // 2, 2, w // 2, 2, c)
+    return [windows[:, :, p, :, q, :] for q in (0, 1) for p in (0, 1)]
+
+
+def _corners_pool(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The maxima and their corner (0..3) from the four corners compared in pairs (the old form)."""
+    c0, c1, c2, c3 = _corners(x)
+    first, second = np.maximum(c0, c1), np.maximum(c2, c3)
+    where_first = (c1 > c0).view(np.uint8)
+    where_second = (c3 > c2).view(np.uint8) + np.uint8(2)
+    return np.maximum(first, second), np.where(second > first, where_second, where_first)
+
+
+def _corners_route(da: np.ndarray, corner: np.ndarray) -> np.ndarray:
+    """dx with da written into each corner where it won, one product per corner (the old form)."""
+    n, h2, w2, c = da.shape
+    dx = np.empty((n, 2 * h2, 2 * w2, c), dtype=da.dtype)
+    for number, dx_corner in enumerate(_corners(dx)):
+        np.multiply(da, corner == number, out=dx_corner)
+    return dx
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ preprocessing. The gap between the two is what pen data buys on writers the netw
 
     python benchmarks/pendigits_cv.py [--epochs 15] [--copies 2] [--folds 3] [--json]
     python benchmarks/pendigits_cv.py --preset conv --fold 1 --pen-only   # one fold, with pen data only
+    python benchmarks/pendigits_cv.py --preset conv --layers conv-large --thickness 0 --fold 1 --pen-only
 
 ``--fold K`` runs one group (folds run side by side as processes, each with its BLAS threads);
 ``--pen-only`` trains the network with pen data alone (the comparison between two presets).
@@ -31,7 +32,8 @@ import numpy as np  # noqa: E402
 from app.pen.digits import load_pen_data  # noqa: E402
 from app.pen.pendigits import parse  # noqa: E402
 from app.pen.strokes import render_image  # noqa: E402
-from model.config import PRESETS  # noqa: E402
+from model.architecture import layer_list  # noqa: E402
+from model.config import PRESETS, layer_fields  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402
 from model.images.preprocess import to_mnist  # noqa: E402
 from model.train import Dataset, Finished, train  # noqa: E402
@@ -49,6 +51,10 @@ def held_out_set(path: Path, writers: set[int]) -> tuple[np.ndarray, np.ndarray]
 
 def score(args: argparse.Namespace, mnist, extra, test_x, test_y) -> dict[str, float]:
     cfg = dataclasses.replace(PRESETS[args.preset], epochs=args.epochs, limit=args.limit)
+    if args.layers:
+        cfg = dataclasses.replace(cfg, **layer_fields(layer_list(args.layers)))
+    if args.thickness is not None and cfg.augment is not None:
+        cfg = dataclasses.replace(cfg, augment=dataclasses.replace(cfg.augment, thickness=args.thickness))
     x = mnist.train_images / np.float32(255)
     y = mnist.train_labels
     if extra is not None:
@@ -64,6 +70,8 @@ def main() -> None:
     parser.add_argument("--pendigits", type=Path, default=PEN_FILE)
     parser.add_argument("--data", help="MNIST directory")
     parser.add_argument("--preset", default="default")
+    parser.add_argument("--layers", help="the preset's network replaced by this one, e.g. conv-large")
+    parser.add_argument("--thickness", type=float, help="the preset's stroke-thickness distortion replaced")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--folds", type=int, default=3)

@@ -32,10 +32,12 @@ import numpy as np  # noqa: E402
 from app.pen.digits import load_pen_data  # noqa: E402
 from app.pen.pendigits import parse  # noqa: E402
 from app.pen.strokes import render_image  # noqa: E402
+from app.runs.training import run_meta  # noqa: E402
 from model.architecture import layer_list  # noqa: E402
 from model.config import PRESETS, layer_fields  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402
 from model.images.preprocess import to_mnist  # noqa: E402
+from model.serialize import save_model  # noqa: E402
 from model.train import Dataset, Finished, train  # noqa: E402
 
 PEN_FILE = ROOT.parent / "shared" / "pendigits" / "pendigits-orig-tra.txt"
@@ -49,7 +51,11 @@ def held_out_set(path: Path, writers: set[int]) -> tuple[np.ndarray, np.ndarray]
     return np.stack([vectors[i] for i in keep]), np.array([samples[i].label for i in keep])
 
 
-def score(args: argparse.Namespace, mnist, extra, test_x, test_y) -> dict[str, float]:
+def score(
+    args: argparse.Namespace, mnist, extra, test_x, test_y, save: dict | None = None
+) -> dict[str, float]:
+    """Train on MNIST (plus ``extra``), read the held-out digits; with ``save`` ({"out": path, "meta":
+    {...}}) the network is written there, a model file as ``digitnet train`` writes."""
     cfg = dataclasses.replace(PRESETS[args.preset], epochs=args.epochs, limit=args.limit)
     if args.layers:
         cfg = dataclasses.replace(cfg, **layer_fields(layer_list(args.layers)))
@@ -61,6 +67,9 @@ def score(args: argparse.Namespace, mnist, extra, test_x, test_y) -> dict[str, f
         x, y = np.concatenate([x, extra.images]), np.concatenate([y, extra.labels])
     last = list(train(cfg, Dataset(x.astype(np.float32), y, mnist.test_images, mnist.test_labels)))[-1]
     assert isinstance(last, Finished), last
+    if save is not None:
+        meta = run_meta(cfg, last, [], mnist.checksums, preset=args.preset, **save["meta"])
+        save_model(save["out"], last.network, meta)
     predicted = last.network.predict_proba(test_x).argmax(axis=1)
     return {"pen_accuracy": float((predicted == test_y).mean()), "mnist_accuracy": last.test_accuracy}
 
@@ -78,8 +87,12 @@ def main() -> None:
     parser.add_argument("--fold", type=int, help="run this group alone (0 to folds - 1)")
     parser.add_argument("--pen-only", action="store_true", help="train with the pen data only")
     parser.add_argument("--limit", type=int, default=0, help="the first N training digits only (a smoke run)")
+    parser.add_argument("--save", type=Path, help="with --fold: write the network trained with pen data "
+                        "here (a held-out model for numbers_eval.py, as holdout_model.py writes)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.save is not None and args.fold is None:
+        parser.error("--save needs --fold")
     mnist = load_mnist(args.data or os.environ.get("DIGITNET_DATA") or ROOT.parent / "shared" / "mnist")
     writers = sorted({s.writer for s in parse(args.pendigits)})
     groups = np.array_split(np.random.default_rng(1).permutation(writers), args.folds)
@@ -91,7 +104,9 @@ def main() -> None:
         test_x, test_y = held_out_set(args.pendigits, held)
         pen = load_pen_data(args.pendigits, args.copies, seed=k, writers=set(writers) - held)
         row = {"fold": k, "preset": args.preset, "held_out_writers": sorted(held), "n": len(test_y),
-               "with_pen_data": score(args, mnist, pen, test_x, test_y)}
+               "with_pen_data": score(args, mnist, pen, test_x, test_y, save=None if args.save is None else
+                                      {"out": args.save, "meta": {"pen_data": pen.meta,
+                                                                  "held_out_writers": sorted(held)}})}
         if not args.pen_only:
             row["mnist_only"] = score(args, mnist, None, test_x, test_y)
         rows.append(row)

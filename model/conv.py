@@ -90,7 +90,8 @@ class Conv2D:
         """How many numbers a training step copies into patches for one example of H x W: the larger
         of its own patches (H' W' k k C_in) and, in ``backward``, its dz's (H W k k C_out)."""
         h_out, w_out = self.out_size(h, w)
-        return max(h_out * w_out * self.W[..., 0].size, h * w * self.W[..., 0, :].size)
+        c_in = self.W.shape[2]
+        return max(h_out * w_out * self.k * self.k * c_in, h * w * self.k * self.k * self.c_out)
 
     def chunks(self, n: int, h: int, w: int) -> list[slice]:
         """The batch's n examples of H x W in runs whose patches hold at most ``chunk_numbers``
@@ -173,30 +174,35 @@ class Conv2D:
         are not copied again (both faster for conv-small: benchmarks/conv_pieces.py,
         docs/performance.md). ``tests/model/test_conv.py`` checks them against the plain forms.
         """
-        assert self.xp is not None and self.x is not None, "backward before forward"
-        n, h_out, w_out, _ = dz.shape
-        dz2 = dz.reshape(-1, self.c_out)  # (N, H', W', C_out) -> (N H' W', C_out)
-        dW = self.dW.reshape(-1, self.c_out)
-        h, w, c_in = self.x.shape[1:]
-        runs = self.chunks(n, h, w)
+        assert self.x is not None, "backward before forward"
+        h, w = self.x.shape[1:3]
+        runs = self.chunks(len(dz), h, w)
+        dx = None
         if need_input_grad:
             dx = self._full_convolution(dz, runs)
         else:
-            view, rows = patches(self.xp, self.k), h_out * w_out
-            for i, run in enumerate(runs):
-                cols = self._run_patches(view, run, runs[0])
-                dz_run = dz2[run.start * rows : run.stop * rows]
-                if i == 0:
-                    np.matmul(cols.T, dz_run, out=dW)  # (kkC_in, M_run) @ (M_run, C_out)
-                else:
-                    part = self.scratch.get("dW", dW.shape, dW.dtype)
-                    dW += np.matmul(cols.T, dz_run, out=part)
-            dx = None
+            self._kernel_gradient(dz, runs)
+        dz2 = dz.reshape(-1, self.c_out)  # (N, H', W', C_out) -> (N H' W', C_out)
         # db = sum of dz over its rows, written as 1^T dz: a matrix-vector product is much faster than a
         # sum down a tall dz (benchmarks/conv_pieces.py, docs/performance.md); test_conv.py checks they agree
         ones = self.scratch.get("ones", (len(dz2),), dz2.dtype, fill=1.0)
         np.matmul(ones, dz2, out=self.db)  # (M,) @ (M, C_out) -> (C_out,)
         return dx
+
+    def _kernel_gradient(self, dz: Array, runs: list[slice]) -> None:
+        """dW = cols^T dz, added up run by run from x's patches copied again (``backward``)."""
+        assert self.xp is not None
+        dz2 = dz.reshape(-1, self.c_out)  # (N, H', W', C_out) -> (N H' W', C_out)
+        dW = self.dW.reshape(-1, self.c_out)
+        view, rows = patches(self.xp, self.k), dz.shape[1] * dz.shape[2]
+        for i, run in enumerate(runs):
+            cols = self._run_patches(view, run, runs[0])
+            dz_run = dz2[run.start * rows : run.stop * rows]
+            if i == 0:
+                np.matmul(cols.T, dz_run, out=dW)  # (kkC_in, M_run) @ (M_run, C_out)
+            else:
+                part = self.scratch.get("dW part", dW.shape, dW.dtype)
+                dW += np.matmul(cols.T, dz_run, out=part)
 
     def _full_convolution(self, dz: Array, runs: list[slice]) -> Array:
         """dx, and dW from the same patches of dz, run by run (``backward``)."""
@@ -207,7 +213,7 @@ class Conv2D:
         dx = np.empty((n, h, w, c_in), dz.dtype)
         x2, dx2 = self.x.reshape(-1, c_in), dx.reshape(-1, c_in)  # (N H W, C_in)
         g = self.scratch.get("dW flipped", (c_in, flipped.shape[0]), dz.dtype)
-        part = self.scratch.get("dW part", g.shape, dz.dtype)
+        part = self.scratch.get("dW flipped part", g.shape, dz.dtype)
         for i, run in enumerate(runs):
             dz_cols = self._run_patches(dz_view, run, runs[0], "dz cols")  # (n_run H W, k k C_out)
             rows = slice(run.start * h * w, run.stop * h * w)

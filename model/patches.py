@@ -81,28 +81,6 @@ def im2col(x: Array, k: int, pad: int, scratch: Scratch | None = None) -> Array:
     return cols
 
 
-def scatter(dz: Array, W: Array, dxp: Array, blocks: Array) -> None:
-    """Add every output pixel's gradient dz (N, H', W', C_out) through the kernels W (k, k, C_in, C_out)
-    to the k x k input pixels it read: ``dxp`` (N, H' + k - 1, W' + k - 1, C_in), the padded input's
-    gradient, in place. ``blocks`` (k k, N H' W', C_in) holds the products.
-
-    The plain form is ``dcols = dz W^T`` (N H' W', k k C_in), then for every offset (p, q) of the
-    kernel ``dxp[:, p:p+H', q:q+W'] += dcols[..., p, q, :]``. Here the product is taken
-    offset-major instead, ``blocks[p, q] = dz W[p, q]^T``, one batched product of the same cost,
-    so that each of the k k additions reads one contiguous block (conv-small's second layer's col2im
-    is markedly faster so: benchmarks/conv_pieces.py, docs/performance.md). ``tests/model/test_conv.py``
-    checks the two agree.
-    """
-    n, h_out, w_out, c_out = dz.shape
-    k, _, c_in, _ = W.shape
-    kernels = W.reshape(k * k, c_in, c_out).transpose(0, 2, 1)  # (k k, C_out, C_in), a view
-    np.matmul(dz.reshape(1, -1, c_out), kernels, out=blocks)  # (1, M, C_out) @ (kk, C_out, C_in)
-    blocks6 = blocks.reshape(k, k, n, h_out, w_out, c_in)  # (k k, M, C_in) -> (k, k, N, H', W', C_in)
-    for p in range(k):  # k k slice additions: a loop over the kernel, not over pixels
-        for q in range(k):
-            dxp[:, p : p + h_out, q : q + w_out, :] += blocks6[p, q]
-
-
 def col2im(dz: Array, W: Array, pad: int, scratch: Scratch | None = None) -> Array:
     """dx = dC/dx of a convolution from dz = dC/dz: every output pixel's gradient sent back to the
     k x k input pixels it read, through the kernel (the transpose of ``im2col``, then of ``cols W``).
@@ -114,11 +92,23 @@ def col2im(dz: Array, W: Array, pad: int, scratch: Scratch | None = None) -> Arr
 
     Returns
     -------
-    dx : (N, H, W, C_in), H = H' + k - 1 - 2 pad, an array of its own (``scatter`` does the work).
+    dx : (N, H, W, C_in), H = H' + k - 1 - 2 pad, an array of its own.
+
+    The plain form is ``dcols = dz W^T`` (N H' W', k k C_in), then for every offset (p, q) of the
+    kernel ``dxp[:, p:p+H', q:q+W'] += dcols[..., p, q, :]``. Here the product is taken
+    offset-major instead, ``blocks[p, q] = dz W[p, q]^T``, one batched product of the same cost,
+    so that each of the k k additions reads one contiguous block (conv-small's second layer's col2im
+    is markedly faster so: benchmarks/conv_pieces.py, docs/performance.md). ``tests/model/test_conv.py``
+    checks the two agree.
     """
-    n, h_out, w_out, _ = dz.shape
+    n, h_out, w_out, c_out = dz.shape
     k, _, c_in, _ = W.shape
+    kernels = W.reshape(k * k, c_in, c_out).transpose(0, 2, 1)  # (k k, C_out, C_in), a view
     blocks = _new(scratch, "blocks", (k * k, n * h_out * w_out, c_in), dz.dtype)
+    np.matmul(dz.reshape(1, -1, c_out), kernels, out=blocks)  # (1, M, C_out) @ (kk, C_out, C_in)
+    blocks6 = blocks.reshape(k, k, n, h_out, w_out, c_in)  # (k k, M, C_in) -> (k, k, N, H', W', C_in)
     dxp = np.zeros((n, h_out + k - 1, w_out + k - 1, c_in), dtype=dz.dtype)
-    scatter(dz, W, dxp, blocks)
+    for p in range(k):  # k k slice additions: a loop over the kernel, not over pixels
+        for q in range(k):
+            dxp[:, p : p + h_out, q : q + w_out, :] += blocks6[p, q]
     return dxp[:, pad : pad + h_out + k - 1 - 2 * pad, pad : pad + w_out + k - 1 - 2 * pad, :]

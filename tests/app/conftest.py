@@ -16,12 +16,14 @@ from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import ROOT, Settings
 from app.web.protocol import HeadDeadlineHttpToolsProtocol
 from model.data.mnist import load_mnist
 
 # the shipped model, unless DIGITNET_WEIGHTS names another
 WEIGHTS = Settings.from_env().weights
+# the second shipped model, a convolutional network (the version "conv" that scripts/run offers)
+CONV = ROOT / "weights" / "conv.npz"
 
 
 ADMIN_TOKEN = "test-admin-token"
@@ -66,6 +68,15 @@ def live_server(settings) -> Iterator[str]:
     """The app of ``settings``, served by a real uvicorn server for the whole session."""
     with serving(settings) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def conv_client(tmp_path_factory, mnist_dir) -> Iterator[TestClient]:
+    """The shipped convolutional network (weights/conv.npz) serving as the default, in-process."""
+    settings = Settings(weights=CONV, home=tmp_path_factory.mktemp("conv-home"), data_dir=str(mnist_dir),
+                        admin_token=ADMIN_TOKEN)
+    with TestClient(create_app(settings)) as c:
+        yield c
 
 
 def png_bytes(image: Image.Image, fmt: str = "PNG") -> bytes:

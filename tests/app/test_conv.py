@@ -32,7 +32,8 @@ def client(tmp_path: Path, mnist_dir: Path) -> Iterator[TestClient]:
     ({"layers": "conv5x5x16, pool, dense5"}, "dense10, not dense5"),
     ({"layers": "dense128, conv5x5x16, dense10"}, "conv and pool layers come first"),
     ({"layers": "conv4x4x8, dense10"}, "odd"),
-    ({"layers": "conv-large"}, "11,467,776 multiply-adds for each digit"),
+    ({"layers": "conv5x5x64, pool, conv5x5x128, pool, dense256, dense10"},
+     "43,003,392 multiply-adds for each digit"),
     ({"batch_size": 4096}, "MiB of image patches"),
     ({"layers": "conv3x3x4, dense10", "hidden": [32]}, "either the hidden sizes or the whole layer list"),
 ])

@@ -155,9 +155,9 @@ def test_a_conv_network_shows_its_first_convolutions_feature_maps(browser, conv_
         return imgs.length > 0 && imgs.every((img) => img.complete && img.naturalWidth === 28); }""")
     maps = page.get_by_test_id("units")
     assert maps.get_attribute("data-kind") == "feature-maps"
-    assert maps.locator("li").all_inner_texts() == [f"map {c}" for c in range(16)]  # conv5x5x16, 'same'
+    assert maps.locator("li").all_inner_texts() == [f"map {c}" for c in range(32)]  # conv5x5x32, 'same'
     assert "feature maps" in page.locator("#units-lead").inner_text()
-    assert page.get_by_test_id("hidden-layer").get_attribute("data-units") == "128"
+    assert page.get_by_test_id("hidden-layer").get_attribute("data-units") == "256"
     assert page.locator("#layer-caption").inner_text().startswith("the first dense layer")
     colours = saliency_colours(page)  # the saliency through the convolutions: both colours
     assert colours["blue"] > 0 and colours["red"] > 0, colours

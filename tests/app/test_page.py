@@ -231,7 +231,7 @@ def test_admin_page_starts_a_run_and_draws_the_charts(browser, live_server, sett
     page.get_by_test_id("login").click()
     page.wait_for_selector("[data-testid=start]")
     # a network the server cannot train is refused saying why, from the form too
-    page.get_by_test_id("layers").fill("conv-large")
+    page.get_by_test_id("layers").fill("conv5x5x64, pool, conv5x5x128, pool, dense256, dense10")
     page.get_by_test_id("start").click()
     page.locator("#train-error").filter(has_text="multiply-adds for each digit").wait_for()
     page.get_by_test_id("layers").fill("")

@@ -191,6 +191,6 @@ def test_multiply_adds_by_hand_and_the_presets_layer_fields() -> None:
 
     assert Architecture.from_layers(["conv2x2x1-valid", "dense10"], image=(4, 4, 1)).multiply_adds() == 126
     assert PRESETS["seed"].architecture().multiply_adds() == 784 * 128 + 128 * 10
-    assert PRESETS["conv"].architecture().layers() == list(LAYER_PRESETS["conv-small"])
+    assert PRESETS["conv"].architecture().layers() == list(LAYER_PRESETS["conv-large"])
     with pytest.raises(ValueError, match="dense10, not dense5"):
         layer_fields(["conv3x3x4", "dense5"])

@@ -16,6 +16,8 @@ from app.reading.explain import explain_pixels, signed_png
 from app.reading.predictor import Predictor
 from app.web.limits import InFlightLimitMiddleware
 from model.architecture import Architecture
+from model.conv import Conv2D
+from model.layers import Dense
 from model.network import Network
 from model.serialize import SavedModel
 from tests.app.conftest import drawn_one, mnist_png, png_bytes
@@ -42,7 +44,14 @@ def check_explanation(answer: dict, network: Network) -> None:
     saliency = answer["saliency"]
     assert len(saliency["gradient"]) == 784 and picture(saliency["image"]).shape == (28, 28, 3)
     contributions = [u["contribution"] for u in answer["units"]]
-    assert len(contributions) == 6 and contributions == sorted(contributions, reverse=True)
+    convs = [layer for layer in network.layers if isinstance(layer, Conv2D)]
+    if not convs:  # a first dense layer: its units' weights are pictures of the 784 pixels
+        assert len(contributions) == 6 and contributions == sorted(contributions, reverse=True)
+        assert answer["feature_maps"] == []
+    else:  # the first convolution's feature maps instead, one small picture a channel
+        assert contributions == []
+        assert [m["channel"] for m in answer["feature_maps"]] == list(range(convs[0].c_out))
+        assert all(picture(m["image"]).shape == (28, 28, 3) for m in answer["feature_maps"])  # 'same'
     for unit in answer["units"]:
         assert unit["activation"] == answer["layers"][0]["activations"][unit["index"]]
         assert picture(unit["weights"]).shape == (28, 28, 3)
@@ -53,7 +62,16 @@ def network(client) -> Network:
     return client.app.state.services.holder.current.network
 
 
-def test_every_body_form_answers_as_predict_does_and_explains(client, network, mnist_samples) -> None:
+@pytest.fixture(scope="module")
+def conv_network(conv_client) -> Network:
+    return conv_client.app.state.services.holder.current.network
+
+
+@pytest.mark.parametrize("which", ["shipped", "conv"])
+def test_every_body_form_answers_as_predict_does_and_explains(request, which, mnist_samples) -> None:
+    """The default model (a dense network) and the convolutional one: each explains as it can."""
+    client = request.getfixturevalue("client" if which == "shipped" else "conv_client")
+    network = request.getfixturevalue("network" if which == "shipped" else "conv_network")
     images, labels = mnist_samples
     png = mnist_png(images[0])
     jpeg = png_bytes(Image.open(io.BytesIO(png)).convert("RGB"), "JPEG")
@@ -71,7 +89,11 @@ def test_every_body_form_answers_as_predict_does_and_explains(client, network, m
         assert np.argmax(answer["logits"]) == answer["digit"]
 
 
-def test_pixels_saliency_is_the_models_input_gradient(client, network, mnist_samples) -> None:
+@pytest.mark.parametrize("which", ["shipped", "conv"])
+def test_pixels_saliency_is_the_models_input_gradient(request, which, mnist_samples) -> None:
+    client = request.getfixturevalue("client" if which == "shipped" else "conv_client")
+    network = request.getfixturevalue("network" if which == "shipped" else "conv_network")
+    first_dense = next(i for i, layer in enumerate(network.layers) if isinstance(layer, Dense))
     images, _ = mnist_samples
     pixels = (images[3] / 255).tolist()
     for k in (None, 0, 8):
@@ -81,11 +103,12 @@ def test_pixels_saliency_is_the_models_input_gradient(client, network, mnist_sam
         assert answer["saliency"]["digit"] == int(result.k[0])
         np.testing.assert_array_equal(np.array(answer["saliency"]["gradient"], network.dtype), result.dx[0])
         np.testing.assert_array_equal(np.array(answer["logits"], network.dtype), result.z[0])
-        np.testing.assert_allclose(answer["layers"][0]["activations"], result.a[0][0], atol=5e-5)
-        contribution = result.a[0][0] * result.da[0][0]  # a_j * d log p_k / d a_j
-        top = [u["index"] for u in answer["units"]]
-        assert top == np.argsort(-contribution, kind="stable")[:6].tolist()
-        np.testing.assert_allclose([u["contribution"] for u in answer["units"]], contribution[top])
+        np.testing.assert_allclose(answer["layers"][0]["activations"], result.a[first_dense][0], atol=5e-5)
+        if first_dense == 0:  # a first dense layer's units, ranked by what they add to log p_k
+            contribution = result.a[0][0] * result.da[0][0]  # a_j * d log p_k / d a_j
+            top = [u["index"] for u in answer["units"]]
+            assert top == np.argsort(-contribution, kind="stable")[:6].tolist()
+            np.testing.assert_allclose([u["contribution"] for u in answer["units"]], contribution[top])
 
 
 def test_class_explains_another_digit_and_keeps_the_answer(client) -> None:
@@ -138,7 +161,7 @@ def test_explaining_never_changes_the_model(client, network, mnist_samples) -> N
         client.post(f"/explain?class={k}", content=mnist_png(images[k]), headers=PNG)
         client.post(f"/explain?class={k}", json={"pixels": (images[k] / 255).tolist()})
     assert network.theta.tobytes() == theta and network.grad.tobytes() == grad
-    assert all(layer.x is None for layer in network.layers)
+    assert all(getattr(layer, "x", None) is None for layer in network.layers)  # nothing kept
 
 
 def test_explain_and_the_other_costly_routes_count_against_slots_of_their_own() -> None:

@@ -32,7 +32,7 @@ def test_an_extra_model_is_offered_once_and_serves_when_promoted(tmp_path: Path,
         png = {"content": drawn_one(), "headers": {"content-type": "image/png"}}
         assert client.post("/predict", **png).json()["model_version"] == "conv"
         explained = client.post("/explain", **png).json()
-        assert len(explained["feature_maps"]) == 16 and explained["model_version"] == "conv"
+        assert len(explained["feature_maps"]) == 32 and explained["model_version"] == "conv"
         assert client.post("/versions/rollback", headers=AUTH).json()["promoted"] == "default"
         assert client.delete("/versions/conv", headers=AUTH).status_code == 204
     with TestClient(create_app(settings)) as client:  # started again: what the admin deleted stays deleted

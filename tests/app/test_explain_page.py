@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.settings import ROOT, Settings
+from app.settings import Settings
 from tests.app import test_page
-from tests.app.conftest import ADMIN_TOKEN, serving
+from tests.app.conftest import ADMIN_TOKEN, CONV, serving
 from tests.app.test_page import ONE, SEVEN, SHOTS, mouse_stroke, open_page, touch_stroke, wait_idle
 
 browser = test_page.browser  # the same Chromium fixture
@@ -139,7 +139,7 @@ def test_a_bar_is_a_button_for_the_keyboard(browser, live_server, key) -> None:
 @pytest.fixture(scope="module")
 def conv_server(tmp_path_factory, mnist_dir):
     """The shipped convolutional network (weights/conv.npz) serving as the default, on a real server."""
-    settings = Settings(weights=ROOT / "weights" / "conv.npz", home=tmp_path_factory.mktemp("conv-home"),
+    settings = Settings(weights=CONV, home=tmp_path_factory.mktemp("conv-home"),
                         data_dir=str(mnist_dir), admin_token=ADMIN_TOKEN)
     with serving(settings) as url:
         yield url

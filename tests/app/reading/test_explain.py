@@ -57,21 +57,20 @@ def check_explanation(answer: dict, network: Network) -> None:
         assert picture(unit["weights"]).shape == (28, 28, 3)
 
 
-@pytest.fixture(scope="module")
-def network(client) -> Network:
+def served(client) -> Network:
     return client.app.state.services.holder.current.network
 
 
 @pytest.fixture(scope="module")
-def conv_network(conv_client) -> Network:
-    return conv_client.app.state.services.holder.current.network
+def network(client) -> Network:
+    return served(client)
 
 
 @pytest.mark.parametrize("which", ["shipped", "conv"])
 def test_every_body_form_answers_as_predict_does_and_explains(request, which, mnist_samples) -> None:
     """The default model (a dense network) and the convolutional one: each explains as it can."""
     client = request.getfixturevalue("client" if which == "shipped" else "conv_client")
-    network = request.getfixturevalue("network" if which == "shipped" else "conv_network")
+    network = served(client)
     images, labels = mnist_samples
     png = mnist_png(images[0])
     jpeg = png_bytes(Image.open(io.BytesIO(png)).convert("RGB"), "JPEG")
@@ -92,7 +91,7 @@ def test_every_body_form_answers_as_predict_does_and_explains(request, which, mn
 @pytest.mark.parametrize("which", ["shipped", "conv"])
 def test_pixels_saliency_is_the_models_input_gradient(request, which, mnist_samples) -> None:
     client = request.getfixturevalue("client" if which == "shipped" else "conv_client")
-    network = request.getfixturevalue("network" if which == "shipped" else "conv_network")
+    network = served(client)
     first_dense = next(i for i, layer in enumerate(network.layers) if isinstance(layer, Dense))
     images, _ = mnist_samples
     pixels = (images[3] / 255).tolist()

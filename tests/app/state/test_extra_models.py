@@ -9,12 +9,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import ROOT, Settings
+from app.settings import Settings
 from model.serialize import load_model
-from tests.app.conftest import ADMIN_TOKEN, WEIGHTS, drawn_one
+from tests.app.conftest import ADMIN_TOKEN, CONV, WEIGHTS, drawn_one
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-CONV = ROOT / "weights" / "conv.npz"
 
 
 def version_ids(client: TestClient) -> list[str]:

@@ -30,7 +30,7 @@ COPY weights ./weights
 # -v digitnet-state:/var/lib/digitnet (see the README) to keep it across upgrades
 ENV DIGITNET_ROOT=/srv/digitnet \
     DIGITNET_WEIGHTS=/srv/digitnet/weights/digitnet.npz \
-    DIGITNET_EXTRA_MODELS=conv=/srv/digitnet/weights/conv.npz \
+    DIGITNET_EXTRA_MODELS=dense=/srv/digitnet/weights/dense.npz \
     DIGITNET_HOME=/var/lib/digitnet
 RUN mkdir -p /var/lib/digitnet && chown digitnet:digitnet /var/lib/digitnet
 VOLUME ["/var/lib/digitnet"]

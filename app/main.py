@@ -47,7 +47,7 @@ def check_can_start(settings: Settings) -> None:
 
 
 def offer_extra_models(store: Store, settings: Settings) -> None:
-    """Each of ``DIGITNET_EXTRA_MODELS`` (e.g. weights/conv.npz) as a version the admin may promote,
+    """Each of ``DIGITNET_EXTRA_MODELS`` (e.g. weights/dense.npz) as a version the admin may promote,
     once per file (``Versions.offer``)."""
     for name, path in settings.extra_models:
         saved = load_model(path)

@@ -9,7 +9,7 @@ its pad at half size (``--scale 0.5``), so the PNG is drawn so too, then read by
 By default the writers are held out: fold 0 of benchmarks/pendigits_cv.py's split, read by a model
 trained without them (benchmarks/holdout_model.py; made at ``--weights`` if missing, ~8 min).
 ``--shipped [FILE]`` reads all 30 writers with the shipped model instead (or FILE, e.g.
-weights/conv.npz), which learned from every one of them: a check of the plumbing, not of
+weights/dense.npz), which learned from every one of them: a check of the plumbing, not of
 generalisation.
 
 ``--strokes`` sends the strokes with the image, as the page's Number mode does

@@ -20,8 +20,10 @@ costs the server's machine little; the Lua script cycles through the bodies), af
 p50/p90/p99 the median over the rounds of wrk's percentiles; errors the non-2xx answers and socket
 errors of all rounds; srv ms the server's CPU time a request (/proc/PID/stat, all its threads: less
 swayed by a busy machine than requests/s). ours/ref is our requests/s over the reference's.
-``--conv PATH`` also serves our app with another model file (e.g. weights/conv.npz) as a third server
-in the same turns ("ours, conv", its own state directory); conv/ours is its CPU a request over ours.
+``--conv PATH`` also serves our app with another model file as a third server in the same turns
+("ours, conv", its own state directory); conv/ours is its CPU a request over ours. The shipped conv
+network against the dense one: ``DIGITNET_WEIGHTS=weights/dense.npz ... --conv weights/digitnet.npz``
+(the reference server reads DIGITNET_WEIGHTS too).
 
     .venv/bin/python benchmarks/serve_wrk.py [--seconds 5] [--rounds 3] [--clients 16] [--json]
 """
@@ -95,7 +97,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reference-as-before", action="store_true",
                         help="also the reference on h11 and asyncio's loop (no httptools, no uvloop)")
     parser.add_argument("--conv", type=Path, metavar="PATH",
-                        help="also serve our app with this model file (e.g. weights/conv.npz)")
+                        help="also serve our app with this model file (e.g. weights/digitnet.npz)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if min(args.count, args.seconds, args.rounds, args.clients, args.blas_threads) < 1 or args.warmup < 0:

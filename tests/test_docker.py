@@ -39,6 +39,8 @@ def test_nothing_the_image_copies_is_ignored() -> None:
              ([ROOT / src] if (ROOT / src).is_file() else (ROOT / src).rglob("*.*"))
              if "__pycache__" not in p.parts]
     assert "weights/digitnet.npz" in files and "app/main.py" in files
+    named = re.findall(r"/srv/digitnet/(weights/\S+\.npz)", (ROOT / "Dockerfile").read_text())
+    assert "weights/dense.npz" in named and set(named) <= set(files)  # every model the image names
     assert [f for f in files if ignored(f, patterns)] == []
     assert ignored(".venv/bin/python", patterns) and ignored("tests/conftest.py", patterns)
 

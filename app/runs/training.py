@@ -50,10 +50,10 @@ def config_from(preset: str, changes: Mapping[str, Any], augment: bool | None = 
 # parameters, 40 epochs) is well inside; docs/training.md has its time.
 MAX_RUN_PARAMETERS = 3_000_000
 MAX_RUN_EPOCHS = 100
-# A convolution's cost is not in its parameters (conv-large, the shipped weights/conv.npz: 857,738 of
+# A convolution's cost is not in its parameters (conv-large, the shipped weights/digitnet.npz: 857,738 of
 # them, yet 11.5 M multiply-adds a digit against the dense preset's 1.3 M), so runs are capped on that
 # too, and on the patch matrix a batch copies into memory (4 bytes a number); conv-large at batch 128:
-# 11.5 M and 77 MiB. The cap lets the admin and the feedback loop retrain the shipped conv network.
+# 11.5 M and 77 MiB. The cap lets the admin and the feedback loop retrain the shipped network.
 MAX_RUN_MULTIPLY_ADDS = 12_000_000
 MAX_RUN_PATCH_BYTES = 512 << 20
 

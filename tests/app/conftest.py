@@ -22,8 +22,8 @@ from model.data.mnist import load_mnist
 
 # the shipped model, unless DIGITNET_WEIGHTS names another
 WEIGHTS = Settings.from_env().weights
-# the second shipped model, a convolutional network (the version "conv" that scripts/run offers)
-CONV = ROOT / "weights" / "conv.npz"
+# the second shipped model, the dense network (the version "dense" that scripts/run offers)
+DENSE = ROOT / "weights" / "dense.npz"
 
 
 ADMIN_TOKEN = "test-admin-token"
@@ -71,9 +71,9 @@ def live_server(settings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def conv_client(tmp_path_factory, mnist_dir) -> Iterator[TestClient]:
-    """The shipped convolutional network (weights/conv.npz) serving as the default, in-process."""
-    settings = Settings(weights=CONV, home=tmp_path_factory.mktemp("conv-home"), data_dir=str(mnist_dir),
+def dense_client(tmp_path_factory, mnist_dir) -> Iterator[TestClient]:
+    """The shipped dense network (weights/dense.npz) serving as the default, in-process."""
+    settings = Settings(weights=DENSE, home=tmp_path_factory.mktemp("dense-home"), data_dir=str(mnist_dir),
                         admin_token=ADMIN_TOKEN)
     with TestClient(create_app(settings)) as c:
         yield c

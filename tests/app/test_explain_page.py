@@ -7,7 +7,7 @@ import pytest
 
 from app.settings import Settings
 from tests.app import test_page
-from tests.app.conftest import ADMIN_TOKEN, CONV, serving
+from tests.app.conftest import ADMIN_TOKEN, DENSE, serving
 from tests.app.test_page import ONE, SEVEN, SHOTS, mouse_stroke, open_page, touch_stroke, wait_idle
 
 browser = test_page.browser  # the same Chromium fixture
@@ -39,10 +39,13 @@ def saliency_colours(page) -> dict[str, int]:
         return { blue, red }; }""")
 
 
-def units(page) -> list[str]:
+def units(page) -> list[tuple[str, str]]:
+    """The pictures the panel shows below the layer (a dense layer's top units or the first
+    convolution's feature maps): each one's caption and its picture."""
     page.wait_for_function("""() => [...document.querySelectorAll('#units img')]
         .every((img) => img.complete && img.naturalWidth === 28)""")
-    return page.get_by_test_id("units").locator("li").all_inner_texts()
+    return page.evaluate("""() => [...document.querySelectorAll('#units li')]
+        .map((li) => [li.innerText.trim(), li.querySelector('img').src])""")
 
 
 def lit_cells(page) -> int:
@@ -53,8 +56,25 @@ def lit_cells(page) -> int:
         return n; }""")
 
 
-def test_the_panel_explains_each_answer_and_why_not_another_digit(browser, live_server) -> None:
-    page, requests = open_page(browser, live_server, viewport={"width": 1280, "height": 800})
+@pytest.fixture(scope="module")
+def dense_server(tmp_path_factory, mnist_dir):
+    """The shipped dense network (weights/dense.npz) serving as the default, on a real server."""
+    settings = Settings(weights=DENSE, home=tmp_path_factory.mktemp("dense-home"),
+                        data_dir=str(mnist_dir), admin_token=ADMIN_TOKEN)
+    with serving(settings) as url:
+        yield url
+
+
+# what the panel shows of each shipped network: its first dense layer's size, the pictures below it
+SHOWN = {"live_server": ("256", 32, "map "), "dense_server": ("800", 6, "unit ")}
+
+
+@pytest.mark.parametrize("server", ["live_server", "dense_server"])
+def test_the_panel_explains_each_answer_and_why_not_another_digit(request, browser, server) -> None:
+    """The default (convolutional) network and the dense one, in the same panel."""
+    base_url = request.getfixturevalue(server)
+    layer_size, pictures, caption = SHOWN[server]
+    page, requests = open_page(browser, base_url, viewport={"width": 1280, "height": 800})
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
     assert not page.get_by_test_id("inside").evaluate("(el) => el.open")  # closed: the page as it was
@@ -71,10 +91,10 @@ def test_the_panel_explains_each_answer_and_why_not_another_digit(browser, live_
     assert "would change log p(7) by about" in page.get_by_test_id("saliency-peak").inner_text()
     colours = saliency_colours(page)
     assert colours["blue"] > 0 and colours["red"] > 0 and colours["blue"] + colours["red"] > 50, colours
-    assert page.get_by_test_id("hidden-layer").get_attribute("data-units") == "800"
+    assert page.get_by_test_id("hidden-layer").get_attribute("data-units") == layer_size
     assert lit_cells(page) > 0
     seven_units = units(page)
-    assert len(seven_units) == 6 and all(text.startswith("unit ") for text in seven_units)
+    assert len(seven_units) == pictures and all(text.startswith(caption) for text, _ in seven_units)
 
     page.get_by_test_id("clear").click()  # each answer while open comes from /explain
     wait_idle(page)
@@ -92,7 +112,7 @@ def test_the_panel_explains_each_answer_and_why_not_another_digit(browser, live_
     assert "Why not 8?" in page.get_by_test_id("inside-lead").inner_text()
     assert page.get_by_test_id("prediction").inner_text().strip() == "1"  # the answer stays
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "desktop-inside-why-not-8.png"))  # what the user sees: the panel
+    page.screenshot(path=str(SHOTS / f"desktop-inside-why-not-8-{server}.png"))  # what the user sees
 
     page.get_by_test_id("explain-1").click()  # the digit read: back to "why 1?"
     explained(page, 1)
@@ -115,9 +135,10 @@ def test_the_panel_on_a_phone(browser, live_server) -> None:
     assert page.get_by_test_id("prediction").inner_text().strip() == "7"
     page.locator("#inside summary").tap()
     explained(page, 7)
-    assert len(units(page)) == 6
-    box = page.get_by_test_id("hidden-layer").bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # the layer fits the screen
+    assert len(units(page)) == 32  # the default network's first convolution's feature maps
+    for part in ("hidden-layer", "units"):  # the layer and the maps fit the screen
+        box = page.get_by_test_id(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
     page.get_by_test_id("explain-3").tap()
     explained(page, 3)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -136,17 +157,9 @@ def test_a_bar_is_a_button_for_the_keyboard(browser, live_server, key) -> None:
     assert page.get_by_test_id("inside").evaluate("(el) => el.open")
 
 
-@pytest.fixture(scope="module")
-def conv_server(tmp_path_factory, mnist_dir):
-    """The shipped convolutional network (weights/conv.npz) serving as the default, on a real server."""
-    settings = Settings(weights=CONV, home=tmp_path_factory.mktemp("conv-home"),
-                        data_dir=str(mnist_dir), admin_token=ADMIN_TOKEN)
-    with serving(settings) as url:
-        yield url
-
-
-def test_a_conv_network_shows_its_first_convolutions_feature_maps(browser, conv_server) -> None:
-    page, _ = open_page(browser, conv_server, viewport={"width": 1280, "height": 800})
+def test_a_conv_network_shows_its_first_convolutions_feature_maps(browser, live_server) -> None:
+    """The default network is convolutional: the panel names its maps and their layer."""
+    page, _ = open_page(browser, live_server, viewport={"width": 1280, "height": 800})
     mouse_stroke(page, SEVEN)
     wait_idle(page)
     page.locator("#inside summary").click()

@@ -66,10 +66,10 @@ def network(client) -> Network:
     return served(client)
 
 
-@pytest.mark.parametrize("which", ["shipped", "conv"])
+@pytest.mark.parametrize("which", ["shipped", "dense"])
 def test_every_body_form_answers_as_predict_does_and_explains(request, which, mnist_samples) -> None:
-    """The default model (a dense network) and the convolutional one: each explains as it can."""
-    client = request.getfixturevalue("client" if which == "shipped" else "conv_client")
+    """The default model (a convolutional network) and the dense one: each explains as it can."""
+    client = request.getfixturevalue("client" if which == "shipped" else "dense_client")
     network = served(client)
     images, labels = mnist_samples
     png = mnist_png(images[0])
@@ -88,9 +88,9 @@ def test_every_body_form_answers_as_predict_does_and_explains(request, which, mn
         assert np.argmax(answer["logits"]) == answer["digit"]
 
 
-@pytest.mark.parametrize("which", ["shipped", "conv"])
+@pytest.mark.parametrize("which", ["shipped", "dense"])
 def test_pixels_saliency_is_the_models_input_gradient(request, which, mnist_samples) -> None:
-    client = request.getfixturevalue("client" if which == "shipped" else "conv_client")
+    client = request.getfixturevalue("client" if which == "shipped" else "dense_client")
     network = served(client)
     first_dense = next(i for i, layer in enumerate(network.layers) if isinstance(layer, Dense))
     images, _ = mnist_samples

@@ -5,8 +5,15 @@ import pytest
 
 from model.images import search
 from model.images.budget import Budget, OverBudgetError
-from model.images.pieces import Page, Piece
-from model.images.search import best_path, candidate_columns, segment_piece, spans
+from model.images.pieces import Page, Piece, cut_columns, vector
+from model.images.search import (
+    best_path,
+    candidate_columns,
+    cut_sheared,
+    segment_piece,
+    sheared_columns,
+    spans,
+)
 from tests.model.images.test_segment import digit_shaped, draw, ring, sure_stub
 
 LINE = 99.0  # the rings' height, pen included
@@ -70,9 +77,62 @@ def test_one_wide_ring_stays_whole() -> None:
 def test_each_candidate_is_read_once_within_the_budget() -> None:
     ink = draw(ring(100, rx=30), ring(160, rx=30), ring(220, rx=30))
     whole = piece(ink)
-    count = len(candidate_columns(whole, LINE)) + 1
+    counts = [len(candidate_columns(whole, LINE, sheared_columns(whole, s))) + 1 for s in search.SLANTS]
     budget = Budget(100, 10**7)
     segment_piece(whole, LINE, Page(ink, digit_shaped, budget))
-    assert 0 < budget.steps <= len(spans(count)) <= len(spans(search.MAX_CUTS + 1))
+    assert 0 < budget.steps <= sum(len(spans(c)) for c in counts)  # each candidate once a slant
+    assert budget.steps <= len(search.SLANTS) * len(spans(search.MAX_CUTS + 1))
     with pytest.raises(OverBudgetError, match="more than 3 network inputs"):
         segment_piece(whole, LINE, Page(ink, digit_shaped, Budget(3, 10**7)))
+
+
+def test_sheared_columns_lean_with_the_slant_and_slant_0_is_the_columns() -> None:
+    mask = np.random.default_rng(0).random((5, 7)) < 0.5
+    p = Piece(np.array([10, 20, 17, 25]), mask)
+    np.testing.assert_array_equal(sheared_columns(p, 0.0), np.broadcast_to(np.arange(7), (5, 7)))
+    leaned = sheared_columns(p, 0.5)  # x' = x - 0.5 (y - 2): the top row right of the bottom one
+    assert leaned.min() == 0 and (leaned[0] - leaned[4] == 2).all() and (np.diff(leaned, axis=1) == 1).all()
+    for lo, hi in [(0, 3), (2, 7), (6, 7)]:
+        a, b = cut_sheared(p, sheared_columns(p, 0.0), lo, hi), cut_columns(p, lo, hi)
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            np.testing.assert_array_equal(a.box, b.box)
+            np.testing.assert_array_equal(a.mask, b.mask)
+
+
+def leaning(cx: float, lean: float) -> list[tuple[float, float]]:
+    """A ring whose points move right by ``lean`` (y - 70): a 0 slanted as handwriting slants."""
+    return [(x + lean * (y - 70), y) for x, y in ring(cx)]
+
+
+def test_two_slanted_digits_that_share_columns_are_cut_along_their_slant(monkeypatch) -> None:
+    """Two 0s leaning 0.3 that touch: every vertical column through their meeting crosses both, so
+    a cut along a column takes part of each; cut along the lean, each 0 comes out whole. The
+    "network" here knows these two 0s: the energy of a digit for an input like either's own (as
+    each reads drawn alone), of a slice otherwise."""
+    zeros = [leaning(cx, -0.3) for cx in (120, 178)]
+    alone = [vector(piece(draw(z)), Page(draw(z), sure_stub, Budget(10, 10**7))) for z in zeros]
+    known = np.stack([v / np.linalg.norm(v) for v in alone if v is not None])
+
+    def knows_the_zeros(x: np.ndarray) -> np.ndarray:
+        like = (x / np.linalg.norm(x, axis=1, keepdims=True)) @ known.T  # cosine to each 0 alone
+        return sure_stub(x) + np.where(like.max(axis=1) > 0.95, 12.0, 4.0)[:, None]
+
+    ink = draw(*zeros)
+    own = [draw(z) >= 0.5 for z in zeros]
+
+    def each_zero_whole(found: list[Piece]) -> bool:
+        """Two pieces, each holding 90% of one 0's pixels (the cut goes through where they touch)
+        and nearly nothing of the other's."""
+        masks = [np.zeros(ink.shape, dtype=bool) for _ in found]
+        for m, p in zip(masks, found, strict=True):
+            m[p.box[1] : p.box[3], p.box[0] : p.box[2]] = p.mask
+        return len(found) == 2 and all((m & o).sum() >= 0.9 * o.sum() and (m & ~o).sum() <= 0.02 * o.sum()
+                                       for m, o in zip(masks, own, strict=True))
+
+    def read() -> list[Piece]:
+        return segment_piece(piece(ink), LINE, Page(ink, knows_the_zeros, Budget(100, 10**7)))
+
+    assert each_zero_whole(read())
+    monkeypatch.setattr(search, "SLANTS", (0.0,))  # columns alone: no cut gives the two 0s
+    assert not each_zero_whole(read())

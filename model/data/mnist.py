@@ -6,7 +6,7 @@ int32 counts (images also rows and columns), then the uint8 data. Each file may 
 
 Where the data is looked for, first match wins: an explicit directory, the ``DIGITNET_DATA``
 environment variable, then a per-user cache directory (``$XDG_CACHE_HOME/digitnet/mnist``, by
-default ``~/.cache/digitnet/mnist``) or, when that does not exist, ``shared/mnist`` beside the
+default ``~/.cache/digitnet/mnist``) or, when that does not exist, ``../shared/mnist`` beside the
 checkout (where development copies live).
 """
 
@@ -58,8 +58,9 @@ def default_data_dir() -> Path:
 
 
 def development_data_dir() -> Path:
-    """``shared/mnist`` beside the checkout, where development machines and CI keep the originals."""
-    return Path(__file__).resolve().parents[2] / "shared" / "mnist"
+    """``../shared/mnist`` seen from the checkout (a folder beside it, not in it), where development
+    machines and CI keep the originals."""
+    return Path(__file__).resolve().parents[3] / "shared" / "mnist"  # model/data/mnist.py -> beside
 
 
 def find_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.feedback.reader import FeedbackReader
+from app.main import create_app
 from app.reports import compute as reports
 from app.settings import Settings
 from app.state.store import Store
@@ -178,6 +179,18 @@ def test_default_is_listed_with_its_scores_and_bad_asks_are_4xx(made: Home) -> N
         assert answer.status_code == status and isinstance(answer.json()["detail"], str), path
     schemas = made.client.get("/openapi.json").json()["components"]["schemas"]
     assert {"VersionReport", "VersionComparison", "SetReport", "SetComparison"} <= set(schemas)
+
+
+def test_without_mnist_default_is_listed_with_the_accuracy_its_file_records(tmp_path: Path) -> None:
+    """As a shipped extra model is (the admin compares like with like), not as an unknown."""
+    settings = Settings(weights=WEIGHTS, home=tmp_path / "home", data_dir=str(tmp_path / "no-mnist"),
+                        admin_token=ADMIN_TOKEN)
+    with TestClient(create_app(settings)) as client:
+        stored = wait_for_default(settings.home)
+        assert "mnist_test" not in stored["report"]  # nothing to measure it on here
+        listed = client.get("/versions", headers=AUTH).json()["versions"]
+    default = next(v for v in listed if v["id"] == "default")
+    assert default["test_accuracy"] == load_model(WEIGHTS).meta["test_accuracy"] > 0.99
 
 
 def test_the_promote_guard_says_what_would_change_as_compare_does(tmp_path: Path) -> None:

@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data.mnist import FILES, DataError, Mnist, find_data_dir, load_mnist, read_idx
+from model.data.mnist import (
+    FILES,
+    DataError,
+    Mnist,
+    development_data_dir,
+    find_data_dir,
+    load_mnist,
+    read_idx,
+)
 
 TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -163,6 +171,14 @@ def test_find_data_dir_uses_the_development_copy_when_there_is_no_cache(tmp_path
     assert find_data_dir() == tmp_path / "cache" / "digitnet" / "mnist"  # no dev copy either
     dev.mkdir()
     assert find_data_dir() == dev
+
+
+def test_the_development_copy_is_the_folder_beside_the_checkout() -> None:
+    """``../shared/mnist`` from the checkout, as the README and scripts/test say (it was once looked
+    for inside the checkout, where there is none, so `scripts/run` found no MNIST for /admin)."""
+    checkout = Path(__file__).resolve().parents[3]
+    assert (checkout / "model" / "data" / "mnist.py").is_file()
+    assert development_data_dir() == checkout.parent / "shared" / "mnist"
 
 
 def test_find_data_dir_falls_back_to_the_home_cache(tmp_path: Path, monkeypatch) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from model.images.pieces import TALL, Page, Piece, scores
+from model.images.pieces import TALL, Page, Piece, scores, tight
 
 SPACING, EDGE, SMOOTH = 0.15, 0.15, 0.1  # shares of the line height
 MAX_CUTS, SPAN = 4, 3  # at most 13 inputs a piece and slant: the spans of 5 atoms of up to 3, the whole
@@ -111,17 +111,14 @@ def candidate_columns(piece: Piece, line: float, columns: np.ndarray | None = No
 def cut_sheared(piece: Piece, columns: np.ndarray, lo: int, hi: int) -> Piece | None:
     """The piece's ink whose sheared column is in [lo, hi), boxed tightly; None when there is none."""
     mask = piece.mask & (columns >= lo) & (columns < hi)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows) == 0:
-        return None
-    box = piece.box[:2].tolist() * 2 + np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1])
-    return Piece(box, mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return tight(Piece(piece.box, mask)) if mask.any() else None
 
 
 def segment_piece(piece: Piece, line: float, page: Page) -> list[Piece]:
     """The digits of one doubtful ``piece``, left to right: the least costly path through its cuts,
-    the cuts along each slant of SLANTS (the cheapest reading of all wins, the first on a tie)."""
-    best: tuple[float, list[Piece]] = (float("inf"), [piece])
+    the cuts along each slant of SLANTS (the cheapest reading of all wins, the first on a tie, so
+    the upright one when every path of every slant was ruled out)."""
+    readings: list[tuple[float, list[Piece]]] = []
     for slant in SLANTS:
         columns = sheared_columns(piece, slant)
         points = [0, *candidate_columns(piece, line, columns), int(columns.max()) + 1]
@@ -136,12 +133,11 @@ def segment_piece(piece: Piece, line: float, page: Page) -> list[Piece]:
             return costs
 
         path, total = cheapest_path(len(points) - 1, cost)
+        found = [cut_sheared(piece, columns, points[i], points[j])
+                 for i, j in zip(path, path[1:], strict=False)]
         price = total + (SLANT_PRICE if slant else 0.0)  # a slanted reading must be clearly cheaper
-        if price < best[0] or (slant == SLANTS[0] and not np.isfinite(best[0])):
-            found = [cut_sheared(piece, columns, points[i], points[j])
-                     for i, j in zip(path, path[1:], strict=False)]
-            best = (price, [p for p in found if p is not None])
-    return best[1]
+        readings.append((price, [p for p in found if p is not None]))
+    return min(readings, key=lambda reading: reading[0])[1]
 
 
 def piece_cost(sure: np.ndarray, energies: np.ndarray) -> np.ndarray:

@@ -123,13 +123,24 @@ def database_url(request: pytest.FixtureRequest) -> str | None:
 
 def test_every_post_counts_against_the_rate(tmp_path: Path, database_url: str | None) -> None:
     """A duplicate and a refused drawing count as posts: the fourth post of a minute is a 429."""
-    with app_client(tmp_path, feedback_rate=3, database_url=database_url) as c:
-        assert c.post("/feedback", json=body(1)).status_code == 201
-        assert c.post("/feedback", json=body(1)).status_code == 200  # the same drawing again
-        assert c.post("/feedback", json=body(2, strokes=SEVEN)).status_code == 422
-        refused = c.post("/feedback", json=body(3))
-        assert refused.status_code == 429 and "3 posts a minute" in refused.json()["detail"]
-        assert len(c.get("/feedback", headers=AUTH).json()["items"]) == 1
+    def attempt(k: int) -> list[int]:
+        """How many drawings were stored before a client of its own (``in_one_minute``) posted
+        four times, then each post's status and how many were stored after it (the attempts share
+        the database)."""
+        with app_client(tmp_path, f"192.0.2.{k + 1}", feedback_rate=3, database_url=database_url) as c:
+            def stored() -> int:
+                return len(c.get("/feedback", headers=AUTH).json()["items"])
+
+            def post(n: int, **changes: object) -> list[int]:
+                r = c.post("/feedback", json=body(10 * k + n, **changes))  # type: ignore[arg-type]
+                assert r.status_code != 429 or "3 posts a minute" in r.json()["detail"], r.text
+                return [r.status_code, stored()]
+
+            return [stored(), *post(1), *post(1), *post(2, strokes=SEVEN), *post(3)]
+
+    before, *seen = in_one_minute(attempt)
+    # kept; the same drawing again; refused as not a digit; over the rate: only the first is stored
+    assert seen == [201, before + 1, 200, before + 1, 422, before + 1, 429, before + 1], seen
 
 
 def large_body(n: int) -> dict[str, object]:

@@ -44,9 +44,10 @@ def body(n: int = 10, **changes: object) -> dict[str, object]:
 UNLIMITED = 10_000  # drawings a minute from one client: the most the setting takes
 
 
-def app_client(tmp_path: Path, **settings: object) -> TestClient:
+def app_client(tmp_path: Path, address: str = "testclient", **settings: object) -> TestClient:
+    """The app in process, as seen from a client at ``address``."""
     return TestClient(create_app(Settings(weights=WEIGHTS, home=tmp_path, admin_token=ADMIN_TOKEN,
-                                          **settings)))  # type: ignore[arg-type]
+                                          **settings)), client=(address, 50000))  # type: ignore[arg-type]
 
 
 @pytest.fixture

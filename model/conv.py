@@ -22,8 +22,9 @@ product. Backward, from ``dz = dC/dz`` of shape (N, H', W', C_out)::
     dx = dxp without its padding                                     (N, H, W, C_in)
 
 The last line is the full convolution of dz with the kernel flipped in p and q (docs/math.md, section
-15). ``step`` and ``input_grad`` (predictions and explanations) take these forms as written, with
-patches.py's im2col and col2im. A training step (``forward`` and ``backward``) goes through the batch
+15). ``step`` and ``input_grad`` (predictions and explanations) take these forms as written: the
+patches of the whole batch (im2col's matrix, copied as ``patch_matrix`` does) and patches.py's col2im.
+A training step (``forward`` and ``backward``) goes through the batch
 a few examples at a time, so that each run's patches are still in the CPU's cache when they are
 multiplied, and takes dx and dW from the patches of dz: the same sums, in another order.
 """
@@ -33,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.functions import ACTIVATIONS
-from model.patches import Scratch, col2im, im2col, pad_image, padding_of, patches
+from model.patches import Scratch, col2im, pad_image, padding_of, patches
 
 Array = np.ndarray
 PADDINGS = ("same", "valid")
@@ -79,11 +80,13 @@ class Conv2D:
         """z and a = f(z) for x (N, H, W, C_in), keeping nothing: several threads may call it.
 
         z = cols W + b: the patches of the whole batch (im2col), then one product."""
-        n, h, w, _ = x.shape
-        cols = im2col(x, self.k, self.pad)
+        n, h, w, c_in = x.shape
+        h_out, w_out = self.out_size(h, w)
+        buffer = np.empty(patch_buffer(n * h_out * w_out, self.k, c_in), x.dtype)  # this call's own
+        cols = patch_matrix(patches(pad_image(x, self.pad), self.k), buffer)  # im2col's matrix
         z = cols @ self.W.reshape(-1, self.c_out)  # (N H' W', k k C_in) @ (k k C_in, C_out) -> (M, C_out)
         z += self.b
-        z = z.reshape(n, *self.out_size(h, w), self.c_out)  # (M, C_out) -> (N, H', W', C_out), a view
+        z = z.reshape(n, h_out, w_out, self.c_out)  # (M, C_out) -> (N, H', W', C_out), a view
         return z, self.f.forward(z)
 
     def patch_numbers(self, h: int, w: int) -> int:
@@ -129,27 +132,13 @@ class Conv2D:
         return self.a
 
     def _run_patches(self, view: Array, run: slice, longest: slice, name: str = "cols") -> Array:
-        """The patches of the examples ``run`` of a patches view (N, H', W', k, k, C_in), copied into
-        the layer's matrix ``name``, which holds those of the ``longest`` run: (n_run H' W', k k C_in).
-
-        With one input channel (a first layer, reading pixels) a patch row-major is only k numbers
-        side by side in the image, so the copy would move runs of k numbers. The patches are copied
-        patch-major instead, into the transpose (k k, n_run H' W'), whose every row is the run's
-        (N, H', W') block of the image shifted by (p, q): runs of W' numbers, several times faster
-        (benchmarks/conv_pieces.py, docs/performance.md). The matrix returned is its transpose, a
-        view; the products read it so as it is (BLAS takes either layout).
-        """
-        n_run, h_out, w_out = run.stop - run.start, view.shape[1], view.shape[2]
-        rows, longest_rows = n_run * h_out * w_out, (longest.stop - longest.start) * h_out * w_out
-        if view.shape[5] == 1:
-            full = self.scratch.get(name, (self.k * self.k, longest_rows), view.dtype)
-            shifted = view[run, ..., 0].transpose(3, 4, 0, 1, 2)  # (k, k, n_run, H', W')
-            np.copyto(full[:, :rows].reshape(shifted.shape), shifted)
-            return full[:, :rows].T
-        full = self.scratch.get(name, (longest_rows, self.k * self.k * view.shape[5]), view.dtype)
-        cols = full[:rows]
-        np.copyto(cols.reshape(view[run].shape), view[run])
-        return cols
+        """The patches of the examples ``run`` of a patches view (N, H', W', k, k, C_in) as the matrix
+        (n_run H' W', k k C_in) (``patch_matrix``), copied into the layer's array ``name``, which
+        holds those of the ``longest`` run."""
+        h_out, w_out = view.shape[1:3]
+        longest_rows = (longest.stop - longest.start) * h_out * w_out
+        full = self.scratch.get(name, patch_buffer(longest_rows, self.k, view.shape[5]), view.dtype)
+        return patch_matrix(view[run], full)
 
     def activation_backward(self, da: Array) -> Array:
         """dz = dC/dz from da = dC/da, through this layer's activation (da * f'(z) element-wise)."""
@@ -231,3 +220,30 @@ class Conv2D:
         ``x`` (the input of the forward step) is not needed: dx's shape follows from dz's.
         """
         return col2im(dz, self.W, self.pad)
+
+
+def patch_buffer(rows: int, k: int, c_in: int) -> tuple[int, int]:
+    """The shape of an array that ``patch_matrix`` can copy ``rows`` patches of k x k x C_in into."""
+    return (k * k, rows) if c_in == 1 else (rows, k * k * c_in)
+
+
+def patch_matrix(view: Array, full: Array) -> Array:
+    """The patches of a view (n, H', W', k, k, C_in) copied as the matrix (n H' W', k k C_in), into the
+    start of ``full`` (shaped by ``patch_buffer`` for at least n H' W' rows); returns the matrix.
+
+    With one input channel (a first layer, reading pixels) a patch row-major is only k numbers
+    side by side in the image, so the copy would move runs of k numbers. The patches are copied
+    patch-major instead, into the transpose (k k, n H' W'), whose every row is the (n, H', W') block
+    of the image shifted by (p, q): runs of W' numbers, several times faster
+    (benchmarks/conv_pieces.py, docs/performance.md). The matrix returned is then its transpose, a
+    view; the products read it so as it is (BLAS takes either layout).
+    """
+    n, h_out, w_out, k, _, c_in = view.shape
+    rows = n * h_out * w_out
+    if c_in == 1:
+        shifted = view[..., 0].transpose(3, 4, 0, 1, 2)  # (k, k, n, H', W')
+        np.copyto(full[:, :rows].reshape(shifted.shape), shifted)
+        return full[:, :rows].T
+    cols = full[:rows]
+    np.copyto(cols.reshape(view.shape), view)
+    return cols

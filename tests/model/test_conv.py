@@ -69,7 +69,8 @@ def test_hand_worked_4x4_input_2x2_kernel() -> None:
 
 
 @pytest.mark.parametrize("k, padding, shape", [(3, "same", (2, 5, 6, 3)), (5, "same", (3, 7, 7, 2)),
-                                              (2, "valid", (2, 5, 4, 3)), (3, "valid", (1, 6, 5, 1))])
+                                              (2, "valid", (2, 5, 4, 3)), (3, "valid", (1, 6, 5, 1)),
+                                              (5, "same", (3, 6, 7, 1))])  # one channel: patch-major
 def test_im2col_product_and_col2im_are_the_plain_forms(k, padding, shape) -> None:
     conv = _conv(k, shape[3], 4, padding, seed=k)
     pad = padding_of(k, padding)

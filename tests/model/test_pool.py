@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model.layers import Reshape
-from model.pool import MaxPool, max_pool, route
+from model.pool import MaxPool, max_pool, maxima, route
 from tests.model.gradcheck import numerical_gradient, relative_error
 
 
@@ -49,6 +49,7 @@ def test_max_pool_is_the_max_and_argmax_of_each_window_channel_by_channel(values
     # each window's corners in the order of ties, (0, 0), (1, 0), (0, 1), (1, 1): index 2 q + p
     windows = x.reshape(3, 3, 2, 4, 2, 4).transpose(0, 1, 3, 5, 4, 2).reshape(3, 3, 4, 4, 4)
     np.testing.assert_array_equal(a, windows.max(axis=-1))
+    np.testing.assert_array_equal(maxima(x), a)  # the maxima alone, as predictions take them
     corner = windows.argmax(axis=-1)  # the first of equals
     np.testing.assert_array_equal(picks.corner(), corner)
     da = rng.normal(size=a.shape)

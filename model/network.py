@@ -36,7 +36,7 @@ from numpy.typing import DTypeLike
 
 from model.architecture import Architecture
 from model.build import build_layers
-from model.conv import Conv2D
+from model.conv import CHUNK_NUMBERS, Conv2D
 from model.functions import COSTS
 from model.layers import Dense
 
@@ -89,6 +89,7 @@ class Network:
         self.first_weighted = self.layers.index(self.weighted[0])
         per_row = arch.patch_numbers()
         self._rows_per_pass = max(1, PATCH_NUMBERS // per_row) if per_row else sys.maxsize
+        self._rows_per_step = max(1, CHUNK_NUMBERS // per_row) if per_row else sys.maxsize
 
     def initialize(self, rng: np.random.Generator) -> None:
         """Fill theta in place: biases 0; W ~ N(0, 2/n_in) (He) before ReLU-like units, else
@@ -116,19 +117,36 @@ class Network:
         in conv-small); a dense network has no limit."""
         return self._rows_per_pass
 
-    def predict_proba(self, x: Array) -> Array:
-        """Probabilities (N, K) for a batch x of shape (N, n_in), in the network's dtype.
+    def rows_per_step(self) -> int:
+        """How many examples ``outputs`` (a prediction) takes at a time: as many as fit conv.py's
+        CHUNK_NUMBERS (a few megabytes, the CPU's cache) in the largest patch matrix of a
+        convolution; a dense network has no limit."""
+        return self._rows_per_step
 
-        Forward propagation that keeps nothing for backpropagation, so several threads may ask the
-        same network at once (the server does). Batches longer than ``rows_per_pass`` go in parts.
+    def outputs(self, x: Array) -> tuple[Array, Array]:
+        """The output layer's (z, a) for a batch x of shape (N, n_in), in the network's dtype: a is
+        the probabilities (N, K) for softmax, z the logits.
+
+        Forward propagation that keeps nothing for backpropagation (``step``), so several threads may
+        ask the same network at once (the server does). A convolutional network takes the batch a
+        few examples at a time, as a training step does (conv.py: ``CHUNK_NUMBERS``, 13 examples for
+        conv-small, 6 for the shipped conv network): each run's patches are still in the CPU's cache
+        when they are multiplied, and a long batch needs no matrix of hundreds of megabytes. Faster
+        than the whole batch at once: docs/performance.md, "Serving the conv network".
         """
         a = np.asarray(x, dtype=self.dtype)
-        rows = self.rows_per_pass()
+        rows = self.rows_per_step()
         if len(a) > rows:
-            return np.concatenate([self.predict_proba(a[i : i + rows]) for i in range(0, len(a), rows)])
+            parts = [self.outputs(a[i : i + rows]) for i in range(0, len(a), rows)]
+            return np.concatenate([z for z, _ in parts]), np.concatenate([p for _, p in parts])
+        z = a
         for layer in self.layers:
-            a = layer.step(a)[1]
-        return a
+            z, a = layer.step(a)
+        return z, a
+
+    def predict_proba(self, x: Array) -> Array:
+        """Probabilities (N, K) for a batch x of shape (N, n_in): ``outputs``' a."""
+        return self.outputs(x)[1]
 
     def input_gradient(self, x: Array, k: int | Array | None = None) -> InputGradient:
         """Backpropagation to the input: d log p_k / dx for each row of x, and what it passed by.

@@ -39,14 +39,10 @@ def energy(z: Array) -> Array:
 def logits_and_probabilities(network: Network, x: Array) -> tuple[Array, Array]:
     """One forward pass that keeps the output layer's z: (logits (N, K), probabilities (N, K)).
 
-    The same steps as ``Network.predict_proba`` (nothing kept for backpropagation, so threads may
-    share the network); the output layer's a is softmax(z).
+    ``Network.outputs`` (nothing kept for backpropagation, so threads may share the network); the
+    output layer's a is softmax(z).
     """
-    a = np.asarray(x, dtype=network.dtype)
-    z = a
-    for layer in network.layers:
-        z, a = layer.step(a)
-    return z, a
+    return network.outputs(x)
 
 
 def logits(network: Network, x: Array) -> Array:

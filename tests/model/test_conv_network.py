@@ -168,15 +168,20 @@ def test_a_tiny_conv_network_learns_real_digits(mnist_dir) -> None:
 
 def test_long_batches_go_through_a_convolution_in_parts() -> None:
     """conv-small copies 14 * 14 * 5 * 5 * 16 = 78,400 numbers an example into its second layer's
-    patches, so 2^24 of them (64 MB) hold 213 examples; a dense network takes any batch at once."""
+    patches, so 2^24 of them (64 MB) hold 213 examples (an evaluation's batch) and 2^20 (4 MB) 13
+    (a prediction's run); a dense network takes any batch at once."""
     net = Network(Architecture.from_layers(LAYER_PRESETS["conv-small"]))
-    assert net.arch.patch_numbers() == 78_400 and net.rows_per_pass() == 213
-    assert Network(Architecture((784, 10))).rows_per_pass() > 10**9
+    assert net.arch.patch_numbers() == 78_400 and net.rows_per_pass() == 213 and net.rows_per_step() == 13
+    dense = Network(Architecture((784, 10)))
+    assert dense.rows_per_pass() > 10**9 and dense.rows_per_step() > 10**9
     net.initialize(np.random.default_rng(0))
     x = np.random.default_rng(1).random((500, 784), dtype=np.float32)
-    probs = net.predict_proba(x)  # 213 + 213 + 74 rows
-    assert probs.shape == (500, 10)
+    z, probs = net.outputs(x)  # 38 runs of 13 rows and one of 6
+    assert probs.shape == z.shape == (500, 10)
     np.testing.assert_allclose(probs[200:300], net.predict_proba(x[200:300]), rtol=1e-5, atol=1e-7)
+    one_by_one = [net.outputs(x[i : i + 1]) for i in (0, 12, 13, 499)]
+    np.testing.assert_allclose(z[[0, 12, 13, 499]], np.concatenate([z1 for z1, _ in one_by_one]), rtol=1e-5,
+                               atol=1e-6)
     y = np.arange(500) % 10
     loss, accuracy, predicted = evaluate(net, x, y)
     np.testing.assert_array_equal(predicted, probs.argmax(axis=1))

@@ -50,6 +50,10 @@ def mouse_strokes(page, strokes) -> None:
 
 
 def wait_idle(page) -> None:
+    """Until the page shows the answer for the drawing as it is now. Input that was sent last may
+    still wait for the next animation frame to reach the pad (Chromium aligns input to frames), and
+    until it does the page is idle with the answer to the drawing before it: two frames pass first."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.wait_for_function("() => document.getElementById('number-mode').dataset.state === 'idle'")
 
 
